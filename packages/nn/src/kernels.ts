@@ -1,0 +1,67 @@
+/**
+ * The hot kernels: matrix products. Everything heavy in forward and backward propagation goes
+ * through this interface, so a faster implementation (WebAssembly SIMD, several threads) can
+ * replace the TypeScript one without touching the math.
+ *
+ * All products write into a caller-provided `out` (no allocation in the training loop) and
+ * overwrite it. Shapes are trusted: callers validate at the public edge.
+ */
+import type { Matrix } from './matrix.ts';
+
+export interface Kernels {
+  /** out = A·B, A: (r, k), B: (k, c), out: (r, c). */
+  matmul(A: Matrix, B: Matrix, out: Matrix): void;
+  /** out = A·Bᵀ, A: (r, k), B: (c, k), out: (r, c). Used for dW = dZ·APrevᵀ. */
+  matmulTransB(A: Matrix, B: Matrix, out: Matrix): void;
+  /** out = Aᵀ·B, A: (k, r), B: (k, c), out: (r, c). Used for dAPrev = Wᵀ·dZ. */
+  matmulTransA(A: Matrix, B: Matrix, out: Matrix): void;
+}
+
+/** Reference kernels: plain loops, the definition the fast ones are tested against. */
+export const referenceKernels: Kernels = {
+  matmul(A, B, out) {
+    const { rows: r, cols: k } = A;
+    const c = B.cols;
+    for (let i = 0; i < r; i++) {
+      for (let j = 0; j < c; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += A.data[i * k + p]! * B.data[p * c + j]!;
+        out.data[i * c + j] = s;
+      }
+    }
+  },
+  matmulTransB(A, B, out) {
+    const { rows: r, cols: k } = A;
+    const c = B.rows;
+    for (let i = 0; i < r; i++) {
+      for (let j = 0; j < c; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += A.data[i * k + p]! * B.data[j * k + p]!;
+        out.data[i * c + j] = s;
+      }
+    }
+  },
+  matmulTransA(A, B, out) {
+    const { rows: k, cols: r } = A;
+    const c = B.cols;
+    for (let i = 0; i < r; i++) {
+      for (let j = 0; j < c; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += A.data[p * r + i]! * B.data[p * c + j]!;
+        out.data[i * c + j] = s;
+      }
+    }
+  },
+};
+
+let active: Kernels = referenceKernels;
+
+/** The kernels the network uses. */
+export function kernels(): Kernels {
+  return active;
+}
+
+/** Swap in another implementation (a faster one, or the reference for testing). */
+export function setKernels(k: Kernels): void {
+  active = k;
+}
