@@ -1,0 +1,80 @@
+/**
+ * The error catalog: every error the API answers with has a stable code here, and every error
+ * body has the same shape. Clients branch on `code`, people read `message`.
+ */
+import { z } from 'zod';
+
+export const ERRORS = {
+  BP_ERR_VALIDATION: { statusCode: 400, error: 'Bad Request' },
+  BP_ERR_UNAUTHORIZED: { statusCode: 401, error: 'Unauthorized' },
+  BP_ERR_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
+  BP_ERR_DATASET_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
+  BP_ERR_NETWORK_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
+  BP_ERR_JOB_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
+  BP_ERR_MODEL_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
+  BP_ERR_JOB_FINISHED: { statusCode: 409, error: 'Conflict' },
+  BP_ERR_DATASET_IN_USE: { statusCode: 409, error: 'Conflict' },
+  BP_ERR_PAYLOAD_TOO_LARGE: { statusCode: 413, error: 'Payload Too Large' },
+  BP_ERR_UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, error: 'Unsupported Media Type' },
+  BP_ERR_LIMIT_EXCEEDED: { statusCode: 422, error: 'Unprocessable Entity' },
+  BP_ERR_INCOMPATIBLE: { statusCode: 422, error: 'Unprocessable Entity' },
+  BP_ERR_BAD_DATA: { statusCode: 422, error: 'Unprocessable Entity' },
+  BP_ERR_IDEMPOTENCY_MISMATCH: { statusCode: 422, error: 'Unprocessable Entity' },
+  BP_ERR_RATE_LIMITED: { statusCode: 429, error: 'Too Many Requests' },
+  BP_ERR_INTERNAL: { statusCode: 500, error: 'Internal Server Error' },
+  BP_ERR_UNAVAILABLE: { statusCode: 503, error: 'Service Unavailable' },
+} as const satisfies Record<string, { statusCode: number; error: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const ErrorBody = z
+  .object({
+    statusCode: z.number().int(),
+    code: z.string(),
+    error: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** An error a handler throws on purpose; the API's one error handler turns it into an ErrorBody. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.statusCode = ERRORS[code].statusCode;
+    this.details = details;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = {
+      statusCode: this.statusCode,
+      code: this.code,
+      error: ERRORS[this.code].error,
+      message: this.message,
+    };
+    if (this.details !== undefined) body.details = this.details;
+    return body;
+  }
+}
+
+/** A configured limit was exceeded: the error names the limit, its value and the maximum. */
+export function limitExceeded(
+  limit: string,
+  actual: number,
+  max: number,
+  what: string,
+  code: 'BP_ERR_LIMIT_EXCEEDED' | 'BP_ERR_PAYLOAD_TOO_LARGE' = 'BP_ERR_LIMIT_EXCEEDED',
+): ApiError {
+  return new ApiError(code, `${what} is ${actual}, above the limit ${limit} = ${max}`, {
+    limit,
+    actual,
+    max,
+  });
+}

@@ -1,0 +1,114 @@
+/** Training jobs: a dataset, a network and how to train it. */
+import { z } from 'zod';
+import { FiniteNumber, Id, PageQuery, page, Timestamp } from './common.ts';
+
+export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export type JobStatus = z.infer<typeof JobStatus>;
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** Parameters in the course's keys and layout: W1: (n[1], n[0]) as nested rows, b1: (n[1], 1), ... */
+export const Parameters = z
+  .record(
+    z.string().regex(/^[Wb][1-9][0-9]*$/, 'keys are W1, b1, W2, b2, ...'),
+    z.array(z.array(FiniteNumber)),
+  )
+  .meta({ id: 'Parameters' });
+export type Parameters = z.infer<typeof Parameters>;
+
+export const Training = z
+  .strictObject({
+    learningRate: z.number().positive().max(1e3),
+    iterations: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Gradient-descent updates (full batch unless batchSize)'),
+    epochs: z.number().int().min(1).optional().describe('Passes over the training samples in mini-batches'),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Mini-batch size; omit for full-batch gradient descent'),
+    optimizer: z.enum(['gd', 'momentum', 'adam']).default('gd'),
+    l2: z.number().min(0).max(1e6).default(0).describe('L2 regularisation strength λ'),
+    seed: z.number().int().min(0).max(0xffffffff).optional().describe('Seeds initialisation and shuffling'),
+    validationSplit: z.number().min(0).max(0.9).default(0).describe('Fraction of samples held out'),
+    earlyStopping: z
+      .strictObject({ patience: z.number().int().min(1).max(1_000_000) })
+      .optional()
+      .describe(
+        'Stop when the validation cost has not improved for `patience` evaluations; keeps the best weights',
+      ),
+    normalize: z.enum(['standard', 'minmax', 'none']).default('standard'),
+    costEvery: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Record the cost every k updates (default: iterations/100)'),
+    initialParameters: Parameters.optional().describe(
+      'Start from these weights instead of a random initialisation',
+    ),
+  })
+  .superRefine((t, ctx) => {
+    if ((t.iterations === undefined) === (t.epochs === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['iterations'],
+        message: 'give exactly one of iterations or epochs',
+      });
+    }
+    if (t.epochs !== undefined && t.batchSize === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['batchSize'], message: 'epochs need a batchSize' });
+    }
+    if (t.earlyStopping && t.validationSplit === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['earlyStopping'],
+        message: 'early stopping needs a validationSplit > 0',
+      });
+    }
+  });
+export type Training = z.infer<typeof Training>;
+
+export const CreateJob = z
+  .strictObject({ datasetId: Id, networkId: Id, training: Training })
+  .meta({ id: 'CreateJob' });
+export type CreateJob = z.infer<typeof CreateJob>;
+
+export const JobError = z.object({ code: z.string(), message: z.string() });
+
+export const Job = z
+  .object({
+    id: Id,
+    status: JobStatus,
+    datasetId: Id,
+    networkId: Id,
+    training: z
+      .record(z.string(), z.unknown())
+      .describe('The training options as accepted (defaults filled in)'),
+    progress: z.object({ iteration: z.number().int(), iterations: z.number().int() }),
+    cost: z.number().nullable().describe('The latest recorded cost'),
+    attempts: z.number().int().describe('How many times a worker has started this job'),
+    createdAt: Timestamp,
+    startedAt: Timestamp.nullable(),
+    finishedAt: Timestamp.nullable(),
+    error: JobError.nullable(),
+    modelId: Id.nullable(),
+  })
+  .meta({ id: 'Job' });
+export type Job = z.infer<typeof Job>;
+
+export const JobCosts = z.object({
+  costEvery: z.number().int(),
+  costs: z.array(z.number()).describe('J_0 (the initial parameters), J_k, J_2k, ... and the final cost'),
+});
+
+export const JobPage = page(Job);
+export const ListJobsQuery = PageQuery.extend({ status: JobStatus.optional() });
+
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z.string().min(1).max(200).optional(),
+});
