@@ -1,0 +1,150 @@
+// Datasets: features and labels as little-endian Float64Array bytes, with the metadata and
+// per-feature statistics beside them. The values can be tens of megabytes, so every read that
+// does not need them (get, list) leaves them out.
+import { float64ToBytes } from './bytes.ts';
+import type { Db } from './client.ts';
+import { type Dataset, Prisma, type Task } from './generated/prisma/client.ts';
+import {
+  assertCount,
+  assertFiniteJson,
+  type DbOrTx,
+  isUuid,
+  type Page,
+  type PageOptions,
+  pageQuery,
+  toPage,
+} from './internal.ts';
+
+export interface FeatureStats {
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+}
+
+export interface CreateDatasetInput {
+  tenantId: string;
+  name: string;
+  task: Task;
+  samples: number;
+  features: number;
+  featureNames: string[];
+  labelName: string;
+  /** class names in label-index order (classification); null for regression */
+  classes: string[] | null;
+  /** samples × features values, one row per sample */
+  x: Float64Array;
+  /** samples values: the class index (classification) or the target (regression) */
+  y: Float64Array;
+  /** one entry per feature */
+  featureStats: FeatureStats[];
+}
+
+/** A dataset without its values (x, y). */
+export type DatasetSummary = Omit<Dataset, 'x' | 'y'>;
+
+const withoutValues = { x: true, y: true } as const;
+
+/** Stores a dataset. Throws a RangeError if the arrays do not match samples × features. */
+export async function createDataset(db: DbOrTx, input: CreateDatasetInput): Promise<DatasetSummary> {
+  const { samples, features } = input;
+  assertCount(samples, 'samples', { min: 1 });
+  assertCount(features, 'features', { min: 1 });
+  if (input.x.length !== samples * features) {
+    throw new RangeError(
+      `x has ${input.x.length} values, expected samples × features = ${samples * features}`,
+    );
+  }
+  if (input.y.length !== samples) throw new RangeError(`y has ${input.y.length} values, expected ${samples}`);
+  if (input.featureNames.length !== features) {
+    throw new RangeError(`featureNames has ${input.featureNames.length} names, expected ${features}`);
+  }
+  if (input.featureStats.length !== features) {
+    throw new RangeError(`featureStats has ${input.featureStats.length} entries, expected ${features}`);
+  }
+  assertFiniteJson(input.featureStats, 'featureStats');
+  const x = float64ToBytes(input.x);
+  const y = float64ToBytes(input.y);
+  return db.dataset.create({
+    data: {
+      tenantId: input.tenantId,
+      name: input.name,
+      task: input.task,
+      samples,
+      features,
+      featureNames: input.featureNames,
+      labelName: input.labelName,
+      classes: input.classes ?? Prisma.DbNull,
+      x,
+      y,
+      featureStats: input.featureStats as unknown as Prisma.InputJsonArray,
+      byteSize: x.byteLength + y.byteLength,
+    },
+    omit: withoutValues,
+  });
+}
+
+/** The dataset's metadata, without x and y; null if missing or another tenant's. */
+export async function getDataset(db: DbOrTx, tenantId: string, id: string): Promise<DatasetSummary | null> {
+  if (!isUuid(id)) return null;
+  return db.dataset.findFirst({ where: { id, tenantId }, omit: withoutValues });
+}
+
+/** The whole dataset, values included (decode x and y with bytesToFloat64). */
+export async function getDatasetWithValues(
+  db: DbOrTx,
+  tenantId: string,
+  id: string,
+): Promise<Dataset | null> {
+  if (!isUuid(id)) return null;
+  return db.dataset.findFirst({ where: { id, tenantId } });
+}
+
+/** The tenant's datasets, newest first, without values. */
+export async function listDatasets(
+  db: DbOrTx,
+  tenantId: string,
+  options: PageOptions = {},
+): Promise<Page<DatasetSummary>> {
+  const page = pageQuery(options);
+  const rows = await db.dataset.findMany({
+    where: { tenantId, ...page.after },
+    orderBy: page.orderBy,
+    take: page.take,
+    omit: withoutValues,
+  });
+  return toPage(rows, page.limit);
+}
+
+export type DeleteDatasetResult =
+  | { deleted: true }
+  | { deleted: false; reason: 'not_found' }
+  /** a queued or running job trains on it */
+  | { deleted: false; reason: 'in_use' }
+  /** finished jobs refer to it (the foreign key keeps their provenance) */
+  | { deleted: false; reason: 'referenced' };
+
+/**
+ * Deletes a dataset unless a job refers to it. The dataset row is locked first, so a job being
+ * created on it at the same time either commits before (and the delete is refused) or fails its
+ * foreign key check after.
+ */
+export async function deleteDataset(db: Db, tenantId: string, id: string): Promise<DeleteDatasetResult> {
+  if (!isUuid(id)) return { deleted: false, reason: 'not_found' };
+  return db.$transaction(async (tx) => {
+    const locked = await tx.$queryRaw<{ id: string }[]>`
+      SELECT "id" FROM "Dataset" WHERE "id" = ${id}::uuid AND "tenantId" = ${tenantId}::uuid FOR UPDATE`;
+    if (locked.length === 0) return { deleted: false, reason: 'not_found' } as const;
+    const jobs = await tx.trainingJob.groupBy({
+      by: ['status'],
+      where: { datasetId: id, tenantId },
+      _count: true,
+    });
+    if (jobs.some((group) => group.status === 'queued' || group.status === 'running')) {
+      return { deleted: false, reason: 'in_use' } as const;
+    }
+    if (jobs.length > 0) return { deleted: false, reason: 'referenced' } as const;
+    await tx.dataset.delete({ where: { id } });
+    return { deleted: true } as const;
+  });
+}

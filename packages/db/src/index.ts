@@ -1,0 +1,75 @@
+// @backprop/db: the Prisma client factory, the repositories (small verb-noun functions taking the
+// client first, every read scoped by tenant), the migration runner and the bytes helpers.
+export { bytesToFloat64, float64ToBytes } from './bytes.ts';
+export { type CreateDbOptions, createDb, type Db } from './client.ts';
+export { dropDatabase, ensureDatabase } from './databases.ts';
+export {
+  type CreateDatasetInput,
+  createDataset,
+  type DatasetSummary,
+  type DeleteDatasetResult,
+  deleteDataset,
+  type FeatureStats,
+  getDataset,
+  getDatasetWithValues,
+  listDatasets,
+} from './datasets.ts';
+export {
+  type Checkpoint,
+  type Dataset,
+  JobStatus,
+  type Model,
+  type Network,
+  Prisma,
+  PrismaClient,
+  Task,
+  type Tenant,
+  type TrainingJob,
+} from './generated/prisma/client.ts';
+export {
+  type DbOrTx,
+  DEFAULT_PAGE_SIZE,
+  InvalidCursorError,
+  MAX_PAGE_SIZE,
+  type Page,
+  type PageOptions,
+} from './internal.ts';
+export {
+  ACTIVE_STATUSES,
+  type CancelJobResult,
+  type ClaimJobInput,
+  type CompleteJobInput,
+  type CreateJobInput,
+  type CreateJobResult,
+  cancelJob,
+  claimJob,
+  completeJob,
+  createJob,
+  type FailJobInput,
+  failJob,
+  findJobsToReconcile,
+  getCheckpoint,
+  getJob,
+  isTerminalStatus,
+  type JobSummary,
+  type JobToReconcile,
+  type ListJobsOptions,
+  listJobs,
+  MissingReferenceError,
+  type RecordProgressInput,
+  recordProgress,
+  renewLease,
+  type SaveCheckpointInput,
+  saveCheckpoint,
+  TERMINAL_STATUSES,
+} from './jobs.ts';
+export { DEFAULT_DATABASE_URL, type MigrateOptions, migrate } from './migrate.ts';
+export { getModel, getModelByJob, getModelWithParameters, listModels, type ModelSummary } from './models.ts';
+export {
+  type CreateNetworkInput,
+  createNetwork,
+  getNetwork,
+  type LayerSpec,
+  listNetworks,
+} from './networks.ts';
+export { createTenant, DEFAULT_TENANT_ID, getTenantByName } from './tenants.ts';

@@ -1,0 +1,135 @@
+// Helpers shared by the repositories: id checks, error classification, JSON guards, pagination.
+
+import type { Db } from './client.ts';
+import type { Prisma } from './generated/prisma/client.ts';
+
+/** The client or an interactive transaction's client: repositories that need no transaction take either. */
+export type DbOrTx = Db | Prisma.TransactionClient;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Ids are uuid columns: a malformed id cannot match any row, and passing it to Postgres would be
+ * an error (invalid input syntax for type uuid), so lookups treat it as "not found" up front.
+ */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+function prismaCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
+}
+
+/** P2002: unique constraint violation. */
+export function isUniqueViolation(error: unknown): boolean {
+  return prismaCode(error) === 'P2002';
+}
+
+/** P2003: foreign key constraint violation. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return prismaCode(error) === 'P2003';
+}
+
+/**
+ * Throws a RangeError if a value bound for a Json column holds a number that is not finite:
+ * jsonb would silently store NaN and ±Infinity as null (RELIABILITY.md P15).
+ */
+export function assertFiniteJson(value: unknown, what: string, path = what): void {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new RangeError(`${path}: ${value} cannot be stored as JSON (${what})`);
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) assertFiniteJson(value[i], what, `${path}[${i}]`);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) assertFiniteJson(item, what, `${path}.${key}`);
+  }
+}
+
+/** JSON.stringify for a jsonb query parameter, after the finite check. */
+export function jsonParam(value: unknown, what: string): string {
+  assertFiniteJson(value, what);
+  return JSON.stringify(value);
+}
+
+export function assertCount(value: number, what: string, { min = 0 } = {}): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`${what} must be an integer ≥ ${min}, got ${value}`);
+  }
+}
+
+// ---- pagination -------------------------------------------------------------------------------
+
+/** Lists are newest first, by (createdAt, id): stable under inserts, unlike offsets. */
+export interface PageOptions {
+  /** 1..MAX_PAGE_SIZE, default DEFAULT_PAGE_SIZE */
+  limit?: number;
+  /** nextCursor of the previous page; absent or null for the first page */
+  cursor?: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** pass as `cursor` to get the next page; null on the last page */
+  nextCursor: string | null;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** A cursor that was not produced by a list function (tampered with, truncated): a client error. */
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+  constructor() {
+    super('invalid pagination cursor');
+  }
+}
+
+interface Cursor {
+  createdAt: Date;
+  id: string;
+}
+
+function encodeCursor({ createdAt, id }: Cursor): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Cursor {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 2) {
+      const [at, id] = parsed as unknown[];
+      const createdAt = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
+      if (typeof id === 'string' && isUuid(id) && !Number.isNaN(createdAt.getTime()))
+        return { createdAt, id };
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}
+
+/** The pieces of a findMany for one page: a where clause to AND in, the order and the take. */
+export function pageQuery(options: PageOptions) {
+  const limit = Math.min(Math.max(Math.trunc(options.limit ?? DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE);
+  const cursor = options.cursor ? decodeCursor(options.cursor) : null;
+  const after = cursor
+    ? {
+        OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }],
+      }
+    : {};
+  return {
+    after,
+    orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }],
+    // one more than asked: its presence says whether there is a next page
+    take: limit + 1,
+    limit,
+  };
+}
+
+/** Trims the extra row fetched by pageQuery and derives the next cursor. */
+export function toPage<T extends Cursor>(rows: T[], limit: number): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}

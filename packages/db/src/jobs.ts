@@ -1,0 +1,419 @@
+// Training jobs: the state machine queued → running → succeeded | failed | cancelled, in SQL.
+//
+// The queue delivers a job at least once, so two workers can hold the same job (a stalled worker
+// that wakes up, a redelivery). Every write is therefore a compare-and-set on the status, and a
+// worker's writes also on `attempt`: claimJob increments it and hands it out as a fencing token,
+// so once a job is claimed again, the previous holder's progress, checkpoints and completion
+// are refused (RELIABILITY.md P2, P17). Terminal states never change.
+//
+// Leases are computed and compared with the database clock (now()), never a process clock, so
+// workers and the reconciler on different machines agree on what "expired" means.
+import { float64ToBytes } from './bytes.ts';
+import type { Db } from './client.ts';
+import {
+  type Checkpoint,
+  type JobStatus,
+  Prisma,
+  type Task,
+  type TrainingJob,
+} from './generated/prisma/client.ts';
+import {
+  assertCount,
+  assertFiniteJson,
+  type DbOrTx,
+  isForeignKeyViolation,
+  isUniqueViolation,
+  isUuid,
+  jsonParam,
+  type Page,
+  type PageOptions,
+  pageQuery,
+  toPage,
+} from './internal.ts';
+import type { LayerSpec } from './networks.ts';
+
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'running'];
+
+export function isTerminalStatus(status: JobStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** A job without its cost history. */
+export type JobSummary = Omit<TrainingJob, 'costs'>;
+
+const withoutCosts = { costs: true } as const;
+
+// ---- create ----------------------------------------------------------------------------------
+
+export interface CreateJobInput {
+  tenantId: string;
+  datasetId: string;
+  networkId: string;
+  /** the training options as submitted */
+  training: Prisma.InputJsonObject;
+  /** iterations planned in total */
+  iterations: number;
+  /** a cost is recorded every costEvery iterations */
+  costEvery: number;
+  /** the client's Idempotency-Key: at most one job per (tenant, key) */
+  idempotencyKey?: string | null;
+  /** a hash of the request body, to tell a retry from a different request reusing the key */
+  requestHash?: string | null;
+}
+
+export type CreateJobResult =
+  | { created: true; job: JobSummary }
+  /** the key was used before: `job` is that job; requestHashMatches false means another body */
+  | { created: false; job: JobSummary; requestHashMatches: boolean };
+
+/** The dataset or the network does not exist for this tenant. */
+export class MissingReferenceError extends Error {
+  override readonly name = 'MissingReferenceError';
+  constructor() {
+    super('the dataset or the network does not exist');
+  }
+}
+
+/**
+ * Inserts a queued job. With an idempotency key, concurrent and repeated calls with the same
+ * (tenant, key) create exactly one row: the unique index decides, and the losers read the winner.
+ * Throws MissingReferenceError if the dataset or network is missing or another tenant's (the
+ * foreign keys include tenantId).
+ */
+export async function createJob(db: DbOrTx, input: CreateJobInput): Promise<CreateJobResult> {
+  assertCount(input.iterations, 'iterations', { min: 1 });
+  assertCount(input.costEvery, 'costEvery', { min: 1 });
+  assertFiniteJson(input.training, 'training');
+  if (!isUuid(input.datasetId) || !isUuid(input.networkId)) throw new MissingReferenceError();
+  const key = input.idempotencyKey ?? null;
+  const requestHash = input.requestHash ?? null;
+  try {
+    const job = await db.trainingJob.create({
+      data: {
+        tenantId: input.tenantId,
+        datasetId: input.datasetId,
+        networkId: input.networkId,
+        training: input.training,
+        iterations: input.iterations,
+        costEvery: input.costEvery,
+        idempotencyKey: key,
+        requestHash,
+      },
+      omit: withoutCosts,
+    });
+    return { created: true, job };
+  } catch (error) {
+    if (isForeignKeyViolation(error)) throw new MissingReferenceError();
+    if (key === null || !isUniqueViolation(error)) throw error;
+    // The insert waited for the transaction that holds the key and then failed: that row is
+    // committed, and this statement (a new snapshot) sees it.
+    const job = await db.trainingJob.findUnique({
+      where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: key } },
+      omit: withoutCosts,
+    });
+    if (job === null) throw error;
+    return { created: false, job, requestHashMatches: job.requestHash === requestHash };
+  }
+}
+
+// ---- read ------------------------------------------------------------------------------------
+
+/** The whole job, cost history included; null if missing or another tenant's. */
+export async function getJob(db: DbOrTx, tenantId: string, id: string): Promise<TrainingJob | null> {
+  if (!isUuid(id)) return null;
+  return db.trainingJob.findFirst({ where: { id, tenantId } });
+}
+
+export interface ListJobsOptions extends PageOptions {
+  status?: JobStatus | readonly JobStatus[];
+}
+
+/** The tenant's jobs, newest first, optionally of some statuses, without cost histories. */
+export async function listJobs(
+  db: DbOrTx,
+  tenantId: string,
+  options: ListJobsOptions = {},
+): Promise<Page<JobSummary>> {
+  const page = pageQuery(options);
+  const { status } = options;
+  const statusFilter =
+    status === undefined ? {} : { status: { in: typeof status === 'string' ? [status] : [...status] } };
+  const rows = await db.trainingJob.findMany({
+    where: { tenantId, ...statusFilter, ...page.after },
+    orderBy: page.orderBy,
+    take: page.take,
+    omit: withoutCosts,
+  });
+  return toPage(rows, page.limit);
+}
+
+// ---- the worker's side -----------------------------------------------------------------------
+
+export interface ClaimJobInput {
+  jobId: string;
+  /** who holds the job now (hostname:pid, ...), for operators */
+  workerId: string;
+  /** the lease: unless renewed (recordProgress, renewLease) within this time, the reconciler may re-enqueue the job */
+  leaseMs: number;
+}
+
+/**
+ * Takes a queued or running job for a new attempt: status running, attempt + 1, startedAt on the
+ * first claim, a fresh lease. Returns the job and the attempt to present on every later write, or
+ * null if the job is missing or terminal (succeeded, failed, cancelled): then there is nothing to do.
+ * Claiming a running job fences off its previous holder.
+ */
+export async function claimJob(
+  db: Db,
+  input: ClaimJobInput,
+): Promise<{ job: TrainingJob; attempt: number } | null> {
+  assertCount(input.leaseMs, 'leaseMs', { min: 1 });
+  if (!isUuid(input.jobId)) return null;
+  const [claimed, job] = await db.$transaction([
+    db.$queryRaw<{ attempt: number }[]>`
+      UPDATE "TrainingJob"
+      SET "status" = 'running', "attempt" = "attempt" + 1, "workerId" = ${input.workerId},
+          "startedAt" = COALESCE("startedAt", now()),
+          "leaseExpiresAt" = now() + ${input.leaseMs}::integer * interval '1 millisecond',
+          "updatedAt" = now()
+      WHERE "id" = ${input.jobId}::uuid AND "status" IN ('queued', 'running')
+      RETURNING "attempt"`,
+    db.trainingJob.findUnique({ where: { id: input.jobId } }),
+  ]);
+  const attempt = claimed[0]?.attempt;
+  return attempt === undefined || job === null ? null : { job, attempt };
+}
+
+export interface RecordProgressInput {
+  jobId: string;
+  attempt: number;
+  /** iterations done */
+  iteration: number;
+  /** the latest cost (null if none computed yet) */
+  cost: number | null;
+  /** the whole cost history so far: J_0, J_costEvery, ... */
+  costs: Float64Array;
+  leaseMs: number;
+}
+
+/**
+ * Records progress and renews the lease. Returns false if the job is no longer this attempt's
+ * (cancelled, failed, or claimed again): the caller must stop working on it.
+ */
+export async function recordProgress(db: DbOrTx, input: RecordProgressInput): Promise<boolean> {
+  assertCount(input.iteration, 'iteration');
+  assertCount(input.leaseMs, 'leaseMs', { min: 1 });
+  if (!isUuid(input.jobId)) return false;
+  const updated = await db.$executeRaw`
+    UPDATE "TrainingJob"
+    SET "iteration" = ${input.iteration}::integer, "cost" = ${input.cost}::double precision,
+        "costs" = ${float64ToBytes(input.costs)},
+        "leaseExpiresAt" = now() + ${input.leaseMs}::integer * interval '1 millisecond',
+        "updatedAt" = now()
+    WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer`;
+  return updated === 1;
+}
+
+/** Renews the lease without progress. Returns false if the job is no longer this attempt's. */
+export async function renewLease(
+  db: DbOrTx,
+  input: { jobId: string; attempt: number; leaseMs: number },
+): Promise<boolean> {
+  assertCount(input.leaseMs, 'leaseMs', { min: 1 });
+  if (!isUuid(input.jobId)) return false;
+  const updated = await db.$executeRaw`
+    UPDATE "TrainingJob"
+    SET "leaseExpiresAt" = now() + ${input.leaseMs}::integer * interval '1 millisecond', "updatedAt" = now()
+    WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer`;
+  return updated === 1;
+}
+
+export interface SaveCheckpointInput {
+  jobId: string;
+  attempt: number;
+  iteration: number;
+  /** all weights and biases */
+  parameters: Float64Array;
+  /** optimiser state (e.g. Adam moments); empty for plain gradient descent */
+  optimizerState: Float64Array;
+  /** small things: rng state, normalisation, ... (finite numbers only) */
+  state: Prisma.InputJsonObject;
+  /** the cost history up to iteration */
+  costs: Float64Array;
+}
+
+/**
+ * Writes the job's checkpoint (one row per job, replaced each time), only while the job is
+ * running with this attempt. Returns false otherwise. The job row is share-locked by the same
+ * statement, so a checkpoint can never land after the job finished (which deletes it).
+ */
+export async function saveCheckpoint(db: DbOrTx, input: SaveCheckpointInput): Promise<boolean> {
+  assertCount(input.iteration, 'iteration');
+  if (!isUuid(input.jobId)) return false;
+  const saved = await db.$executeRaw`
+    INSERT INTO "Checkpoint" ("jobId", "iteration", "attempt", "parameters", "optimizerState", "state", "costs", "updatedAt")
+    (SELECT "id", ${input.iteration}::integer, "attempt", ${float64ToBytes(input.parameters)},
+            ${float64ToBytes(input.optimizerState)}, ${jsonParam(input.state, 'state')}::jsonb,
+            ${float64ToBytes(input.costs)}, now()
+     FROM "TrainingJob"
+     WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer
+     FOR SHARE)
+    ON CONFLICT ("jobId") DO UPDATE SET
+      "iteration" = EXCLUDED."iteration", "attempt" = EXCLUDED."attempt", "parameters" = EXCLUDED."parameters",
+      "optimizerState" = EXCLUDED."optimizerState", "state" = EXCLUDED."state", "costs" = EXCLUDED."costs",
+      "updatedAt" = EXCLUDED."updatedAt"`;
+  return saved === 1;
+}
+
+/** The job's latest checkpoint (written by any attempt), or null. */
+export async function getCheckpoint(db: DbOrTx, jobId: string): Promise<Checkpoint | null> {
+  if (!isUuid(jobId)) return null;
+  return db.checkpoint.findUnique({ where: { jobId } });
+}
+
+export interface CompleteJobInput {
+  jobId: string;
+  attempt: number;
+  iteration: number;
+  cost: number | null;
+  costs: Float64Array;
+  model: {
+    inputSize: number;
+    layers: LayerSpec[];
+    task: Task;
+    classes: string[] | null;
+    /** all weights and biases */
+    parameters: Float64Array;
+    normalization: Prisma.InputJsonObject;
+    metrics: Prisma.InputJsonObject;
+  };
+}
+
+/**
+ * Finishes a job in one transaction: running (this attempt) → succeeded, the model inserted,
+ * the checkpoint deleted. Returns null and changes nothing if the job is not running with this
+ * attempt (cancelled, failed, claimed again, or already completed): a late or duplicate finisher
+ * can never overwrite a terminal state, and the unique jobId of Model makes a second model
+ * impossible even then.
+ */
+export async function completeJob(db: Db, input: CompleteJobInput): Promise<{ modelId: string } | null> {
+  const { model } = input;
+  assertCount(input.iteration, 'iteration');
+  assertCount(model.inputSize, 'model.inputSize', { min: 1 });
+  assertFiniteJson(model.layers, 'model.layers');
+  assertFiniteJson(model.normalization, 'model.normalization');
+  assertFiniteJson(model.metrics, 'model.metrics');
+  if (!isUuid(input.jobId)) return null;
+  const parameters = float64ToBytes(model.parameters);
+  const costs = float64ToBytes(input.costs);
+  return db.$transaction(async (tx) => {
+    const finished = await tx.$queryRaw<{ tenantId: string }[]>`
+      UPDATE "TrainingJob"
+      SET "status" = 'succeeded', "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now(),
+          "iteration" = ${input.iteration}::integer, "cost" = ${input.cost}::double precision, "costs" = ${costs}
+      WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer
+      RETURNING "tenantId"`;
+    const tenantId = finished[0]?.tenantId;
+    if (tenantId === undefined) return null;
+    const created = await tx.model.create({
+      data: {
+        tenantId,
+        jobId: input.jobId,
+        inputSize: model.inputSize,
+        layers: model.layers.map(({ units, activation }) => ({ units, activation })),
+        task: model.task,
+        classes: model.classes ?? Prisma.DbNull,
+        parameters,
+        normalization: model.normalization,
+        metrics: model.metrics,
+      },
+      select: { id: true },
+    });
+    await tx.checkpoint.deleteMany({ where: { jobId: input.jobId } });
+    return { modelId: created.id };
+  });
+}
+
+export interface FailJobInput {
+  jobId: string;
+  /** the worker's attempt: the failure only lands if the job is still this attempt's. Omit for
+   * failures decided outside an attempt (the reconciler, an exhausted retry budget). */
+  attempt?: number;
+  /** a stable machine-readable reason, e.g. BP_ERR_DIVERGED */
+  code: string;
+  message: string;
+}
+
+/** queued | running → failed. Returns false if the job is terminal (or not this attempt's). */
+export async function failJob(db: DbOrTx, input: FailJobInput): Promise<boolean> {
+  if (!isUuid(input.jobId)) return false;
+  const attempt = input.attempt;
+  const attemptCheck =
+    attempt === undefined
+      ? Prisma.empty
+      : Prisma.sql`AND "status" = 'running' AND "attempt" = ${attempt}::integer`;
+  const updated = await db.$executeRaw`
+    UPDATE "TrainingJob"
+    SET "status" = 'failed', "errorCode" = ${input.code}, "errorMessage" = ${input.message},
+        "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now()
+    WHERE "id" = ${input.jobId}::uuid AND "status" IN ('queued', 'running') ${attemptCheck}`;
+  return updated === 1;
+}
+
+export type CancelJobResult =
+  | { outcome: 'cancelled'; job: JobSummary }
+  | { outcome: 'already_terminal'; status: JobStatus }
+  | { outcome: 'not_found' };
+
+/**
+ * queued | running → cancelled (terminal: a late completion cannot overwrite it). The worker
+ * learns it from its next recordProgress/renewLease returning false.
+ */
+export async function cancelJob(db: DbOrTx, tenantId: string, jobId: string): Promise<CancelJobResult> {
+  if (!isUuid(jobId)) return { outcome: 'not_found' };
+  // The update and the read are two statements: in between, the job can only move forward, so a
+  // retry settles it (bounded all the same).
+  for (let round = 0; round < 3; round++) {
+    const cancelled = await db.$queryRaw<{ id: string }[]>`
+      UPDATE "TrainingJob"
+      SET "status" = 'cancelled', "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now()
+      WHERE "id" = ${jobId}::uuid AND "tenantId" = ${tenantId}::uuid AND "status" IN ('queued', 'running')
+      RETURNING "id"`;
+    const current = await db.trainingJob.findFirst({ where: { id: jobId, tenantId }, omit: withoutCosts });
+    if (current === null) return { outcome: 'not_found' };
+    if (cancelled.length === 1) return { outcome: 'cancelled', job: current };
+    if (isTerminalStatus(current.status)) return { outcome: 'already_terminal', status: current.status };
+  }
+  throw new Error(`cancelJob: job ${jobId} neither cancelled nor terminal`);
+}
+
+export interface JobToReconcile {
+  id: string;
+  tenantId: string;
+  status: JobStatus;
+  attempt: number;
+  createdAt: Date;
+  leaseExpiresAt: Date | null;
+}
+
+/**
+ * Jobs the queue may have lost, across tenants, oldest first: queued for longer than
+ * olderThanMs (enqueueing failed, or Redis lost it), and running with an expired lease (the
+ * worker died or stalled). A reconciler re-enqueues them with jobId = job id.
+ */
+export async function findJobsToReconcile(
+  db: DbOrTx,
+  input: { olderThanMs: number; limit?: number },
+): Promise<JobToReconcile[]> {
+  assertCount(input.olderThanMs, 'olderThanMs');
+  const limit = input.limit ?? 100;
+  assertCount(limit, 'limit', { min: 1 });
+  return db.$queryRaw<JobToReconcile[]>`
+    SELECT "id", "tenantId", "status", "attempt", "createdAt", "leaseExpiresAt"
+    FROM "TrainingJob"
+    WHERE ("status" = 'queued' AND "createdAt" < now() - ${input.olderThanMs}::integer * interval '1 millisecond')
+       OR ("status" = 'running' AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now()))
+    ORDER BY "createdAt"
+    LIMIT ${limit}::integer`;
+}

@@ -1,0 +1,51 @@
+// Models: the trained weights with what prediction needs (shape, task, classes, normalisation).
+// They are created only by completeJob (jobs.ts), once per job.
+import type { Model } from './generated/prisma/client.ts';
+import { type DbOrTx, isUuid, type Page, type PageOptions, pageQuery, toPage } from './internal.ts';
+
+/** A model without its parameters. */
+export type ModelSummary = Omit<Model, 'parameters'>;
+
+const withoutParameters = { parameters: true } as const;
+
+/** null if missing or another tenant's. */
+export async function getModel(db: DbOrTx, tenantId: string, id: string): Promise<ModelSummary | null> {
+  if (!isUuid(id)) return null;
+  return db.model.findFirst({ where: { id, tenantId }, omit: withoutParameters });
+}
+
+/** The whole model, parameters included (decode them with bytesToFloat64). */
+export async function getModelWithParameters(
+  db: DbOrTx,
+  tenantId: string,
+  id: string,
+): Promise<Model | null> {
+  if (!isUuid(id)) return null;
+  return db.model.findFirst({ where: { id, tenantId } });
+}
+
+/** The model a job produced; null until the job succeeded. */
+export async function getModelByJob(
+  db: DbOrTx,
+  tenantId: string,
+  jobId: string,
+): Promise<ModelSummary | null> {
+  if (!isUuid(jobId)) return null;
+  return db.model.findFirst({ where: { jobId, tenantId }, omit: withoutParameters });
+}
+
+/** The tenant's models, newest first, without parameters. */
+export async function listModels(
+  db: DbOrTx,
+  tenantId: string,
+  options: PageOptions = {},
+): Promise<Page<ModelSummary>> {
+  const page = pageQuery(options);
+  const rows = await db.model.findMany({
+    where: { tenantId, ...page.after },
+    orderBy: page.orderBy,
+    take: page.take,
+    omit: withoutParameters,
+  });
+  return toPage(rows, page.limit);
+}
