@@ -1,0 +1,73 @@
+/**
+ * The errors the nn package throws on purpose. Each is its own class so a caller (the worker, an
+ * HTTP handler) can tell "the input was wrong" from "training diverged" from "training was
+ * cancelled" without parsing messages, and each message says what happened in plain words.
+ */
+import type { TrainingCheckpoint } from './train.ts';
+
+/**
+ * Bad input at the public edge: mismatched shapes, NaN or Infinity in the data, labels that do not
+ * fit the output layer, an unknown activation, weights that cannot train (all zero). The message
+ * names the operation, the argument and the sizes, e.g.
+ * `forward: X has 3 rows but the network expects inputSize 2`.
+ */
+export class NnInputError extends Error {
+  override readonly name = 'NnInputError';
+}
+
+/**
+ * The cost became NaN or ±Infinity during training: gradient descent overshot and the weights blew
+ * up. Almost always the learning rate is too high. Deterministic: retrying the same job with the
+ * same options diverges again.
+ */
+export class DivergenceError extends Error {
+  override readonly name = 'DivergenceError';
+  /** Updates made before the non-finite cost was seen (the cost is that of the parameters after them). */
+  readonly iteration: number;
+  /** The non-finite cost (NaN, Infinity or -Infinity). */
+  readonly cost: number;
+  /** The cost history recorded before divergence (same points as `TrainResult.costs`). */
+  readonly costs: number[];
+  /** The updates after which each entry of `costs` was recorded. */
+  readonly costIterations: number[];
+
+  constructor(
+    iteration: number,
+    cost: number,
+    learningRate: number,
+    costs: number[],
+    costIterations: number[],
+  ) {
+    super(
+      `train: the cost became ${cost} at iteration ${iteration}: training diverged; ` +
+        `try a lower learning rate (it is ${learningRate})`,
+    );
+    this.iteration = iteration;
+    this.cost = cost;
+    this.costs = costs;
+    this.costIterations = costIterations;
+  }
+}
+
+/**
+ * Training stopped because its `signal` reported `aborted`. It carries a checkpoint of the state
+ * at the moment it stopped, so a caller that stops for a shutdown (not a cancel) can save it and
+ * resume later with bit-identical results.
+ */
+export class TrainingAbortedError extends Error {
+  override readonly name = 'AbortError';
+  /** Updates made before the abort was seen. */
+  readonly iteration: number;
+  readonly costs: number[];
+  readonly costIterations: number[];
+  /** Everything needed to resume: `train(net, X, Y, { ...options, ...error.checkpoint })`. */
+  readonly checkpoint: TrainingCheckpoint;
+
+  constructor(iteration: number, costs: number[], costIterations: number[], checkpoint: TrainingCheckpoint) {
+    super(`train: aborted at iteration ${iteration}`);
+    this.iteration = iteration;
+    this.costs = costs;
+    this.costIterations = costIterations;
+    this.checkpoint = checkpoint;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * @backprop/nn: dense L-layer neural networks with the math of Andrew Ng's course, in plain
+ * TypeScript with no dependencies and no I/O (runs in Node, a worker thread or a browser).
+ * See README.md for the API, the layout conventions and the formats.
+ */
+
+export {
+  ACTIVATIONS,
+  type Activation,
+  type ActivationName,
+  DEFAULT_LEAKY_SLOPE,
+  HIDDEN_ACTIVATIONS,
+  type HiddenActivationName,
+  OUTPUT_ACTIVATIONS,
+  type OutputActivationName,
+} from './activations.ts';
+export { COSTS, type Cost, type CostName } from './costs.ts';
+export { DivergenceError, NnInputError, TrainingAbortedError } from './errors.ts';
+export {
+  type GradientCheckOptions,
+  type GradientCheckResult,
+  gradientCheck,
+  relativeDifference,
+} from './gradcheck.ts';
+export { INIT_NAMES, INITIALIZERS, type InitName } from './init.ts';
+export { type Kernels, kernels, referenceKernels, setKernels } from './kernels.ts';
+export { copyMatrix, fromNested, fromRows, matrix, oneHot, toNested, toRows, transpose } from './layout.ts';
+export { type DType, dtypeOf, type FloatArray, type Matrix, zeros } from './matrix.ts';
+export {
+  type CreateOptions,
+  type FromParametersOptions,
+  type GradientMatrices,
+  type Gradients,
+  Network,
+  type NetworkParameters,
+  type NetworkSpec,
+  type ParameterMatrices,
+  type ParametersInput,
+  type RowPredictions,
+} from './network.ts';
+export {
+  OPTIMIZER_NAMES,
+  type OptimizerHyperparameters,
+  type OptimizerName,
+  type OptimizerState,
+} from './optimizers.ts';
+export { accuracy, confusionMatrix, labelsFromTargets, predictLabels } from './predict.ts';
+export { Rng, type RngState } from './rng.ts';
+export {
+  deserialize,
+  deserializeCheckpoint,
+  FORMAT,
+  FORMAT_VERSION,
+  serialize,
+  serializeBinary,
+  serializeCheckpoint,
+} from './serialize.ts';
+export {
+  type EarlyStoppingState,
+  type TrainingCheckpoint,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+  train,
+} from './train.ts';
+export type { Layer, LayerSpec, MatrixInput } from './validate.ts';
