@@ -47,8 +47,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
       await client.query(`CREATE DATABASE ${quoteIdent(database)}`);
       return true;
     } catch (error) {
-      // 42P04 duplicate_database: another process created it between the check and now
-      if ((error as { code?: string }).code === '42P04') return false;
+      // Another process created it between the check and now: 42P04 duplicate_database, or, when
+      // both CREATEs run at once, 23505 unique_violation on the pg_database catalog.
+      const code = (error as { code?: string }).code;
+      if (code === '42P04' || code === '23505') return false;
       throw error;
     }
   });

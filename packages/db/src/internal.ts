@@ -52,6 +52,17 @@ export function jsonParam(value: unknown, what: string): string {
   return JSON.stringify(value);
 }
 
+/**
+ * A double for a raw query parameter, as text. Prisma serialises raw numeric parameters in a way
+ * that turns NaN and ±Infinity into NULL without an error; Postgres parses the text forms
+ * ('NaN', 'Infinity', '-Infinity', '-0' and the shortest round-trip decimal) back to the same
+ * double. Use as `${float8Param(x)}::double precision`.
+ */
+export function float8Param(value: number | null): string | null {
+  if (value === null) return null;
+  return Object.is(value, -0) ? '-0' : String(value);
+}
+
 export function assertCount(value: number, what: string, { min = 0 } = {}): void {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new RangeError(`${what} must be an integer ≥ ${min}, got ${value}`);

@@ -21,6 +21,7 @@ import {
   assertCount,
   assertFiniteJson,
   type DbOrTx,
+  float8Param,
   isForeignKeyViolation,
   isUniqueViolation,
   isUuid,
@@ -207,7 +208,7 @@ export async function recordProgress(db: DbOrTx, input: RecordProgressInput): Pr
   if (!isUuid(input.jobId)) return false;
   const updated = await db.$executeRaw`
     UPDATE "TrainingJob"
-    SET "iteration" = ${input.iteration}::integer, "cost" = ${input.cost}::double precision,
+    SET "iteration" = ${input.iteration}::integer, "cost" = ${float8Param(input.cost)}::double precision,
         "costs" = ${float64ToBytes(input.costs)},
         "leaseExpiresAt" = now() + ${input.leaseMs}::integer * interval '1 millisecond',
         "updatedAt" = now()
@@ -311,7 +312,7 @@ export async function completeJob(db: Db, input: CompleteJobInput): Promise<{ mo
     const finished = await tx.$queryRaw<{ tenantId: string }[]>`
       UPDATE "TrainingJob"
       SET "status" = 'succeeded', "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now(),
-          "iteration" = ${input.iteration}::integer, "cost" = ${input.cost}::double precision, "costs" = ${costs}
+          "iteration" = ${input.iteration}::integer, "cost" = ${float8Param(input.cost)}::double precision, "costs" = ${costs}
       WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer
       RETURNING "tenantId"`;
     const tenantId = finished[0]?.tenantId;

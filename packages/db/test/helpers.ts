@@ -1,0 +1,78 @@
+// Small builders for the db tests: a dataset, a network and a job with valid shapes.
+import {
+  type CreateJobInput,
+  createDataset,
+  createJob,
+  createNetwork,
+  type DatasetSummary,
+  type Db,
+  DEFAULT_TENANT_ID,
+  type Network,
+} from '../src/index.ts';
+
+export async function makeDataset(
+  db: Db,
+  tenantId = DEFAULT_TENANT_ID,
+  name = 'points',
+): Promise<DatasetSummary> {
+  return createDataset(db, {
+    tenantId,
+    name,
+    task: 'binary',
+    samples: 3,
+    features: 2,
+    featureNames: ['a', 'b'],
+    labelName: 'label',
+    classes: ['no', 'yes'],
+    x: new Float64Array([1, 2, 3, 4, 5, 6]),
+    y: new Float64Array([0, 1, 0]),
+    featureStats: [
+      { mean: 3, std: 1.63, min: 1, max: 5 },
+      { mean: 4, std: 1.63, min: 2, max: 6 },
+    ],
+  });
+}
+
+export async function makeNetwork(db: Db, tenantId = DEFAULT_TENANT_ID): Promise<Network> {
+  return createNetwork(db, {
+    tenantId,
+    name: 'tiny',
+    inputSize: 2,
+    layers: [
+      { units: 4, activation: 'tanh' },
+      { units: 1, activation: 'sigmoid' },
+    ],
+    init: 'xavier',
+    parameterCount: 17,
+  });
+}
+
+export async function makeJob(
+  db: Db,
+  refs: { tenantId?: string; datasetId: string; networkId: string },
+  extra: Partial<CreateJobInput> = {},
+) {
+  const result = await createJob(db, {
+    tenantId: refs.tenantId ?? DEFAULT_TENANT_ID,
+    datasetId: refs.datasetId,
+    networkId: refs.networkId,
+    training: { learningRate: 0.1, iterations: 100 },
+    iterations: 100,
+    costEvery: 10,
+    ...extra,
+  });
+  return result.job;
+}
+
+export const modelOutput = {
+  inputSize: 2,
+  layers: [
+    { units: 4, activation: 'tanh' },
+    { units: 1, activation: 'sigmoid' },
+  ],
+  task: 'binary' as const,
+  classes: ['no', 'yes'],
+  parameters: new Float64Array(17).map((_, i) => i / 7),
+  normalization: { mean: [3, 4], std: [1.63, 1.63] },
+  metrics: { trainAccuracy: 1 },
+};

@@ -1,0 +1,335 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  bytesToFloat64,
+  cancelJob,
+  claimJob,
+  completeJob,
+  createJob,
+  DEFAULT_TENANT_ID,
+  failJob,
+  findJobsToReconcile,
+  getCheckpoint,
+  getJob,
+  getModelByJob,
+  getModelWithParameters,
+  listJobs,
+  recordProgress,
+  renewLease,
+  saveCheckpoint,
+} from '../src/index.ts';
+import { createTestDatabase, type TestDatabase } from '../src/testing.ts';
+import { makeDataset, makeJob, makeNetwork, modelOutput } from './helpers.ts';
+
+let t: TestDatabase;
+let refs: { datasetId: string; networkId: string };
+
+beforeAll(async () => {
+  t = await createTestDatabase({ poolMax: 12 });
+  const [dataset, network] = [await makeDataset(t.db), await makeNetwork(t.db)];
+  refs = { datasetId: dataset.id, networkId: network.id };
+});
+afterAll(() => t.drop());
+
+const LEASE = 60_000;
+const costs = (n: number) => new Float64Array(n).map((_, i) => 1 / (i + 1));
+
+async function completeWith(jobId: string, attempt: number) {
+  return completeJob(t.db, {
+    jobId,
+    attempt,
+    iteration: 100,
+    cost: 0.01,
+    costs: costs(11),
+    model: modelOutput,
+  });
+}
+
+describe('createJob idempotency', () => {
+  it('10 concurrent calls with one key create exactly one job and all return it', async () => {
+    const calls = Array.from({ length: 10 }, () =>
+      createJob(t.db, {
+        tenantId: DEFAULT_TENANT_ID,
+        ...refs,
+        training: { learningRate: 0.1 },
+        iterations: 100,
+        costEvery: 10,
+        idempotencyKey: 'key-concurrent',
+        requestHash: 'hash-a',
+      }),
+    );
+    const results = await Promise.all(calls);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.job.id)).size).toBe(1);
+    expect(results.every((r) => r.created || r.requestHashMatches)).toBe(true);
+    expect(await t.db.trainingJob.count({ where: { idempotencyKey: 'key-concurrent' } })).toBe(1);
+  });
+
+  it('the same key with another body returns the first job and requestHashMatches false', async () => {
+    const input = { tenantId: DEFAULT_TENANT_ID, ...refs, training: {}, iterations: 10, costEvery: 1 };
+    const first = await createJob(t.db, { ...input, idempotencyKey: 'key-2', requestHash: 'h1' });
+    const again = await createJob(t.db, { ...input, idempotencyKey: 'key-2', requestHash: 'h1' });
+    const other = await createJob(t.db, { ...input, idempotencyKey: 'key-2', requestHash: 'h2' });
+    expect(first.created).toBe(true);
+    expect(again).toMatchObject({ created: false, requestHashMatches: true, job: { id: first.job.id } });
+    expect(other).toMatchObject({ created: false, requestHashMatches: false, job: { id: first.job.id } });
+  });
+
+  it('without a key every call creates a job', async () => {
+    const a = await makeJob(t.db, refs);
+    const b = await makeJob(t.db, refs);
+    expect(a.id).not.toBe(b.id);
+    expect(a).toMatchObject({ status: 'queued', attempt: 0, iteration: 0, cost: null });
+  });
+});
+
+describe('the job state machine', () => {
+  it('claim → progress → checkpoint → complete, with one model and no checkpoint left', async () => {
+    const job = await makeJob(t.db, refs);
+    const claim = await claimJob(t.db, { jobId: job.id, workerId: 'w1', leaseMs: LEASE });
+    expect(claim).not.toBeNull();
+    expect(claim!.attempt).toBe(1);
+    expect(claim!.job).toMatchObject({ status: 'running', attempt: 1, workerId: 'w1' });
+    expect(claim!.job.startedAt).toBeInstanceOf(Date);
+    expect(claim!.job.leaseExpiresAt!.getTime()).toBeGreaterThan(Date.now() + LEASE / 2);
+
+    const progress = { jobId: job.id, attempt: 1, iteration: 50, cost: 0.3, costs: costs(6), leaseMs: LEASE };
+    expect(await recordProgress(t.db, progress)).toBe(true);
+    const mid = await getJob(t.db, DEFAULT_TENANT_ID, job.id);
+    expect(mid).toMatchObject({ iteration: 50, cost: 0.3 });
+    expect(Array.from(bytesToFloat64(mid!.costs))).toEqual(Array.from(costs(6)));
+
+    const checkpoint = {
+      jobId: job.id,
+      attempt: 1,
+      iteration: 50,
+      parameters: new Float64Array([1, 2, 3]),
+      optimizerState: new Float64Array(0),
+      state: { rng: [1, 2, 3, 4] },
+      costs: costs(6),
+    };
+    expect(await saveCheckpoint(t.db, checkpoint)).toBe(true);
+    expect(
+      await saveCheckpoint(t.db, { ...checkpoint, iteration: 60, parameters: new Float64Array([4, 5, 6]) }),
+    ).toBe(true);
+    const saved = await getCheckpoint(t.db, job.id);
+    expect(saved).toMatchObject({ iteration: 60, attempt: 1, state: { rng: [1, 2, 3, 4] } });
+    expect(Array.from(bytesToFloat64(saved!.parameters))).toEqual([4, 5, 6]);
+
+    const done = await completeWith(job.id, 1);
+    expect(done).not.toBeNull();
+    const finished = await getJob(t.db, DEFAULT_TENANT_ID, job.id);
+    expect(finished).toMatchObject({ status: 'succeeded', iteration: 100, cost: 0.01, leaseExpiresAt: null });
+    expect(finished!.finishedAt).toBeInstanceOf(Date);
+    expect(await getCheckpoint(t.db, job.id)).toBeNull();
+
+    const model = await getModelWithParameters(t.db, DEFAULT_TENANT_ID, done!.modelId);
+    expect(model).toMatchObject({
+      jobId: job.id,
+      tenantId: DEFAULT_TENANT_ID,
+      task: 'binary',
+      classes: ['no', 'yes'],
+    });
+    expect(Array.from(bytesToFloat64(model!.parameters))).toEqual(Array.from(modelOutput.parameters));
+    expect(await getModelByJob(t.db, DEFAULT_TENANT_ID, job.id)).toMatchObject({ id: done!.modelId });
+  });
+
+  it('a second completion (duplicate delivery) returns null and leaves exactly one model', async () => {
+    const job = await makeJob(t.db, refs);
+    const { attempt } = (await claimJob(t.db, { jobId: job.id, workerId: 'w1', leaseMs: LEASE }))!;
+    const [a, b] = await Promise.all([completeWith(job.id, attempt), completeWith(job.id, attempt)]);
+    expect([a, b].filter((result) => result !== null)).toHaveLength(1);
+    expect(await completeWith(job.id, attempt)).toBeNull();
+    expect(await t.db.model.count({ where: { jobId: job.id } })).toBe(1);
+  });
+
+  it('a new claim fences off the previous attempt', async () => {
+    const job = await makeJob(t.db, refs);
+    const first = await claimJob(t.db, { jobId: job.id, workerId: 'w1', leaseMs: LEASE });
+    const startedAt = first!.job.startedAt;
+    // the queue redelivers the job to another worker while the first is stalled
+    const second = await claimJob(t.db, { jobId: job.id, workerId: 'w2', leaseMs: LEASE });
+    expect(second).toMatchObject({ attempt: 2, job: { workerId: 'w2', startedAt } });
+
+    const stale = { jobId: job.id, attempt: 1, iteration: 99, cost: 1, costs: costs(10), leaseMs: LEASE };
+    expect(await recordProgress(t.db, stale)).toBe(false);
+    expect(await renewLease(t.db, { jobId: job.id, attempt: 1, leaseMs: LEASE })).toBe(false);
+    expect(
+      await saveCheckpoint(t.db, {
+        jobId: job.id,
+        attempt: 1,
+        iteration: 99,
+        parameters: new Float64Array(1),
+        optimizerState: new Float64Array(0),
+        state: {},
+        costs: costs(1),
+      }),
+    ).toBe(false);
+    expect(await completeWith(job.id, 1)).toBeNull();
+    expect(await failJob(t.db, { jobId: job.id, attempt: 1, code: 'X', message: 'late' })).toBe(false);
+
+    expect(await renewLease(t.db, { jobId: job.id, attempt: 2, leaseMs: LEASE })).toBe(true);
+    expect(await completeWith(job.id, 2)).not.toBeNull();
+    expect(await t.db.model.count({ where: { jobId: job.id } })).toBe(1);
+  });
+
+  it('progress, checkpoints and completion after a cancel are refused', async () => {
+    const job = await makeJob(t.db, refs);
+    const { attempt } = (await claimJob(t.db, { jobId: job.id, workerId: 'w1', leaseMs: LEASE }))!;
+    const cancelled = await cancelJob(t.db, DEFAULT_TENANT_ID, job.id);
+    expect(cancelled).toMatchObject({ outcome: 'cancelled', job: { status: 'cancelled' } });
+
+    expect(
+      await recordProgress(t.db, {
+        jobId: job.id,
+        attempt,
+        iteration: 10,
+        cost: 1,
+        costs: costs(2),
+        leaseMs: LEASE,
+      }),
+    ).toBe(false);
+    expect(
+      await saveCheckpoint(t.db, {
+        jobId: job.id,
+        attempt,
+        iteration: 10,
+        parameters: new Float64Array(1),
+        optimizerState: new Float64Array(0),
+        state: {},
+        costs: costs(2),
+      }),
+    ).toBe(false);
+    expect(await getCheckpoint(t.db, job.id)).toBeNull();
+    expect(await completeWith(job.id, attempt)).toBeNull();
+    expect(await t.db.model.count({ where: { jobId: job.id } })).toBe(0);
+    expect(await claimJob(t.db, { jobId: job.id, workerId: 'w2', leaseMs: LEASE })).toBeNull();
+    expect(await getJob(t.db, DEFAULT_TENANT_ID, job.id)).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('terminal states never change', async () => {
+    const succeeded = await makeJob(t.db, refs);
+    const { attempt } = (await claimJob(t.db, { jobId: succeeded.id, workerId: 'w', leaseMs: LEASE }))!;
+    await completeWith(succeeded.id, attempt);
+
+    const failed = await makeJob(t.db, refs);
+    expect(
+      await failJob(t.db, { jobId: failed.id, code: 'BP_ERR_DIVERGED', message: 'cost became NaN' }),
+    ).toBe(true);
+    expect(await getJob(t.db, DEFAULT_TENANT_ID, failed.id)).toMatchObject({
+      status: 'failed',
+      errorCode: 'BP_ERR_DIVERGED',
+      errorMessage: 'cost became NaN',
+    });
+
+    const cancelled = await makeJob(t.db, refs);
+    expect(await cancelJob(t.db, DEFAULT_TENANT_ID, cancelled.id)).toMatchObject({ outcome: 'cancelled' });
+
+    for (const [job, status] of [
+      [succeeded, 'succeeded'],
+      [failed, 'failed'],
+      [cancelled, 'cancelled'],
+    ] as const) {
+      expect(await claimJob(t.db, { jobId: job.id, workerId: 'w', leaseMs: LEASE })).toBeNull();
+      expect(await failJob(t.db, { jobId: job.id, code: 'X', message: 'x' })).toBe(false);
+      expect(await cancelJob(t.db, DEFAULT_TENANT_ID, job.id)).toEqual({
+        outcome: 'already_terminal',
+        status,
+      });
+      expect(await completeWith(job.id, 1)).toBeNull();
+      expect(await getJob(t.db, DEFAULT_TENANT_ID, job.id)).toMatchObject({ status });
+    }
+  });
+
+  it('the latest cost keeps its exact value, NaN and ±Infinity included (not null)', async () => {
+    const job = await makeJob(t.db, refs);
+    const { attempt } = (await claimJob(t.db, { jobId: job.id, workerId: 'w', leaseMs: LEASE }))!;
+    for (const cost of [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      -0,
+      0.1 + 0.2,
+      5e-324,
+      1e308,
+    ]) {
+      const history = new Float64Array([0.7, 0.5, cost]);
+      expect(
+        await recordProgress(t.db, {
+          jobId: job.id,
+          attempt,
+          iteration: 20,
+          cost,
+          costs: history,
+          leaseMs: LEASE,
+        }),
+      ).toBe(true);
+      const stored = await getJob(t.db, DEFAULT_TENANT_ID, job.id);
+      expect(Object.is(stored!.cost, cost)).toBe(true);
+      expect(Object.is(bytesToFloat64(stored!.costs)[2], cost)).toBe(true);
+    }
+  });
+
+  it('refuses JSON with non-finite numbers instead of storing null', async () => {
+    const job = await makeJob(t.db, refs);
+    const { attempt } = (await claimJob(t.db, { jobId: job.id, workerId: 'w', leaseMs: LEASE }))!;
+    await expect(
+      completeJob(t.db, {
+        jobId: job.id,
+        attempt,
+        iteration: 1,
+        cost: 1,
+        costs: costs(1),
+        model: { ...modelOutput, metrics: { trainAccuracy: Number.NaN } },
+      }),
+    ).rejects.toThrow(RangeError);
+    expect(await getJob(t.db, DEFAULT_TENANT_ID, job.id)).toMatchObject({ status: 'running' });
+  });
+});
+
+describe('findJobsToReconcile', () => {
+  it('finds old queued jobs and running jobs whose lease expired, not the others', async () => {
+    const fresh = await makeJob(t.db, refs);
+    const old = await makeJob(t.db, refs);
+    await t.db
+      .$executeRaw`UPDATE "TrainingJob" SET "createdAt" = now() - interval '10 minutes' WHERE "id" = ${old.id}::uuid`;
+    const expired = await makeJob(t.db, refs);
+    await claimJob(t.db, { jobId: expired.id, workerId: 'w', leaseMs: 1 });
+    const leased = await makeJob(t.db, refs);
+    await claimJob(t.db, { jobId: leased.id, workerId: 'w', leaseMs: LEASE });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const found = await findJobsToReconcile(t.db, { olderThanMs: 60_000, limit: 1000 });
+    const ids = found.map((job) => job.id);
+    expect(ids).toContain(old.id);
+    expect(ids).toContain(expired.id);
+    expect(ids).not.toContain(fresh.id);
+    expect(ids).not.toContain(leased.id);
+    expect(found.find((job) => job.id === expired.id)).toMatchObject({ status: 'running', attempt: 1 });
+    expect(found.find((job) => job.id === old.id)).toMatchObject({
+      status: 'queued',
+      tenantId: DEFAULT_TENANT_ID,
+    });
+  });
+});
+
+describe('listJobs', () => {
+  it('filters by status and pages through everything exactly once', async () => {
+    const all: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await listJobs(t.db, DEFAULT_TENANT_ID, { limit: 3, cursor });
+      expect(page.items.length).toBeLessThanOrEqual(3);
+      expect(page.items[0]).not.toHaveProperty('costs');
+      all.push(...page.items.map((job) => job.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.length).toBe(await t.db.trainingJob.count());
+
+    const succeeded = await listJobs(t.db, DEFAULT_TENANT_ID, { status: 'succeeded', limit: 100 });
+    expect(succeeded.items.length).toBeGreaterThan(0);
+    expect(succeeded.items.every((job) => job.status === 'succeeded')).toBe(true);
+    const active = await listJobs(t.db, DEFAULT_TENANT_ID, { status: ['queued', 'running'], limit: 100 });
+    expect(active.items.every((job) => job.status === 'queued' || job.status === 'running')).toBe(true);
+  });
+});
