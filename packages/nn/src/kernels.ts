@@ -6,6 +6,7 @@
  * All products write into a caller-provided `out` (no allocation in the training loop) and
  * overwrite it. Shapes are trusted: callers validate at the public edge.
  */
+import { blockedKernels } from './kernels-blocked.ts';
 import type { Matrix } from './matrix.ts';
 
 export interface Kernels {
@@ -54,7 +55,10 @@ export const referenceKernels: Kernels = {
   },
 };
 
-let active: Kernels = referenceKernels;
+/** The default: packed, cache- and register-blocked TypeScript loops (kernels-blocked.ts). */
+export { blockedKernels };
+
+let active: Kernels = blockedKernels;
 
 /** The kernels the network uses. */
 export function kernels(): Kernels {

@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { type Kernels, kernels, referenceKernels, setKernels } from '../src/kernels.ts';
+import { blockedKernels } from '../src/kernels-blocked.ts';
+import { type DType, type Matrix, zeros } from '../src/matrix.ts';
+
+type Variant = keyof Kernels;
+const VARIANTS: Variant[] = ['matmul', 'matmulTransB', 'matmulTransA'];
+
+/** mulberry32: a small seeded generator so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function random(rows: number, cols: number, dtype: DType, next: () => number): Matrix {
+  const m = zeros(rows, cols, dtype);
+  for (let i = 0; i < m.data.length; i++) m.data[i] = next() * 2 - 1;
+  return m;
+}
+
+function abs(m: Matrix): Matrix {
+  const a = zeros(m.rows, m.cols, 'float64');
+  for (let i = 0; i < m.data.length; i++) a.data[i] = Math.abs(m.data[i]!);
+  return a;
+}
+
+/** Operand shapes of out (r×c) = op(A)·op(B) with inner dimension k, per variant. */
+function operands(v: Variant, r: number, c: number, k: number): [[number, number], [number, number]] {
+  if (v === 'matmul')
+    return [
+      [r, k],
+      [k, c],
+    ];
+  if (v === 'matmulTransB')
+    return [
+      [r, k],
+      [c, k],
+    ];
+  return [
+    [k, r],
+    [k, c],
+  ];
+}
+
+/**
+ * Run `fast` and the reference on the same operands and check every element against the natural
+ * error scale Σ_p |a_ip·b_pj| (summation order differs, so cancellation can make element-wise
+ * relative error meaningless).
+ */
+function check(
+  fast: Kernels,
+  v: Variant,
+  r: number,
+  c: number,
+  k: number,
+  dtype: DType,
+  seed: number,
+  tol: number,
+) {
+  const next = rng(seed);
+  const [sa, sb] = operands(v, r, c, k);
+  const A = random(sa[0], sa[1], dtype, next);
+  const B = random(sb[0], sb[1], dtype, next);
+  const out = zeros(r, c, dtype);
+  out.data.fill(Number.NaN); // garbage: every element must be overwritten, never read
+  const ref = zeros(r, c, dtype);
+  const scale = zeros(r, c, 'float64');
+  fast[v](A, B, out);
+  referenceKernels[v](A, B, ref);
+  referenceKernels[v](abs(A), abs(B), scale);
+  let worst = 0;
+  for (let i = 0; i < out.data.length; i++) {
+    const err = Math.abs(out.data[i]! - ref.data[i]!) / (scale.data[i]! + 1e-300);
+    if (!(err <= worst)) worst = err; // NaN-safe: NaN replaces worst
+  }
+  if (!(worst <= tol)) {
+    throw new Error(`${v} ${dtype} r=${r} c=${c} k=${k}: worst relative error ${worst} > ${tol}`);
+  }
+}
+
+// Edge shapes: single rows/columns, k = 1, sizes that are not multiples of the 2×3 micro-tile, both
+// sides of the small-product cutoff (4096 multiply-adds) and of the K (256), M (128) and N (1020)
+// blocks, and the workloads' own shapes (W3 planar, the small layers of W1).
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 1, 7],
+  [1, 9, 1],
+  [9, 1, 1],
+  [1, 400, 4],
+  [4, 400, 2],
+  [4, 2, 400],
+  [4, 400, 1],
+  [1, 4, 400],
+  [2, 3, 4],
+  [5, 7, 11],
+  [16, 16, 16],
+  [17, 17, 17],
+  [20, 209, 1],
+  [1, 209, 5],
+  [7, 209, 20],
+  [5, 20, 209],
+  [3, 1, 2000],
+  [1, 3000, 3],
+  [1, 1, 5000],
+  [13, 11, 257],
+  [2, 3, 256],
+  [3, 5, 513],
+  [129, 7, 9],
+  [130, 33, 40],
+  [256, 31, 19],
+  [4, 1025, 2],
+  [3, 1021, 3],
+  [7, 2041, 5],
+  [33, 100, 600],
+  [10, 128, 300],
+];
+
+describe('blocked kernels match the reference', () => {
+  for (const v of VARIANTS) {
+    it(`${v}: edge and block-boundary shapes, float64 within 1e-12`, () => {
+      SHAPES.forEach(([r, c, k], n) => {
+        check(blockedKernels, v, r, c, k, 'float64', 1000 + n, 1e-12);
+      });
+    });
+
+    it(`${v}: edge and block-boundary shapes, float32 within 1e-6`, () => {
+      SHAPES.forEach(([r, c, k], n) => {
+        check(blockedKernels, v, r, c, k, 'float32', 2000 + n, 1e-6);
+      });
+    });
+
+    it(`${v}: random shapes, both dtypes`, () => {
+      const next = rng(42 + VARIANTS.indexOf(v));
+      const dim = (max: number) => 1 + Math.floor(next() ** 2 * max); // skewed towards small
+      for (let n = 0; n < 60; n++) {
+        const r = dim(150);
+        const c = dim(150);
+        const k = dim(700);
+        check(blockedKernels, v, r, c, k, 'float64', 3000 + n, 1e-12);
+        check(blockedKernels, v, r, c, k, 'float32', 4000 + n, 1e-6);
+      }
+    });
+  }
+
+  it('overwrites out with zeros when k = 0', () => {
+    for (const v of VARIANTS) {
+      const [sa, sb] = operands(v, 3, 4, 0);
+      const out = zeros(3, 4);
+      out.data.fill(Number.NaN);
+      blockedKernels[v](zeros(sa[0], sa[1]), zeros(sb[0], sb[1]), out);
+      expect([...out.data]).toEqual(new Array(12).fill(0));
+    }
+  });
+
+  it('gives the same result when called again with the same operands (no state leaks between calls)', () => {
+    const next = rng(7);
+    const A = random(70, 300, 'float64', next);
+    const B = random(300, 50, 'float64', next);
+    const first = zeros(70, 50);
+    const second = zeros(70, 50);
+    blockedKernels.matmul(A, B, first);
+    // a product of another shape and dtype in between reuses the packing buffer
+    const C = random(9, 1000, 'float32', next);
+    blockedKernels.matmulTransB(C, C, zeros(9, 9, 'float32'));
+    blockedKernels.matmul(A, B, second);
+    expect(second.data).toEqual(first.data);
+  });
+
+  it('computes a known product exactly', () => {
+    // [[1,2,3],[4,5,6]] · [[7,8],[9,10],[11,12]] = [[58,64],[139,154]]
+    const A: Matrix = { rows: 2, cols: 3, data: Float64Array.from([1, 2, 3, 4, 5, 6]) };
+    const B: Matrix = { rows: 3, cols: 2, data: Float64Array.from([7, 8, 9, 10, 11, 12]) };
+    const out = zeros(2, 2);
+    blockedKernels.matmul(A, B, out);
+    expect([...out.data]).toEqual([58, 64, 139, 154]);
+    const Bt: Matrix = { rows: 2, cols: 3, data: Float64Array.from([7, 9, 11, 8, 10, 12]) };
+    blockedKernels.matmulTransB(A, Bt, out);
+    expect([...out.data]).toEqual([58, 64, 139, 154]);
+    const At: Matrix = { rows: 3, cols: 2, data: Float64Array.from([1, 4, 2, 5, 3, 6]) };
+    blockedKernels.matmulTransA(At, B, out);
+    expect([...out.data]).toEqual([58, 64, 139, 154]);
+  });
+});
+
+describe('kernel selection', () => {
+  it('uses the blocked kernels by default and can swap implementations', () => {
+    expect(kernels()).toBe(blockedKernels);
+    setKernels(referenceKernels);
+    try {
+      expect(kernels()).toBe(referenceKernels);
+    } finally {
+      setKernels(blockedKernels);
+    }
+    expect(kernels()).toBe(blockedKernels);
+  });
+});
