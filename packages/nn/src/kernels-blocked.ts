@@ -49,81 +49,129 @@ const B_OFF = MC * KC;
 /** Edge tiles land here first; only their valid corner is copied to `out`. */
 const TILE = new Float64Array(MR * NR);
 
-/**
- * Pack op(X) rows [x0, x0+nx) × depth [p0, p0+kc) into micro-panels of width w at PACK[o...]:
- * op(X)(x, p) = src[x*sx + p*sp]; panel q (rows x0+q*w...) starts at o + q*kc*w and holds
- * (x, p) at (p-p0)*w + (x - x0 - q*w). Rows past nx are zero. With sx === 1 (rows of the source
- * run along x, e.g. B of a plain product) each source row is walked once; otherwise each panel
- * reads w streams along p.
+/*
+ * Packing. An operand is read either "by rows" (element (x, p) at src[p*ld + x]: B of a plain
+ * product, A of Aᵀ·B) or "by strips" (element (x, p) at src[x*ld + p]: A of a plain product, B
+ * of A·Bᵀ). Panel q of a block (rows x0+q*w ... of op(X)) starts at PACK[o + q*kc*w] and holds
+ * (x, p) at (p-p0)*w + (x - x0 - q*w); rows past nx are zero. One function per layout and panel
+ * width keeps the copy loops free of branches; `| 0` keeps the index arithmetic in int32.
  */
-function pack(
+
+/** B panels (w = 3) from src[p*ld + x]: walk each source row once, scattering to the panels. */
+function packRows3(
   src: FloatArray,
-  sx: number,
-  sp: number,
+  ld: number,
   x0: number,
   nx: number,
   p0: number,
   kc: number,
-  w: number,
   o: number,
 ): void {
-  const full = nx - (nx % w);
-  const panel = kc * w;
-  if (sx === 1 && sp !== 1) {
-    for (let p = 0; p < kc; p++) {
-      let s = x0 + (p0 + p) * sp;
-      let d = o + p * w;
-      if (w === 3) {
-        for (let x = 0; x < full; x += 3) {
-          PACK[d] = src[s]!;
-          PACK[d + 1] = src[s + 1]!;
-          PACK[d + 2] = src[s + 2]!;
-          s += 3;
-          d += panel;
-        }
-      } else {
-        for (let x = 0; x < full; x += 2) {
-          PACK[d] = src[s]!;
-          PACK[d + 1] = src[s + 1]!;
-          s += 2;
-          d += panel;
-        }
-      }
-      for (let x = 0; x < w && full < nx; x++) PACK[d + x] = full + x < nx ? src[s + x]! : 0;
+  const full = nx - (nx % 3);
+  const panel = kc * 3;
+  for (let p = 0; p < kc; p++) {
+    let s = (x0 + (p0 + p) * ld) | 0;
+    let d = (o + p * 3) | 0;
+    for (let x = 0; x < full; x = (x + 3) | 0) {
+      PACK[d] = src[s]!;
+      PACK[(d + 1) | 0] = src[(s + 1) | 0]!;
+      PACK[(d + 2) | 0] = src[(s + 2) | 0]!;
+      s = (s + 3) | 0;
+      d = (d + panel) | 0;
     }
-    return;
+    for (let x = 0; full < nx && x < 3; x++) PACK[d + x] = full + x < nx ? src[s + x]! : 0;
   }
-  for (let q = 0; q < full; q += w) {
-    let d = o + q * kc;
-    let s0 = (x0 + q) * sx + p0 * sp;
-    let s1 = s0 + sx;
-    if (w === 3) {
-      let s2 = s1 + sx;
-      for (let p = 0; p < kc; p++) {
-        PACK[d] = src[s0]!;
-        PACK[d + 1] = src[s1]!;
-        PACK[d + 2] = src[s2]!;
-        d += 3;
-        s0 += sp;
-        s1 += sp;
-        s2 += sp;
-      }
-    } else {
-      for (let p = 0; p < kc; p++) {
-        PACK[d] = src[s0]!;
-        PACK[d + 1] = src[s1]!;
-        d += 2;
-        s0 += sp;
-        s1 += sp;
-      }
+}
+
+/** A panels (w = 2) from src[p*ld + x]. */
+function packRows2(
+  src: FloatArray,
+  ld: number,
+  x0: number,
+  nx: number,
+  p0: number,
+  kc: number,
+  o: number,
+): void {
+  const full = nx - (nx % 2);
+  const panel = kc * 2;
+  for (let p = 0; p < kc; p++) {
+    let s = (x0 + (p0 + p) * ld) | 0;
+    let d = (o + p * 2) | 0;
+    for (let x = 0; x < full; x = (x + 2) | 0) {
+      PACK[d] = src[s]!;
+      PACK[(d + 1) | 0] = src[(s + 1) | 0]!;
+      s = (s + 2) | 0;
+      d = (d + panel) | 0;
+    }
+    if (full < nx) {
+      PACK[d] = src[s]!;
+      PACK[d + 1] = 0;
+    }
+  }
+}
+
+/** B panels (w = 3) from src[x*ld + p]: three contiguous source streams per panel. */
+function packStrips3(
+  src: FloatArray,
+  ld: number,
+  x0: number,
+  nx: number,
+  p0: number,
+  kc: number,
+  o: number,
+): void {
+  const full = nx - (nx % 3);
+  const ld2 = 2 * ld;
+  for (let q = 0; q < full; q += 3) {
+    let d = (o + q * kc) | 0;
+    let s = ((x0 + q) * ld + p0) | 0;
+    const end = (s + kc) | 0;
+    for (; s < end; s = (s + 1) | 0) {
+      PACK[d] = src[s]!;
+      PACK[(d + 1) | 0] = src[(s + ld) | 0]!;
+      PACK[(d + 2) | 0] = src[(s + ld2) | 0]!;
+      d = (d + 3) | 0;
     }
   }
   if (full < nx) {
     let d = o + full * kc;
-    const s = (x0 + full) * sx + p0 * sp;
+    const s = (x0 + full) * ld + p0;
     for (let p = 0; p < kc; p++) {
-      for (let x = 0; x < w; x++) PACK[d + x] = full + x < nx ? src[s + x * sx + p * sp]! : 0;
-      d += w;
+      for (let x = 0; x < 3; x++) PACK[d + x] = full + x < nx ? src[s + x * ld + p]! : 0;
+      d += 3;
+    }
+  }
+}
+
+/** A panels (w = 2) from src[x*ld + p]. */
+function packStrips2(
+  src: FloatArray,
+  ld: number,
+  x0: number,
+  nx: number,
+  p0: number,
+  kc: number,
+  o: number,
+): void {
+  const full = nx - (nx % 2);
+  for (let q = 0; q < full; q += 2) {
+    let d = (o + q * kc) | 0;
+    let s = ((x0 + q) * ld + p0) | 0;
+    const end = (s + kc) | 0;
+    for (; s < end; s = (s + 1) | 0) {
+      PACK[d] = src[s]!;
+      PACK[(d + 1) | 0] = src[(s + ld) | 0]!;
+      d = (d + 2) | 0;
+    }
+  }
+  if (full < nx) {
+    let d = o + full * kc;
+    const s = (x0 + full) * ld + p0;
+    for (let p = 0; p < kc; p++) {
+      PACK[d] = src[s + p]!;
+      PACK[d + 1] = 0;
+      d += 2;
     }
   }
 }
@@ -246,8 +294,9 @@ function flushTile(
 }
 
 /**
- * out (r×c, row-major) = op(A)·op(B) with op(A)(i,p) = A[i*ai + p*ap] and op(B)(p,j) = B[p*bp + j*bj].
- * Loop order (BLIS): column blocks of NC → K blocks of KC (pack B) → row blocks of MC (pack A) →
+ * out (r×c, row-major) = op(A)·op(B), inner dimension k. op(A)(i, p) is A[i*lda + p], or
+ * A[p*lda + i] when `aT`; op(B)(p, j) is B[p*ldb + j], or B[j*ldb + p] when `bT`.
+ * Loop order (BLIS): column blocks of NC → K blocks (pack B) → row blocks of MC (pack A) →
  * B micro-panels → A micro-panels → micro-kernel over kc.
  */
 function gemm(
@@ -255,11 +304,11 @@ function gemm(
   c: number,
   k: number,
   A: FloatArray,
-  ai: number,
-  ap: number,
+  lda: number,
+  aT: boolean,
   B: FloatArray,
-  bp: number,
-  bj: number,
+  ldb: number,
+  bT: boolean,
   out: FloatArray,
 ): void {
   const is32 = out instanceof Float32Array;
@@ -270,10 +319,12 @@ function gemm(
     for (let pc = 0; pc < k; pc += kb) {
       const kc = Math.min(kb, k - pc);
       const add = pc > 0;
-      pack(B, bj, bp, jc, nc, pc, kc, NR, B_OFF);
+      if (bT) packStrips3(B, ldb, jc, nc, pc, kc, B_OFF);
+      else packRows3(B, ldb, jc, nc, pc, kc, B_OFF);
       for (let ic = 0; ic < r; ic += MC) {
         const mc = Math.min(MC, r - ic);
-        pack(A, ai, ap, ic, mc, pc, kc, MR, 0);
+        if (aT) packRows2(A, lda, ic, mc, pc, kc, 0);
+        else packStrips2(A, lda, ic, mc, pc, kc, 0);
         const aStep = kc * MR;
         const bStep = kc * NR;
         for (let jr = 0, bo = B_OFF; jr < nc; jr += NR, bo += bStep) {
@@ -333,11 +384,11 @@ function product(
   c: number,
   k: number,
   A: FloatArray,
-  ai: number,
-  ap: number,
+  lda: number,
+  aT: boolean,
   B: FloatArray,
-  bp: number,
-  bj: number,
+  ldb: number,
+  bT: boolean,
   out: FloatArray,
 ): void {
   if (r === 0 || c === 0) return;
@@ -345,27 +396,22 @@ function product(
     out.fill(0, 0, r * c);
     return;
   }
-  if (r * c * k <= SMALL) small(r, c, k, A, ai, ap, B, bp, bj, out);
-  else gemm(r, c, k, A, ai, ap, B, bp, bj, out);
+  if (r * c * k <= SMALL) small(r, c, k, A, aT ? 1 : lda, aT ? lda : 1, B, bT ? 1 : ldb, bT ? ldb : 1, out);
+  else gemm(r, c, k, A, lda, aT, B, ldb, bT, out);
 }
 
 /** Packed, blocked TypeScript kernels: the default implementation. */
 export const blockedKernels: Kernels = {
   matmul(A: Matrix, B: Matrix, out: Matrix) {
     // A: (r, k), B: (k, c)
-    const k = A.cols;
-    const c = B.cols;
-    product(A.rows, c, k, A.data, k, 1, B.data, c, 1, out.data);
+    product(A.rows, B.cols, A.cols, A.data, A.cols, false, B.data, B.cols, false, out.data);
   },
   matmulTransB(A: Matrix, B: Matrix, out: Matrix) {
     // A: (r, k), B: (c, k)
-    const k = A.cols;
-    product(A.rows, B.rows, k, A.data, k, 1, B.data, 1, k, out.data);
+    product(A.rows, B.rows, A.cols, A.data, A.cols, false, B.data, B.cols, true, out.data);
   },
   matmulTransA(A: Matrix, B: Matrix, out: Matrix) {
     // A: (k, r), B: (k, c)
-    const r = A.cols;
-    const c = B.cols;
-    product(r, c, A.rows, A.data, 1, r, B.data, c, 1, out.data);
+    product(A.cols, B.cols, A.rows, A.data, A.cols, true, B.data, B.cols, false, out.data);
   },
 };
