@@ -73,3 +73,4 @@ export {
   listNetworks,
 } from './networks.ts';
 export { createTenant, DEFAULT_TENANT_ID, getTenantByName } from './tenants.ts';
+export { createTestDatabase, databaseUrlFor, type TestDatabase } from './testing.ts';
