@@ -346,9 +346,14 @@ function gemm(
   }
 }
 
+/** Row accumulator of the tiny-product path for Float32Array outputs (c ≤ SMALL there). */
+const ROW = new Float64Array(SMALL);
+
 /**
- * Plain loops for tiny products, same strided view as gemm: each out element is one dot product
- * over p, accumulated in double and written once.
+ * Tiny products, no packing. op(A)(i, p) = A[i*ai + p*ap]. When op(B)'s rows are contiguous
+ * (B[p*ldb + j]) each out row is built as Σ_p a_ip·B[p, :], streaming B rows; otherwise (A·Bᵀ)
+ * each element is a dot product of two contiguous runs. Both sum over p in increasing order in
+ * double and round once, like the reference loops.
  */
 function small(
   r: number,
@@ -358,23 +363,48 @@ function small(
   ai: number,
   ap: number,
   B: FloatArray,
-  bp: number,
-  bj: number,
+  ldb: number,
+  bT: boolean,
   out: FloatArray,
 ): void {
-  for (let i = 0; i < r; i++) {
-    const a0 = i * ai;
-    const o = i * c;
-    for (let j = 0; j < c; j++) {
-      let s = 0;
-      let x = a0;
-      let y = j * bj;
-      for (let p = 0; p < k; p++) {
-        s += A[x]! * B[y]!;
-        x += ap;
-        y += bp;
+  if (bT) {
+    for (let i = 0; i < r; i++) {
+      const a0 = i * ai;
+      const o = i * c;
+      for (let j = 0; j < c; j++) {
+        let s = 0;
+        let x = a0;
+        let y = j * ldb;
+        for (let p = 0; p < k; p++) {
+          s += A[x]! * B[y]!;
+          x += ap;
+          y++;
+        }
+        out[o + j] = s;
       }
-      out[o + j] = s;
+    }
+  } else if (out instanceof Float64Array) {
+    for (let i = 0; i < r; i++) {
+      const o = i * c;
+      const a = A[i * ai]!;
+      for (let j = 0; j < c; j++) out[o + j] = a * B[j]!;
+      for (let p = 1; p < k; p++) {
+        const a = A[i * ai + p * ap]!;
+        const y = p * ldb;
+        for (let j = 0; j < c; j++) out[o + j] = out[o + j]! + a * B[y + j]!;
+      }
+    }
+  } else {
+    for (let i = 0; i < r; i++) {
+      const a = A[i * ai]!;
+      for (let j = 0; j < c; j++) ROW[j] = a * B[j]!;
+      for (let p = 1; p < k; p++) {
+        const a = A[i * ai + p * ap]!;
+        const y = p * ldb;
+        for (let j = 0; j < c; j++) ROW[j] = ROW[j]! + a * B[y + j]!;
+      }
+      const o = i * c;
+      for (let j = 0; j < c; j++) out[o + j] = ROW[j]!;
     }
   }
 }
@@ -396,7 +426,7 @@ function product(
     out.fill(0, 0, r * c);
     return;
   }
-  if (r * c * k <= SMALL) small(r, c, k, A, aT ? 1 : lda, aT ? lda : 1, B, bT ? 1 : ldb, bT ? ldb : 1, out);
+  if (r * c * k <= SMALL) small(r, c, k, A, aT ? 1 : lda, aT ? lda : 1, B, ldb, bT, out);
   else gemm(r, c, k, A, lda, aT, B, ldb, bT, out);
 }
 
