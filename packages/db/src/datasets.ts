@@ -31,7 +31,8 @@ export interface CreateDatasetInput {
   featureNames: string[];
   labelName: string;
   /** class names in label-index order (classification); null for regression */
-  classes: string[] | null;
+  /** Class names in label-index order: strings, or numbers when every label was numeric. */
+  classes: (string | number)[] | null;
   /** samples × features values, one row per sample */
   x: Float64Array;
   /** samples values: the class index (classification) or the target (regression) */

@@ -234,11 +234,9 @@ export interface SaveCheckpointInput {
   jobId: string;
   attempt: number;
   iteration: number;
-  /** all weights and biases */
-  parameters: Float64Array;
-  /** optimiser state (e.g. Adam moments); empty for plain gradient descent */
-  optimizerState: Float64Array;
-  /** small things: rng state, normalisation, ... (finite numbers only) */
+  /** @backprop/nn's checkpoint bytes: weights, optimiser moments, rng and early-stopping state */
+  snapshot: Uint8Array;
+  /** small things: normalisation, ... (finite numbers only) */
   state: Prisma.InputJsonObject;
   /** the cost history up to iteration */
   costs: Float64Array;
@@ -253,16 +251,16 @@ export async function saveCheckpoint(db: DbOrTx, input: SaveCheckpointInput): Pr
   assertCount(input.iteration, 'iteration');
   if (!isUuid(input.jobId)) return false;
   const saved = await db.$executeRaw`
-    INSERT INTO "Checkpoint" ("jobId", "iteration", "attempt", "parameters", "optimizerState", "state", "costs", "updatedAt")
-    (SELECT "id", ${input.iteration}::integer, "attempt", ${float64ToBytes(input.parameters)},
-            ${float64ToBytes(input.optimizerState)}, ${jsonParam(input.state, 'state')}::jsonb,
+    INSERT INTO "Checkpoint" ("jobId", "iteration", "attempt", "snapshot", "state", "costs", "updatedAt")
+    (SELECT "id", ${input.iteration}::integer, "attempt", ${input.snapshot},
+            ${jsonParam(input.state, 'state')}::jsonb,
             ${float64ToBytes(input.costs)}, now()
      FROM "TrainingJob"
      WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer
      FOR SHARE)
     ON CONFLICT ("jobId") DO UPDATE SET
-      "iteration" = EXCLUDED."iteration", "attempt" = EXCLUDED."attempt", "parameters" = EXCLUDED."parameters",
-      "optimizerState" = EXCLUDED."optimizerState", "state" = EXCLUDED."state", "costs" = EXCLUDED."costs",
+      "iteration" = EXCLUDED."iteration", "attempt" = EXCLUDED."attempt", "snapshot" = EXCLUDED."snapshot",
+      "state" = EXCLUDED."state", "costs" = EXCLUDED."costs",
       "updatedAt" = EXCLUDED."updatedAt"`;
   return saved === 1;
 }
@@ -283,7 +281,7 @@ export interface CompleteJobInput {
     inputSize: number;
     layers: LayerSpec[];
     task: Task;
-    classes: string[] | null;
+    classes: (string | number)[] | null;
     /** all weights and biases */
     parameters: Float64Array;
     normalization: Prisma.InputJsonObject;

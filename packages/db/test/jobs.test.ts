@@ -102,18 +102,17 @@ describe('the job state machine', () => {
       jobId: job.id,
       attempt: 1,
       iteration: 50,
-      parameters: new Float64Array([1, 2, 3]),
-      optimizerState: new Float64Array(0),
+      snapshot: new Uint8Array([1, 2, 3]),
       state: { rng: [1, 2, 3, 4] },
       costs: costs(6),
     };
     expect(await saveCheckpoint(t.db, checkpoint)).toBe(true);
     expect(
-      await saveCheckpoint(t.db, { ...checkpoint, iteration: 60, parameters: new Float64Array([4, 5, 6]) }),
+      await saveCheckpoint(t.db, { ...checkpoint, iteration: 60, snapshot: new Uint8Array([4, 5, 6]) }),
     ).toBe(true);
     const saved = await getCheckpoint(t.db, job.id);
     expect(saved).toMatchObject({ iteration: 60, attempt: 1, state: { rng: [1, 2, 3, 4] } });
-    expect(Array.from(bytesToFloat64(saved!.parameters))).toEqual([4, 5, 6]);
+    expect(Array.from(saved!.snapshot)).toEqual([4, 5, 6]);
 
     const done = await completeWith(job.id, 1);
     expect(done).not.toBeNull();
@@ -158,8 +157,7 @@ describe('the job state machine', () => {
         jobId: job.id,
         attempt: 1,
         iteration: 99,
-        parameters: new Float64Array(1),
-        optimizerState: new Float64Array(0),
+        snapshot: new Uint8Array(1),
         state: {},
         costs: costs(1),
       }),
@@ -193,8 +191,7 @@ describe('the job state machine', () => {
         jobId: job.id,
         attempt,
         iteration: 10,
-        parameters: new Float64Array(1),
-        optimizerState: new Float64Array(0),
+        snapshot: new Uint8Array(1),
         state: {},
         costs: costs(2),
       }),
