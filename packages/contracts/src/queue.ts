@@ -14,3 +14,17 @@ export type TrainingJobPayload = z.infer<typeof TrainingJobPayload>;
 
 /** Channel on which cancellations are published so a running worker hears them at once. */
 export const CANCEL_CHANNEL = 'backprop:cancel';
+
+/**
+ * BullMQ options of every training job (plain data, so this package needs no bullmq import).
+ * Retries are for transient failures only: the worker marks deterministic ones unrecoverable.
+ * Finished jobs leave Redis soon: Postgres keeps the record.
+ */
+export function trainingJobOptions(attempts: number) {
+  return {
+    attempts,
+    backoff: { type: 'exponential' as const, delay: 1000 },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 24 * 3600, count: 1000 },
+  };
+}

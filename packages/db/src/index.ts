@@ -53,6 +53,7 @@ export {
   isTerminalStatus,
   type JobSummary,
   type JobToReconcile,
+  type JobWithModel,
   type ListJobsOptions,
   listJobs,
   MissingReferenceError,
@@ -72,5 +73,6 @@ export {
   type LayerSpec,
   listNetworks,
 } from './networks.ts';
+export { type NestedParameters, packParameters, unpackParameters } from './parameters.ts';
 export { createTenant, DEFAULT_TENANT_ID, getTenantByName } from './tenants.ts';
 export { createTestDatabase, databaseUrlFor, type TestDatabase } from './testing.ts';

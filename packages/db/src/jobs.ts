@@ -41,9 +41,13 @@ export function isTerminalStatus(status: JobStatus): boolean {
 }
 
 /** A job without its cost history. */
-export type JobSummary = Omit<TrainingJob, 'costs'>;
+export type JobSummary = Omit<TrainingJob, 'costs'> & { model: { id: string } | null };
 
 const withoutCosts = { costs: true } as const;
+const withModelId = { model: { select: { id: true } } } as const;
+
+/** A job with the id of the model it produced (null until it succeeded). */
+export type JobWithModel = TrainingJob & { model: { id: string } | null };
 
 // ---- create ----------------------------------------------------------------------------------
 
@@ -102,6 +106,7 @@ export async function createJob(db: DbOrTx, input: CreateJobInput): Promise<Crea
         requestHash,
       },
       omit: withoutCosts,
+      include: withModelId,
     });
     return { created: true, job };
   } catch (error) {
@@ -112,6 +117,7 @@ export async function createJob(db: DbOrTx, input: CreateJobInput): Promise<Crea
     const job = await db.trainingJob.findUnique({
       where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: key } },
       omit: withoutCosts,
+      include: withModelId,
     });
     if (job === null) throw error;
     return { created: false, job, requestHashMatches: job.requestHash === requestHash };
@@ -121,9 +127,9 @@ export async function createJob(db: DbOrTx, input: CreateJobInput): Promise<Crea
 // ---- read ------------------------------------------------------------------------------------
 
 /** The whole job, cost history included; null if missing or another tenant's. */
-export async function getJob(db: DbOrTx, tenantId: string, id: string): Promise<TrainingJob | null> {
+export async function getJob(db: DbOrTx, tenantId: string, id: string): Promise<JobWithModel | null> {
   if (!isUuid(id)) return null;
-  return db.trainingJob.findFirst({ where: { id, tenantId } });
+  return db.trainingJob.findFirst({ where: { id, tenantId }, include: withModelId });
 }
 
 export interface ListJobsOptions extends PageOptions {
@@ -145,6 +151,7 @@ export async function listJobs(
     orderBy: page.orderBy,
     take: page.take,
     omit: withoutCosts,
+    include: withModelId,
   });
   return toPage(rows, page.limit);
 }
@@ -379,7 +386,11 @@ export async function cancelJob(db: DbOrTx, tenantId: string, jobId: string): Pr
       SET "status" = 'cancelled', "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now()
       WHERE "id" = ${jobId}::uuid AND "tenantId" = ${tenantId}::uuid AND "status" IN ('queued', 'running')
       RETURNING "id"`;
-    const current = await db.trainingJob.findFirst({ where: { id: jobId, tenantId }, omit: withoutCosts });
+    const current = await db.trainingJob.findFirst({
+      where: { id: jobId, tenantId },
+      omit: withoutCosts,
+      include: withModelId,
+    });
     if (current === null) return { outcome: 'not_found' };
     if (cancelled.length === 1) return { outcome: 'cancelled', job: current };
     if (isTerminalStatus(current.status)) return { outcome: 'already_terminal', status: current.status };

@@ -1,0 +1,69 @@
+/** Turns a parsed upload (CSV or JSON) into a stored dataset, in one insert. */
+import type { ClassLabel, Dataset, FeatureStat, Task } from '@backprop/contracts';
+import { createDataset, type Db } from '@backprop/db';
+import { encodeLabels } from './labels.ts';
+import { featureStats } from './stats.ts';
+
+export interface ParsedDataset {
+  name: string | undefined;
+  featureNames: string[];
+  labelName: string;
+  /** samples × features, row per sample. */
+  x: Float64Array;
+  samples: number;
+  labels: readonly (string | number)[];
+  task: Task | undefined;
+}
+
+export async function storeDataset(
+  db: Db,
+  tenantId: string,
+  input: ParsedDataset,
+  maxClasses: number,
+): Promise<Dataset> {
+  const { task, classes, y } = encodeLabels(input.labels, input.task, maxClasses);
+  const stats = featureStats(input.x, input.samples, input.featureNames);
+  const row = await createDataset(db, {
+    tenantId,
+    name: input.name ?? `dataset-${new Date().toISOString()}`,
+    task,
+    samples: input.samples,
+    features: input.featureNames.length,
+    featureNames: input.featureNames,
+    labelName: input.labelName,
+    classes: classes ?? null,
+    x: input.x,
+    y,
+    featureStats: stats,
+  });
+  return toDataset(row);
+}
+
+interface DatasetRow {
+  id: string;
+  name: string;
+  samples: number;
+  features: number;
+  task: string;
+  labelName: string;
+  classes: unknown;
+  featureStats: unknown;
+  byteSize: number;
+  createdAt: Date;
+}
+
+export function toDataset(row: DatasetRow): Dataset {
+  const dataset: Dataset = {
+    id: row.id,
+    name: row.name,
+    samples: row.samples,
+    features: row.features,
+    task: row.task as Task,
+    labelName: row.labelName,
+    featureStats: row.featureStats as FeatureStat[],
+    byteSize: row.byteSize,
+    createdAt: row.createdAt.toISOString(),
+  };
+  if (Array.isArray(row.classes)) dataset.classes = row.classes as ClassLabel[];
+  return dataset;
+}

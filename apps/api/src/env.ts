@@ -1,0 +1,45 @@
+/**
+ * The API's configuration, parsed once from the environment at boot. Nothing else reads
+ * process.env. Every limit a request can hit is here, with a default that suits one machine.
+ */
+import { z } from 'zod';
+
+const int = (def: number) => z.coerce.number().int().min(0).default(def);
+
+export const ApiEnv = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/backprop'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().min(1).default('bull'),
+  DB_POOL_MAX: int(10),
+  REQUEST_TIMEOUT_MS: int(120_000),
+  CONNECTION_TIMEOUT_MS: int(30_000),
+  SHUTDOWN_TIMEOUT_MS: int(10_000),
+  JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+
+  LIMIT_BODY_BYTES: int(10 * 1024 * 1024),
+  LIMIT_UPLOAD_BYTES: int(100 * 1024 * 1024),
+  LIMIT_DATASET_ROWS: int(1_000_000),
+  LIMIT_DATASET_COLUMNS: int(20_000),
+  LIMIT_DATASET_VALUES: int(10_000_000),
+  LIMIT_CLASSES: int(1_000),
+  LIMIT_LAYERS: int(32),
+  LIMIT_UNITS_PER_LAYER: int(20_000),
+  LIMIT_PARAMETERS: int(5_000_000),
+  LIMIT_ITERATIONS: int(1_000_000),
+  LIMIT_TRAINING_WORK: int(1_000_000_000),
+  LIMIT_PREDICT_SAMPLES: int(10_000),
+});
+export type ApiEnv = z.infer<typeof ApiEnv>;
+
+export function loadApiEnv(source: NodeJS.ProcessEnv = process.env): ApiEnv {
+  const parsed = ApiEnv.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,142 @@
+/**
+ * Checks a training request against its dataset, its network and the limits, before anything is
+ * stored or queued, and fills in the defaults the worker will use (so a retried or resumed job
+ * trains exactly as planned: the seed is fixed here).
+ */
+import { randomInt } from 'node:crypto';
+import { ApiError, type Layer, limitExceeded, type Task, type Training } from '@backprop/contracts';
+
+export interface DatasetShape {
+  samples: number;
+  features: number;
+  task: Task;
+  classes: unknown;
+}
+
+export interface NetworkShape {
+  inputSize: number;
+  layers: Layer[];
+}
+
+export interface TrainingLimits {
+  LIMIT_ITERATIONS: number;
+  LIMIT_TRAINING_WORK: number;
+}
+
+export interface TrainingPlan {
+  /** The options as the worker will use them, defaults filled in. */
+  training: Training & { seed: number; costEvery: number };
+  /** Parameter updates the job will make (fewer if early stopping ends it). */
+  updates: number;
+}
+
+export function planTraining(
+  dataset: DatasetShape,
+  network: NetworkShape,
+  training: Training,
+  limits: TrainingLimits,
+): TrainingPlan {
+  checkFit(dataset, network);
+  const validation = Math.floor(dataset.samples * training.validationSplit);
+  if (training.validationSplit > 0 && validation < 1) {
+    throw incompatible(
+      'training.validationSplit',
+      `validationSplit ${training.validationSplit} of ${dataset.samples} samples holds out no sample`,
+    );
+  }
+  const trainSamples = dataset.samples - validation;
+  if (trainSamples < 1)
+    throw incompatible('training.validationSplit', 'validationSplit leaves no training sample');
+  const batch = training.batchSize ?? trainSamples;
+  if (batch > trainSamples) {
+    throw incompatible(
+      'training.batchSize',
+      `batchSize ${batch} is larger than the ${trainSamples} training samples`,
+    );
+  }
+  const updates = training.iterations ?? (training.epochs ?? 1) * Math.ceil(trainSamples / batch);
+  if (updates > limits.LIMIT_ITERATIONS) {
+    throw limitExceeded(
+      'LIMIT_ITERATIONS',
+      updates,
+      limits.LIMIT_ITERATIONS,
+      'the number of parameter updates',
+    );
+  }
+  const work = updates * batch;
+  if (work > limits.LIMIT_TRAINING_WORK) {
+    throw limitExceeded(
+      'LIMIT_TRAINING_WORK',
+      work,
+      limits.LIMIT_TRAINING_WORK,
+      'the training work (updates × samples per update)',
+    );
+  }
+  if (training.initialParameters) checkParameters(training.initialParameters, network);
+  return {
+    training: {
+      ...training,
+      seed: training.seed ?? randomInt(0, 2 ** 32 - 1),
+      costEvery: training.costEvery ?? Math.max(1, Math.floor(updates / 100)),
+    },
+    updates,
+  };
+}
+
+function incompatible(field: string, message: string): ApiError {
+  return new ApiError('BP_ERR_INCOMPATIBLE', `${field}: ${message}`, { field });
+}
+
+function checkFit(dataset: DatasetShape, network: NetworkShape): void {
+  if (network.inputSize !== dataset.features) {
+    throw incompatible(
+      'networkId',
+      `the network's inputSize is ${network.inputSize} but the dataset has ${dataset.features} features`,
+    );
+  }
+  const output = network.layers.at(-1)!;
+  const classes = Array.isArray(dataset.classes) ? dataset.classes.length : 0;
+  const fits =
+    (dataset.task === 'binary' && output.activation === 'sigmoid' && output.units === 1) ||
+    (dataset.task !== 'regression' && output.activation === 'softmax' && output.units === classes) ||
+    (dataset.task === 'regression' && output.activation === 'linear' && output.units === 1);
+  if (!fits) {
+    const expected =
+      dataset.task === 'regression'
+        ? 'a linear output layer with 1 unit'
+        : dataset.task === 'binary'
+          ? 'a sigmoid output layer with 1 unit (or softmax with 2)'
+          : `a softmax output layer with ${classes} units`;
+    throw incompatible(
+      'networkId',
+      `the dataset's task is ${dataset.task}${classes ? ` with ${classes} classes` : ''}, which needs ${expected}; the network ends in ${output.activation} with ${output.units} unit(s)`,
+    );
+  }
+}
+
+/** initialParameters must hold exactly W1, b1, ..., WL, bL with the network's shapes. */
+function checkParameters(parameters: Record<string, number[][]>, network: NetworkShape): void {
+  const expected = new Map<string, [number, number]>();
+  let nPrev = network.inputSize;
+  network.layers.forEach((layer, i) => {
+    expected.set(`W${i + 1}`, [layer.units, nPrev]);
+    expected.set(`b${i + 1}`, [layer.units, 1]);
+    nPrev = layer.units;
+  });
+  for (const key of Object.keys(parameters)) {
+    if (!expected.has(key)) {
+      throw incompatible(`training.initialParameters.${key}`, `the network has no parameter ${key}`);
+    }
+  }
+  for (const [key, [rows, cols]] of expected) {
+    const value = parameters[key];
+    const field = `training.initialParameters.${key}`;
+    if (!value) throw incompatible(field, `missing; expected a (${rows}, ${cols}) array`);
+    if (value.length !== rows || value.some((row) => row.length !== cols)) {
+      throw incompatible(
+        field,
+        `expected shape (${rows}, ${cols}), got ${value.length} rows of lengths ${[...new Set(value.map((r) => r.length))].join('/')}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/** Job rows as the API shows them. */
+import type { Job, JobStatus } from '@backprop/contracts';
+
+export interface JobRow {
+  id: string;
+  status: string;
+  datasetId: string;
+  networkId: string;
+  training: unknown;
+  iteration: number;
+  iterations: number;
+  cost: number | null;
+  attempt: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  model?: { id: string } | null;
+}
+
+export function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    status: row.status as JobStatus,
+    datasetId: row.datasetId,
+    networkId: row.networkId,
+    training: row.training as Record<string, unknown>,
+    progress: { iteration: row.iteration, iterations: row.iterations },
+    cost: row.cost,
+    attempts: row.attempt,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
+    modelId: row.model?.id ?? null,
+  };
+}

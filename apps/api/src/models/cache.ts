@@ -1,0 +1,52 @@
+/**
+ * Trained networks ready for prediction, kept in memory. Models never change once written, so a
+ * cached network is always current; the cache only saves the read and the decode. Entries
+ * remember their tenant, and a lookup by another tenant misses exactly like a missing model.
+ */
+import type { ClassLabel, Layer, Normalization, Task } from '@backprop/contracts';
+import { bytesToFloat64, type Db, getModelWithParameters, unpackParameters } from '@backprop/db';
+import { Network } from '@backprop/nn';
+
+export interface LoadedModel {
+  tenantId: string;
+  network: Network;
+  task: Task;
+  classes: ClassLabel[] | null;
+  normalization: Normalization;
+}
+
+export class ModelCache {
+  private readonly entries = new Map<string, LoadedModel>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly capacity: number,
+  ) {}
+
+  async get(tenantId: string, id: string): Promise<LoadedModel | null> {
+    const hit = this.entries.get(id);
+    if (hit) {
+      if (hit.tenantId !== tenantId) return null;
+      this.entries.delete(id);
+      this.entries.set(id, hit);
+      return hit;
+    }
+    const row = await getModelWithParameters(this.db, tenantId, id);
+    if (!row) return null;
+    const layers = row.layers as Layer[];
+    const loaded: LoadedModel = {
+      tenantId,
+      network: Network.fromParameters({
+        inputSize: row.inputSize,
+        layers,
+        parameters: unpackParameters(row.inputSize, layers, bytesToFloat64(row.parameters)),
+      }),
+      task: row.task as Task,
+      classes: Array.isArray(row.classes) ? (row.classes as ClassLabel[]) : null,
+      normalization: row.normalization as Normalization,
+    };
+    this.entries.set(id, loaded);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    return loaded;
+  }
+}

@@ -1,0 +1,40 @@
+/** Predictions for samples in raw units: normalise as in training, forward, name the labels. */
+import { ApiError, type Normalization, type Prediction } from '@backprop/contracts';
+import type { LoadedModel } from './cache.ts';
+
+/** x' = (x − mean)/std or (x − min)/(max − min), as the model was trained. */
+export function normalizeRows(samples: readonly number[][], normalization: Normalization): Float64Array[] {
+  return samples.map((row) => {
+    const out = Float64Array.from(row);
+    if (normalization.kind === 'standard') {
+      for (let j = 0; j < out.length; j++)
+        out[j] = (out[j]! - normalization.mean[j]!) / normalization.std[j]!;
+    } else if (normalization.kind === 'minmax') {
+      for (let j = 0; j < out.length; j++) {
+        out[j] = (out[j]! - normalization.min[j]!) / (normalization.max[j]! - normalization.min[j]!);
+      }
+    }
+    return out;
+  });
+}
+
+export function predict(model: LoadedModel, samples: readonly number[][]): Prediction[] {
+  const inputSize = model.network.sizes[0]!;
+  samples.forEach((row, i) => {
+    if (row.length !== inputSize) {
+      throw new ApiError(
+        'BP_ERR_VALIDATION',
+        `samples.${i}: ${row.length} features, but the model takes ${inputSize}`,
+        { field: `samples.${i}` },
+      );
+    }
+  });
+  const { outputs, labels } = model.network.predictRows(normalizeRows(samples, model.normalization));
+  if (model.task === 'regression' || labels === null) return outputs.map((o) => ({ value: o[0]! }));
+  const classes = model.classes ?? [];
+  return outputs.map((o, i) => ({
+    label: classes[labels[i]!] ?? labels[i]!,
+    // A sigmoid output is P(class 1); say both probabilities, in class order, like softmax does.
+    probabilities: o.length === 1 ? [1 - o[0]!, o[0]!] : o,
+  }));
+}

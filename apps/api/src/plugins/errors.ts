@@ -1,0 +1,93 @@
+/**
+ * The one error handler: every failure leaves as `{ statusCode, code, error, message, details? }`.
+ * Validation failures name the field path and the reason; 5xx messages are masked and logged with
+ * the request id.
+ */
+import { ApiError, ERRORS, type ErrorBody } from '@backprop/contracts';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+
+interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+function describeIssues(issues: ValidationIssue[]): string {
+  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+}
+
+/** Fastify's own errors (body too large, bad JSON, wrong content type) mapped to our catalog. */
+function fromFastifyError(err: FastifyError): ApiError | null {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(
+        'BP_ERR_PAYLOAD_TOO_LARGE',
+        `the request body is larger than LIMIT_BODY_BYTES allows`,
+        {
+          limit: 'LIMIT_BODY_BYTES',
+        },
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError('BP_ERR_UNSUPPORTED_MEDIA_TYPE', err.message);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError('BP_ERR_VALIDATION', `the body is not valid JSON: ${err.message}`);
+    default:
+      break;
+  }
+  if (err.statusCode === 400 && err.message.includes('prototype')) {
+    return new ApiError(
+      'BP_ERR_VALIDATION',
+      'the body may not contain "__proto__" or "constructor.prototype" keys',
+    );
+  }
+  if (err.statusCode === 400) return new ApiError('BP_ERR_VALIDATION', err.message);
+  return null;
+}
+
+export const errorsPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setNotFoundHandler((request, reply) => {
+      const body: ErrorBody = {
+        statusCode: 404,
+        code: 'BP_ERR_NOT_FOUND',
+        error: 'Not Found',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      };
+      return reply.code(404).send(body);
+    });
+
+    app.setErrorHandler((err: FastifyError, request, reply) => {
+      let apiError: ApiError | null = null;
+      if (err instanceof ApiError) apiError = err;
+      else if (hasZodFastifySchemaValidationErrors(err)) {
+        const where = err.validationContext ?? 'body';
+        const issues: ValidationIssue[] = err.validation.map((v) => ({
+          path: [where, ...(v.instancePath ? v.instancePath.split('/').filter(Boolean) : [])].join('.'),
+          message: v.message ?? 'invalid',
+        }));
+        apiError = new ApiError('BP_ERR_VALIDATION', describeIssues(issues), { issues });
+      } else if (isResponseSerializationError(err)) {
+        request.log.error({ err, issues: err.cause.issues }, 'response does not match its schema');
+      } else {
+        apiError = fromFastifyError(err);
+      }
+
+      if (apiError) {
+        if (apiError.statusCode >= 500) request.log.error({ err }, apiError.message);
+        return reply.code(apiError.statusCode).send(apiError.toBody());
+      }
+      request.log.error({ err }, 'unhandled error');
+      const body: ErrorBody = {
+        statusCode: 500,
+        code: 'BP_ERR_INTERNAL',
+        error: ERRORS.BP_ERR_INTERNAL.error,
+        message: `internal error (request id ${request.id})`,
+      };
+      return reply.code(500).send(body);
+    });
+  },
+  { name: 'backprop-errors' },
+);

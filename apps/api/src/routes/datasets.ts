@@ -1,0 +1,190 @@
+/** /v1/datasets: upload (CSV stream or JSON), read, list, delete. */
+import type { Readable } from 'node:stream';
+import {
+  ApiError,
+  CreateDatasetJson,
+  CreateDatasetQuery,
+  Dataset,
+  DatasetPage,
+  ErrorBody,
+  IdParams,
+  ListDatasetsQuery,
+  limitExceeded,
+} from '@backprop/contracts';
+import { deleteDataset, getDataset, listDatasets } from '@backprop/db';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { readCsv } from '../datasets/csv.ts';
+import { type ParsedDataset, storeDataset, toDataset } from '../datasets/store.ts';
+import { parseOrThrow } from '../validation.ts';
+
+const tags = ['datasets'];
+
+export async function datasetRoutes(app: FastifyInstance): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { env } = app.deps;
+
+  r.post(
+    '/datasets',
+    {
+      bodyLimit: env.LIMIT_UPLOAD_BYTES,
+      schema: {
+        tags,
+        summary: 'Upload a dataset as CSV (text/csv, streamed) or JSON',
+        description:
+          'CSV: a header row; the label column is chosen with ?label= (default "label"); every other column is a numeric feature. JSON: { features: [[...]], labels: [...] }.',
+        querystring: CreateDatasetQuery,
+        response: { 201: Dataset, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      let parsed: ParsedDataset;
+      if (contentType === 'text/csv') {
+        const declared = Number(request.headers['content-length']);
+        if (declared > env.LIMIT_UPLOAD_BYTES) {
+          throw limitExceeded(
+            'LIMIT_UPLOAD_BYTES',
+            declared,
+            env.LIMIT_UPLOAD_BYTES,
+            'the upload',
+            'BP_ERR_PAYLOAD_TOO_LARGE',
+          );
+        }
+        const table = await readCsv(request.body as Readable, request.query.label, env);
+        parsed = { ...table, name: request.query.name, task: request.query.task };
+      } else if (contentType === 'application/json') {
+        parsed = fromJson(parseOrThrow(CreateDatasetJson, request.body, 'body'), request.query.task, env);
+        parsed.name ??= request.query.name;
+      } else {
+        throw new ApiError(
+          'BP_ERR_UNSUPPORTED_MEDIA_TYPE',
+          'send the dataset as text/csv or application/json',
+        );
+      }
+      const dataset = await storeDataset(app.deps.db, request.tenantId, parsed, env.LIMIT_CLASSES);
+      return reply.code(201).header('location', `/v1/datasets/${dataset.id}`).send(dataset);
+    },
+  );
+
+  r.get(
+    '/datasets',
+    {
+      schema: {
+        tags,
+        summary: 'List datasets, newest first',
+        querystring: ListDatasetsQuery,
+        response: { 200: DatasetPage },
+      },
+    },
+    async (request) => {
+      const page = await listDatasets(app.deps.db, request.tenantId, request.query);
+      return { items: page.items.map(toDataset), nextCursor: page.nextCursor };
+    },
+  );
+
+  r.get(
+    '/datasets/:id',
+    { schema: { tags, params: IdParams, response: { 200: Dataset, 404: ErrorBody } } },
+    async (request) => {
+      const row = await getDataset(app.deps.db, request.tenantId, request.params.id);
+      if (!row) throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `dataset ${request.params.id} does not exist`);
+      return toDataset(row);
+    },
+  );
+
+  r.delete(
+    '/datasets/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a dataset (refused while a queued or running job uses it)',
+        params: IdParams,
+        response: { 204: z.null(), 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const result = await deleteDataset(app.deps.db, request.tenantId, request.params.id);
+      if (result.deleted) return reply.code(204).send(null);
+      if (result.reason === 'in_use') {
+        throw new ApiError(
+          'BP_ERR_DATASET_IN_USE',
+          `dataset ${request.params.id} is used by a queued or running job`,
+        );
+      }
+      throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `dataset ${request.params.id} does not exist`);
+    },
+  );
+}
+
+interface JsonLimits {
+  LIMIT_DATASET_ROWS: number;
+  LIMIT_DATASET_COLUMNS: number;
+  LIMIT_DATASET_VALUES: number;
+}
+
+function fromJson(
+  body: CreateDatasetJson,
+  queryTask: ParsedDataset['task'],
+  limits: JsonLimits,
+): ParsedDataset {
+  const samples = body.features.length;
+  const width = body.features[0]!.length;
+  if (samples > limits.LIMIT_DATASET_ROWS) {
+    throw limitExceeded('LIMIT_DATASET_ROWS', samples, limits.LIMIT_DATASET_ROWS, 'the number of rows');
+  }
+  if (width > limits.LIMIT_DATASET_COLUMNS) {
+    throw limitExceeded(
+      'LIMIT_DATASET_COLUMNS',
+      width,
+      limits.LIMIT_DATASET_COLUMNS,
+      'the number of features',
+    );
+  }
+  if (samples * width > limits.LIMIT_DATASET_VALUES) {
+    throw limitExceeded(
+      'LIMIT_DATASET_VALUES',
+      samples * width,
+      limits.LIMIT_DATASET_VALUES,
+      'the number of feature values',
+    );
+  }
+  if (body.labels.length !== samples) {
+    throw new ApiError(
+      'BP_ERR_VALIDATION',
+      `labels: ${body.labels.length} labels for ${samples} feature rows`,
+      {
+        field: 'labels',
+      },
+    );
+  }
+  const featureNames = body.featureNames ?? Array.from({ length: width }, (_, j) => `x${j + 1}`);
+  if (featureNames.length !== width) {
+    throw new ApiError(
+      'BP_ERR_VALIDATION',
+      `featureNames: ${featureNames.length} names for ${width} features`,
+      {
+        field: 'featureNames',
+      },
+    );
+  }
+  const x = new Float64Array(samples * width);
+  body.features.forEach((row, i) => {
+    if (row.length !== width) {
+      throw new ApiError('BP_ERR_VALIDATION', `features.${i}: ${row.length} values, but row 0 has ${width}`, {
+        field: `features.${i}`,
+      });
+    }
+    x.set(row, i * width);
+  });
+  return {
+    name: body.name,
+    featureNames,
+    labelName: 'label',
+    x,
+    samples,
+    labels: body.labels,
+    task: body.task ?? queryTask,
+  };
+}

@@ -1,0 +1,206 @@
+/** /v1/jobs: start training, poll it, read its cost history, cancel it. */
+import { createHash } from 'node:crypto';
+import {
+  ApiError,
+  CANCEL_CHANNEL,
+  CreateJob,
+  ErrorBody,
+  IdempotencyHeaders,
+  IdParams,
+  Job,
+  JobCosts,
+  JobPage,
+  type Layer,
+  ListJobsQuery,
+  TRAIN_JOB_NAME,
+  type TrainingJobPayload,
+} from '@backprop/contracts';
+import { bytesToFloat64, cancelJob, createJob, getDataset, getJob, getNetwork, listJobs } from '@backprop/db';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { planTraining } from '../jobs/plan.ts';
+import { toJob } from '../jobs/present.ts';
+
+const tags = ['jobs'];
+
+/** A stable hash of a JSON value: object keys sorted, so key order does not matter. */
+export function requestHash(value: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('hex');
+}
+
+export async function jobRoutes(app: FastifyInstance): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { env, db, queue, redis } = app.deps;
+
+  /** Redis must be up before a job row is written: otherwise answer 503 at once. */
+  async function assertQueueReachable(): Promise<void> {
+    if (redis.status !== 'ready') {
+      throw new ApiError('BP_ERR_UNAVAILABLE', 'the job queue is unreachable; retry shortly');
+    }
+  }
+
+  r.post(
+    '/jobs',
+    {
+      schema: {
+        tags,
+        summary: 'Start a training job',
+        description:
+          'Checks the dataset and network against each other and the limits, stores the job and queues it. An Idempotency-Key header makes a retried POST return the same job.',
+        headers: IdempotencyHeaders,
+        body: CreateJob,
+        response: {
+          202: Job,
+          400: ErrorBody,
+          404: ErrorBody,
+          413: ErrorBody,
+          422: ErrorBody,
+          503: ErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { tenantId } = request;
+      const body = request.body;
+      const [dataset, network] = await Promise.all([
+        getDataset(db, tenantId, body.datasetId),
+        getNetwork(db, tenantId, body.networkId),
+      ]);
+      if (!dataset)
+        throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `datasetId: dataset ${body.datasetId} does not exist`);
+      if (!network)
+        throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
+      const plan = planTraining(
+        dataset,
+        { inputSize: network.inputSize, layers: network.layers as Layer[] },
+        body.training,
+        env,
+      );
+      await assertQueueReachable();
+
+      const idempotencyKey = request.headers['idempotency-key'];
+      const created = await createJob(db, {
+        tenantId,
+        datasetId: dataset.id,
+        networkId: network.id,
+        training: plan.training,
+        iterations: plan.updates,
+        costEvery: plan.training.costEvery,
+        idempotencyKey: idempotencyKey ?? null,
+        requestHash: idempotencyKey ? requestHash(body) : null,
+      });
+      if (!created.created && created.requestHashMatches === false) {
+        throw new ApiError(
+          'BP_ERR_IDEMPOTENCY_MISMATCH',
+          `Idempotency-Key "${idempotencyKey}" was already used with a different request body`,
+          { jobId: created.job.id },
+        );
+      }
+      const job = created.job;
+      if (created.created) {
+        const payload: TrainingJobPayload = { jobId: job.id, tenantId };
+        try {
+          await queue.add(TRAIN_JOB_NAME, payload, { jobId: job.id });
+        } catch (err) {
+          // The row is the system of record: the worker's reconciler enqueues queued rows that
+          // the queue does not hold, so the job is accepted even though this add failed.
+          request.log.warn({ err, jobId: job.id }, 'enqueue failed; the reconciler will enqueue the job');
+        }
+      }
+      return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(toJob(job));
+    },
+  );
+
+  r.get(
+    '/jobs',
+    {
+      schema: {
+        tags,
+        summary: 'List jobs, newest first',
+        querystring: ListJobsQuery,
+        response: { 200: JobPage },
+      },
+    },
+    async (request) => {
+      const page = await listJobs(db, request.tenantId, request.query);
+      return { items: page.items.map(toJob), nextCursor: page.nextCursor };
+    },
+  );
+
+  r.get(
+    '/jobs/:id',
+    { schema: { tags, summary: 'Poll a job', params: IdParams, response: { 200: Job, 404: ErrorBody } } },
+    async (request) => {
+      const job = await getJob(db, request.tenantId, request.params.id);
+      if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${request.params.id} does not exist`);
+      return toJob(job);
+    },
+  );
+
+  r.get(
+    '/jobs/:id/costs',
+    {
+      schema: {
+        tags,
+        summary: 'The cost history: J_0, J_k, J_2k, ... (and the final cost)',
+        params: IdParams,
+        response: { 200: JobCosts, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const job = await getJob(db, request.tenantId, request.params.id);
+      if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${request.params.id} does not exist`);
+      return { costEvery: job.costEvery, costs: Array.from(bytesToFloat64(job.costs)) };
+    },
+  );
+
+  r.post(
+    '/jobs/:id/cancel',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel a queued or running job',
+        params: IdParams,
+        response: { 200: Job, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const result = await cancelJob(db, request.tenantId, id);
+      if (result.outcome === 'not_found')
+        throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${id} does not exist`);
+      if (result.outcome === 'already_terminal') {
+        throw new ApiError(
+          'BP_ERR_JOB_FINISHED',
+          `job ${id} has already finished with status ${result.status}`,
+          {
+            status: result.status,
+          },
+        );
+      }
+      // Tell a running worker now rather than at its next progress write; a waiting job is removed.
+      try {
+        await Promise.all([redis.publish(CANCEL_CHANNEL, id), queue.remove(id)]);
+      } catch (err) {
+        request.log.warn(
+          { err, jobId: id },
+          'cancel notification failed; the worker sees it at its next progress write',
+        );
+      }
+      const job = await getJob(db, request.tenantId, id);
+      return toJob(job!);
+    },
+  );
+}

@@ -1,0 +1,80 @@
+/** /v1/models: trained models, their parameters, and predictions. */
+import {
+  ApiError,
+  ErrorBody,
+  IdParams,
+  limitExceeded,
+  Model,
+  Parameters,
+  PredictRequest,
+  PredictResponse,
+} from '@backprop/contracts';
+import { getModel } from '@backprop/db';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { ModelCache } from '../models/cache.ts';
+import { predict } from '../models/predict.ts';
+import { toModel } from '../models/present.ts';
+
+const tags = ['models'];
+
+export async function modelRoutes(app: FastifyInstance): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { env, db } = app.deps;
+  const cache = new ModelCache(db, 64);
+
+  r.get(
+    '/models/:id',
+    { schema: { tags, params: IdParams, response: { 200: Model, 404: ErrorBody } } },
+    async (request) => {
+      const row = await getModel(db, request.tenantId, request.params.id);
+      if (!row) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
+      return toModel(row);
+    },
+  );
+
+  r.get(
+    '/models/:id/parameters',
+    {
+      schema: {
+        tags,
+        summary: "The trained weights and biases in the course's layout: W1 (n[1], n[0]), b1 (n[1], 1), ...",
+        params: IdParams,
+        response: { 200: Parameters, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const loaded = await cache.get(request.tenantId, request.params.id);
+      if (!loaded) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
+      return loaded.network.parameters();
+    },
+  );
+
+  r.post(
+    '/models/:id/predictions',
+    {
+      bodyLimit: env.LIMIT_UPLOAD_BYTES,
+      schema: {
+        tags,
+        summary: 'Predict labels (classification) or values (regression) for samples in raw units',
+        params: IdParams,
+        body: PredictRequest,
+        response: { 200: PredictResponse, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { samples } = request.body;
+      if (samples.length > env.LIMIT_PREDICT_SAMPLES) {
+        throw limitExceeded(
+          'LIMIT_PREDICT_SAMPLES',
+          samples.length,
+          env.LIMIT_PREDICT_SAMPLES,
+          'the number of samples',
+        );
+      }
+      const loaded = await cache.get(request.tenantId, request.params.id);
+      if (!loaded) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
+      return { modelId: request.params.id, predictions: predict(loaded, samples) };
+    },
+  );
+}

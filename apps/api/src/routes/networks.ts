@@ -1,0 +1,123 @@
+/** /v1/networks: store and read network definitions. */
+import {
+  ApiError,
+  CreateNetwork,
+  ErrorBody,
+  IdParams,
+  type Init,
+  type Layer,
+  ListNetworksQuery,
+  limitExceeded,
+  Network,
+  NetworkPage,
+  parameterCount,
+} from '@backprop/contracts';
+import { createNetwork, getNetwork, listNetworks } from '@backprop/db';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ApiEnv } from '../env.ts';
+
+const tags = ['networks'];
+
+interface NetworkRow {
+  id: string;
+  name: string;
+  inputSize: number;
+  layers: unknown;
+  init: string;
+  parameterCount: number;
+  createdAt: Date;
+}
+
+export function toNetwork(row: NetworkRow): Network {
+  return {
+    id: row.id,
+    name: row.name,
+    inputSize: row.inputSize,
+    layers: row.layers as Layer[],
+    init: row.init as Init,
+    parameterCount: row.parameterCount,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** The default initialisation suits the hidden activation: He for relu-like, Xavier otherwise. */
+export function defaultInit(layers: readonly Layer[]): Init {
+  const hidden = layers.slice(0, -1);
+  if (hidden.length === 0) return 'random';
+  return hidden.every((l) => l.activation === 'relu' || l.activation === 'leaky_relu') ? 'he' : 'xavier';
+}
+
+function checkNetworkLimits(body: CreateNetwork, env: ApiEnv): number {
+  if (body.inputSize > env.LIMIT_DATASET_COLUMNS) {
+    throw limitExceeded('LIMIT_DATASET_COLUMNS', body.inputSize, env.LIMIT_DATASET_COLUMNS, 'inputSize');
+  }
+  if (body.layers.length > env.LIMIT_LAYERS) {
+    throw limitExceeded('LIMIT_LAYERS', body.layers.length, env.LIMIT_LAYERS, 'the number of layers');
+  }
+  body.layers.forEach((layer, i) => {
+    if (layer.units > env.LIMIT_UNITS_PER_LAYER) {
+      throw limitExceeded(
+        'LIMIT_UNITS_PER_LAYER',
+        layer.units,
+        env.LIMIT_UNITS_PER_LAYER,
+        `layers.${i}.units`,
+      );
+    }
+  });
+  const count = parameterCount(body.inputSize, body.layers);
+  if (count > env.LIMIT_PARAMETERS) {
+    throw limitExceeded('LIMIT_PARAMETERS', count, env.LIMIT_PARAMETERS, 'the number of weights and biases');
+  }
+  return count;
+}
+
+export async function networkRoutes(app: FastifyInstance): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { env } = app.deps;
+
+  r.post(
+    '/networks',
+    {
+      schema: {
+        tags,
+        summary: 'Define a network',
+        body: CreateNetwork,
+        response: { 201: Network, 400: ErrorBody, 422: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const count = checkNetworkLimits(body, env);
+      const row = await createNetwork(app.deps.db, {
+        tenantId: request.tenantId,
+        name: body.name ?? `network-${new Date().toISOString()}`,
+        inputSize: body.inputSize,
+        layers: body.layers,
+        init: body.init ?? defaultInit(body.layers),
+        parameterCount: count,
+      });
+      const network = toNetwork(row);
+      return reply.code(201).header('location', `/v1/networks/${network.id}`).send(network);
+    },
+  );
+
+  r.get(
+    '/networks',
+    { schema: { tags, querystring: ListNetworksQuery, response: { 200: NetworkPage } } },
+    async (request) => {
+      const page = await listNetworks(app.deps.db, request.tenantId, request.query);
+      return { items: page.items.map(toNetwork), nextCursor: page.nextCursor };
+    },
+  );
+
+  r.get(
+    '/networks/:id',
+    { schema: { tags, params: IdParams, response: { 200: Network, 404: ErrorBody } } },
+    async (request) => {
+      const row = await getNetwork(app.deps.db, request.tenantId, request.params.id);
+      if (!row) throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `network ${request.params.id} does not exist`);
+      return toNetwork(row);
+    },
+  );
+}

@@ -1,0 +1,39 @@
+/** The worker's configuration, parsed once from the environment at boot. */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+const int = (def: number) => z.coerce.number().int().min(0).default(def);
+
+export const WorkerEnv = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/backprop'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().min(1).default('bull'),
+  DB_POOL_MAX: int(5),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(availableParallelism()),
+  JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  /** How long a BullMQ lock lives without renewal; renewal runs every half of it. */
+  LOCK_DURATION_MS: int(60_000),
+  STALLED_INTERVAL_MS: int(30_000),
+  MAX_STALLED_COUNT: int(2),
+  /** Progress (iteration, cost, history) is persisted at least this often. */
+  PROGRESS_EVERY_MS: int(500),
+  CHECKPOINT_EVERY_MS: int(10_000),
+  /** A running job's lease in Postgres; renewed with each progress write. */
+  LEASE_MS: int(60_000),
+  RECONCILE_EVERY_MS: int(15_000),
+  /** A queued row older than this that the queue does not hold is enqueued again. */
+  RECONCILE_QUEUED_AFTER_MS: int(10_000),
+  SHUTDOWN_TIMEOUT_MS: int(20_000),
+  THREAD_MAX_OLD_GENERATION_MB: int(2048),
+});
+export type WorkerEnv = z.infer<typeof WorkerEnv>;
+
+export function loadWorkerEnv(source: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  const parsed = WorkerEnv.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

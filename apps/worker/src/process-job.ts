@@ -1,0 +1,228 @@
+/**
+ * One delivery of a training job: claim it in Postgres, train it in a thread, persist progress,
+ * checkpoints and the result. Postgres decides who owns the job (compare-and-set on status and
+ * attempt), so a duplicate or late delivery changes nothing.
+ */
+import type { Layer, Normalization, Task, Training } from '@backprop/contracts';
+import { TrainingJobPayload } from '@backprop/contracts';
+import {
+  bytesToFloat64,
+  claimJob,
+  completeJob,
+  type Db,
+  failJob,
+  getCheckpoint,
+  getDatasetWithValues,
+  getNetwork,
+  recordProgress,
+  saveCheckpoint,
+} from '@backprop/db';
+import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
+import type { Logger } from 'pino';
+import type { WorkerEnv } from './env.ts';
+import type { CheckpointState, ResumeState, ThreadMessage, TrainRequest } from './protocol.ts';
+import { startTrainingThread, type ThreadHandle } from './thread-runner.ts';
+
+export interface ProcessorDeps {
+  env: WorkerEnv;
+  db: Db;
+  log: Logger;
+  workerId: string;
+  /** Running trainings by job id, so cancellation and shutdown can reach them. */
+  active: Map<string, ActiveTraining>;
+}
+
+export interface ActiveTraining {
+  cancel(): Promise<void>;
+  /** Checkpoints and stops; the job goes back to the queue for another worker. */
+  release(): Promise<void>;
+}
+
+export type ProcessResult =
+  | { outcome: 'succeeded'; modelId: string }
+  | { outcome: 'skipped' | 'cancelled'; reason: string };
+
+export async function processTrainingJob(
+  deps: ProcessorDeps,
+  job: Job,
+  token: string | undefined,
+): Promise<ProcessResult> {
+  const parsed = TrainingJobPayload.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid payload: ${parsed.error.message}`);
+  const { jobId, tenantId } = parsed.data;
+  const { db, env, log: baseLog } = deps;
+  const log = baseLog.child({ jobId });
+
+  const claim = await claimJob(db, { jobId, workerId: deps.workerId, leaseMs: env.LEASE_MS });
+  if (!claim) return { outcome: 'skipped', reason: 'the job is finished or cancelled' };
+  const { attempt } = claim;
+  const row = claim.job;
+
+  const [dataset, network, checkpoint] = await Promise.all([
+    getDatasetWithValues(db, tenantId, row.datasetId),
+    getNetwork(db, tenantId, row.networkId),
+    getCheckpoint(db, jobId),
+  ]);
+  if (!dataset || !network) {
+    await failJob(db, {
+      jobId,
+      code: 'BP_ERR_BAD_DATA',
+      message: 'the dataset or network of this job no longer exists',
+    });
+    throw new UnrecoverableError('dataset or network missing');
+  }
+  const resume: ResumeState | null = checkpoint
+    ? {
+        iteration: checkpoint.iteration,
+        snapshot: checkpoint.snapshot,
+        state: checkpoint.state as unknown as CheckpointState,
+        costs: bytesToFloat64(checkpoint.costs),
+      }
+    : null;
+  log.info({ attempt, resumeFrom: resume?.iteration ?? 0 }, 'training starts');
+
+  const request: TrainRequest = {
+    jobId,
+    x: bytesToFloat64(dataset.x),
+    y: bytesToFloat64(dataset.y),
+    samples: dataset.samples,
+    features: dataset.features,
+    task: dataset.task as Task,
+    classCount: Array.isArray(dataset.classes) ? dataset.classes.length : 0,
+    network: { inputSize: network.inputSize, layers: network.layers as Layer[], init: network.init },
+    training: row.training as Training & { seed: number; costEvery: number },
+    resume,
+    progressEveryMs: env.PROGRESS_EVERY_MS,
+    checkpointEveryMs: env.CHECKPOINT_EVERY_MS,
+    control: new SharedArrayBuffer(4 * 4),
+  };
+
+  // Writes to Postgres happen one at a time, in order; a progress write that finds the job no
+  // longer ours (cancelled, or taken over by a newer attempt) stops the thread.
+  let writes: Promise<unknown> = Promise.resolve();
+  let lost: string | null = null;
+  let result: ProcessResult | null = null;
+  let failure: Error | null = null;
+  const enqueueWrite = (write: () => Promise<void>) => {
+    writes = writes.then(write).catch((err: unknown) => {
+      log.warn({ err }, 'a progress or checkpoint write failed; training goes on');
+    });
+  };
+
+  let thread: ThreadHandle;
+  const onMessage = (message: ThreadMessage) => {
+    switch (message.type) {
+      case 'progress':
+        enqueueWrite(async () => {
+          const ours = await recordProgress(db, {
+            jobId,
+            attempt,
+            iteration: message.iteration,
+            cost: message.cost,
+            costs: message.costs,
+            leaseMs: env.LEASE_MS,
+          });
+          if (!ours && lost === null) {
+            lost = 'the job was cancelled or taken over';
+            await thread.stop(lost);
+          }
+          await job.updateProgress({ iteration: message.iteration }).catch(() => undefined);
+        });
+        break;
+      case 'checkpoint':
+        enqueueWrite(async () => {
+          await saveCheckpoint(db, {
+            jobId,
+            attempt,
+            iteration: message.iteration,
+            snapshot: message.snapshot,
+            state: { normalization: message.state.normalization },
+            costs: message.costs,
+          });
+          log.debug({ iteration: message.iteration }, 'checkpoint saved');
+        });
+        break;
+      case 'done':
+        enqueueWrite(async () => {
+          const completed = await withRetries(() =>
+            completeJob(db, {
+              jobId,
+              attempt,
+              iteration: message.iteration,
+              cost: message.cost,
+              costs: message.costs,
+              model: {
+                inputSize: network.inputSize,
+                layers: network.layers as Layer[],
+                task: dataset.task,
+                classes: Array.isArray(dataset.classes) ? (dataset.classes as (string | number)[]) : null,
+                parameters: message.parameters,
+                normalization: message.normalization satisfies Normalization,
+                metrics: { ...message.metrics },
+              },
+            }),
+          ).catch((err: Error) => {
+            failure = err;
+            return undefined;
+          });
+          if (completed) result = { outcome: 'succeeded', modelId: completed.modelId };
+          else if (completed === null)
+            result = { outcome: 'skipped', reason: 'another delivery finished the job first' };
+        });
+        break;
+      case 'released':
+        break;
+      case 'failed':
+        enqueueWrite(async () => {
+          await failJob(db, { jobId, attempt, code: message.code, message: message.message });
+          failure = new UnrecoverableError(message.message);
+        });
+        break;
+    }
+  };
+
+  thread = startTrainingThread(request, onMessage, env.THREAD_MAX_OLD_GENERATION_MB);
+  deps.active.set(jobId, {
+    async cancel() {
+      lost = 'cancelled';
+      await thread.stop('cancelled');
+    },
+    async release() {
+      thread.release();
+    },
+  });
+  try {
+    const outcome = await thread.done;
+    await writes;
+    if (outcome.kind === 'crashed') {
+      const message =
+        outcome.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? `training ran out of memory (THREAD_MAX_OLD_GENERATION_MB = ${env.THREAD_MAX_OLD_GENERATION_MB})`
+          : `training crashed: ${outcome.message}`;
+      await failJob(db, { jobId, attempt, code: 'BP_ERR_TRAINING_CRASHED', message });
+      throw new UnrecoverableError(message);
+    }
+    if (failure) throw failure;
+    if (result) return result;
+    if (outcome.kind === 'released' && token) {
+      // Back to the queue without spending an attempt; the next worker resumes from the checkpoint.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    return { outcome: 'cancelled', reason: lost ?? 'stopped' };
+  } finally {
+    deps.active.delete(jobId);
+  }
+}
+
+/** Retries a write a few times: a result computed while Postgres blinks is not thrown away. */
+async function withRetries<T>(write: () => Promise<T>, tries = 5, delayMs = 500): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (i >= tries) throw err;
+      await new Promise((r) => setTimeout(r, delayMs * 2 ** (i - 1)));
+    }
+  }
+}

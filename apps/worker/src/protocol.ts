@@ -1,0 +1,68 @@
+/**
+ * Messages between the worker's main thread and a training thread. The thread computes; the main
+ * thread talks to Postgres and Redis. Float data crosses as transferable typed arrays.
+ */
+import type { Layer, Normalization, Task, Training } from '@backprop/contracts';
+
+/** Index in `control`: 1 = checkpoint as soon as possible, then stop (graceful shutdown). */
+export const CONTROL_CHECKPOINT = 0;
+
+export interface ResumeState {
+  iteration: number;
+  /** @backprop/nn's serializeCheckpoint bytes. */
+  snapshot: Uint8Array;
+  state: CheckpointState;
+  /** The cost history up to `iteration`. */
+  costs: Float64Array;
+}
+
+/** Small, JSON-safe parts of a checkpoint. */
+export interface CheckpointState {
+  normalization: Normalization;
+}
+
+export interface TrainRequest {
+  jobId: string;
+  /** samples × features, row per sample, raw units. */
+  x: Float64Array;
+  /** Class index (classification) or value (regression), one per sample. */
+  y: Float64Array;
+  samples: number;
+  features: number;
+  task: Task;
+  classCount: number;
+  network: { inputSize: number; layers: Layer[]; init: string };
+  training: Training & { seed: number; costEvery: number };
+  resume: ResumeState | null;
+  progressEveryMs: number;
+  /** Int32Array flags the main thread sets and the training loop polls (see CONTROL_*). */
+  control: SharedArrayBuffer;
+  checkpointEveryMs: number;
+}
+
+export interface ModelMetrics {
+  finalCost: number;
+  iterations: number;
+  trainAccuracy?: number;
+  validationAccuracy?: number;
+  trainMse?: number;
+  validationMse?: number;
+  validationCost?: number;
+}
+
+export type ThreadMessage =
+  | { type: 'progress'; iteration: number; cost: number; costs: Float64Array }
+  | ({ type: 'checkpoint' } & ResumeState)
+  | {
+      type: 'done';
+      iteration: number;
+      cost: number;
+      costs: Float64Array;
+      /** W1, b1, ..., WL, bL concatenated. */
+      parameters: Float64Array;
+      normalization: Normalization;
+      metrics: ModelMetrics;
+    }
+  | { type: 'failed'; code: 'BP_ERR_DIVERGED' | 'BP_ERR_BAD_DATA'; message: string }
+  /** Sent after the checkpoint that a CONTROL_CHECKPOINT request produced; the thread then ends. */
+  | { type: 'released' };

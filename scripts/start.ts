@@ -1,0 +1,37 @@
+/**
+ * `npm start`: the whole service on one machine. Applies migrations, then runs the API and one
+ * worker process side by side, forwarding signals and stopping both if either exits. For more
+ * workers (here or on other machines) run `npm run start:worker` against the same Postgres and
+ * Redis.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+
+function run(name: string, script: string): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: 'inherit', env: process.env });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(`${name} exited (${signal ?? code}); stopping the service\n`);
+      stop('SIGTERM');
+      process.exitCode = code ?? 1;
+    }
+  });
+  return child;
+}
+
+let stopping = false;
+const children: ChildProcess[] = [];
+function stop(signal: NodeJS.Signals): void {
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill(signal);
+}
+
+const migrate = spawn(process.execPath, ['--import', 'tsx', 'packages/db/src/migrate-cli.ts'], {
+  stdio: 'inherit',
+});
+const migrated = await new Promise<number | null>((resolve) => migrate.on('exit', resolve));
+if (migrated !== 0) {
+  process.stderr.write('migrations failed; not starting\n');
+  process.exit(1);
+}
+children.push(run('api', 'apps/api/src/server.ts'), run('worker', 'apps/worker/src/main.ts'));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop(signal));
