@@ -24,6 +24,7 @@ import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { modelRoutes } from './routes/models.ts';
 import { networkRoutes } from './routes/networks.ts';
+import { parseJsonBody } from './validation.ts';
 
 export interface AppDeps {
   env: ApiEnv;
@@ -59,6 +60,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
+  // JSON bodies: errors that say what is wrong (Fastify's parser hides the reason, even for a
+  // `__proto__` key, behind "Body is not valid JSON").
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   // CSV uploads are streamed to the route: the handler reads and limits them itself.
   app.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
 

@@ -4,7 +4,8 @@
  * the request id.
  */
 import { ApiError, ERRORS, type ErrorBody } from '@backprop/contracts';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { InvalidCursorError } from '@backprop/db';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 
@@ -18,16 +19,22 @@ function describeIssues(issues: ValidationIssue[]): string {
 }
 
 /** Fastify's own errors (body too large, bad JSON, wrong content type) mapped to our catalog. */
-function fromFastifyError(err: FastifyError): ApiError | null {
+function fromFastifyError(err: FastifyError, request: FastifyRequest, app: FastifyInstance): ApiError | null {
   switch (err.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      // Uploads (datasets, predictions) have their own, larger limit: name the one that applied.
+      const { LIMIT_BODY_BYTES, LIMIT_UPLOAD_BYTES } = app.deps.env;
+      const max = request.routeOptions.bodyLimit ?? LIMIT_BODY_BYTES;
+      const limit = max === LIMIT_UPLOAD_BYTES ? 'LIMIT_UPLOAD_BYTES' : 'LIMIT_BODY_BYTES';
       return new ApiError(
         'BP_ERR_PAYLOAD_TOO_LARGE',
-        `the request body is larger than LIMIT_BODY_BYTES allows`,
+        `the request body is larger than ${limit} = ${max} bytes`,
         {
-          limit: 'LIMIT_BODY_BYTES',
+          limit,
+          max,
         },
       );
+    }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError('BP_ERR_UNSUPPORTED_MEDIA_TYPE', err.message);
@@ -69,10 +76,15 @@ export const errorsPlugin = fp(
           message: v.message ?? 'invalid',
         }));
         apiError = new ApiError('BP_ERR_VALIDATION', describeIssues(issues), { issues });
+      } else if (err instanceof InvalidCursorError) {
+        const issues = [
+          { path: 'querystring.cursor', message: 'not a cursor this list returned (nextCursor)' },
+        ];
+        apiError = new ApiError('BP_ERR_VALIDATION', describeIssues(issues), { issues });
       } else if (isResponseSerializationError(err)) {
         request.log.error({ err, issues: err.cause.issues }, 'response does not match its schema');
       } else {
-        apiError = fromFastifyError(err);
+        apiError = fromFastifyError(err, request, app);
       }
 
       if (apiError) {

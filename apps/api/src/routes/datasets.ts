@@ -99,7 +99,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
-        summary: 'Delete a dataset (refused while a queued or running job uses it)',
+        summary: 'Delete a dataset (refused while any job, queued, running or finished, refers to it)',
         params: IdParams,
         response: { 204: z.null(), 404: ErrorBody, 409: ErrorBody },
       },
@@ -111,6 +111,14 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
         throw new ApiError(
           'BP_ERR_DATASET_IN_USE',
           `dataset ${request.params.id} is used by a queued or running job`,
+          { reason: 'in_use' },
+        );
+      }
+      if (result.reason === 'referenced') {
+        throw new ApiError(
+          'BP_ERR_DATASET_IN_USE',
+          `dataset ${request.params.id} is referenced by finished jobs (they keep their provenance), so it cannot be deleted`,
+          { reason: 'referenced' },
         );
       }
       throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `dataset ${request.params.id} does not exist`);
