@@ -193,6 +193,10 @@ export async function processTrainingJob(
   });
   try {
     const outcome = await thread.done;
+    log.info(
+      { outcome: outcome.kind, ...(outcome.kind === 'stopped' ? { reason: outcome.reason } : {}) },
+      'training thread ended',
+    );
     await writes;
     if (outcome.kind === 'crashed') {
       const message =
@@ -202,8 +206,13 @@ export async function processTrainingJob(
       await failJob(db, { jobId, attempt, code: 'BP_ERR_TRAINING_CRASHED', message });
       throw new UnrecoverableError(message);
     }
-    if (failure) throw failure;
-    if (result) return result;
+    // Assigned in the message callbacks, which TypeScript's narrowing does not see.
+    const settled = { failure: failure as Error | null, result: result as ProcessResult | null };
+    if (settled.failure) throw settled.failure;
+    if (settled.result) {
+      log.info(settled.result, 'job finished');
+      return settled.result;
+    }
     if (outcome.kind === 'released' && token) {
       // Back to the queue without spending an attempt; the next worker resumes from the checkpoint.
       await job.moveToWait(token);

@@ -1,0 +1,231 @@
+/**
+ * The service end to end: the API in-process (real HTTP parsing through inject), workers as
+ * separate processes started the way the README says, real Postgres and Redis.
+ */
+import { readFile } from 'node:fs/promises';
+import { fromRows, Network, train } from '@backprop/nn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext, planarCsv } from '../../api/test/context.ts';
+import { eventually, startWorker, type WorkerProcess } from './processes.ts';
+
+let ctx: ApiContext;
+const workers: WorkerProcess[] = [];
+let datasetId: string;
+
+function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: ctx.database.url,
+    QUEUE_PREFIX: ctx.prefix,
+    WORKER_CONCURRENCY: '1',
+    LOCK_DURATION_MS: '4000',
+    STALLED_INTERVAL_MS: '1000',
+    PROGRESS_EVERY_MS: '100',
+    CHECKPOINT_EVERY_MS: '300',
+    RECONCILE_EVERY_MS: '1000',
+    ...extra,
+  };
+}
+
+function spawnWorker(extra: Record<string, string> = {}): WorkerProcess {
+  const w = startWorker(workerEnv(extra));
+  workers.push(w);
+  return w;
+}
+
+async function post(url: string, payload: unknown, headers: Record<string, string> = {}) {
+  const res = await ctx.app.inject({ method: 'POST', url, payload: payload as object, headers });
+  return { status: res.statusCode, body: res.json() };
+}
+
+async function get(url: string) {
+  const res = await ctx.app.inject({ method: 'GET', url });
+  return res.json();
+}
+
+async function createNetwork(hidden: number): Promise<string> {
+  const res = await post('/v1/networks', {
+    inputSize: 2,
+    layers: [
+      { units: hidden, activation: 'tanh' },
+      { units: 1, activation: 'sigmoid' },
+    ],
+    init: 'random',
+  });
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+async function startJob(networkId: string, training: Record<string, unknown>): Promise<string> {
+  const res = await post('/v1/jobs', { datasetId, networkId, training });
+  expect(res.status).toBe(202);
+  return res.body.id;
+}
+
+const waitForStatus = (jobId: string, statuses: string[], timeoutMs = 90_000) =>
+  eventually(
+    () => get(`/v1/jobs/${jobId}`),
+    (job) => statuses.includes(job.status),
+    timeoutMs,
+  );
+
+beforeAll(async () => {
+  ctx = await createApiContext();
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: '/v1/datasets?name=planar',
+    headers: { 'content-type': 'text/csv' },
+    payload: await planarCsv(),
+  });
+  datasetId = res.json().id;
+});
+
+afterAll(async () => {
+  for (const w of workers) w.kill('SIGKILL');
+  await Promise.all(workers.map((w) => w.exited));
+  await ctx?.close();
+});
+
+describe('training end to end with a worker process', () => {
+  it('trains the planar data to ≥ 90% and predicts it back; the cost history runs from J_0 to the final cost', async () => {
+    spawnWorker();
+    const networkId = await createNetwork(4);
+    // The course's setup: raw features (the planar data is already centred), W = randn·0.01, lr 1.2.
+    const jobId = await startJob(networkId, {
+      learningRate: 1.2,
+      iterations: 10_000,
+      costEvery: 1000,
+      seed: 2,
+      normalize: 'none',
+    });
+    const job = await waitForStatus(jobId, ['succeeded', 'failed']);
+    expect(job.status).toBe('succeeded');
+    expect(job.progress).toEqual({ iteration: 10_000, iterations: 10_000 });
+
+    const model = await get(`/v1/models/${job.modelId}`);
+    const { costs, costEvery } = await get(`/v1/jobs/${jobId}/costs`);
+    expect(costEvery).toBe(1000);
+    expect(costs).toHaveLength(11);
+    expect(costs[0]).toBeGreaterThan(costs.at(-1));
+    expect(costs.at(-1)).toBe(model.metrics.finalCost);
+    expect(job.cost).toBe(model.metrics.finalCost);
+
+    const rows = (await planarCsv())
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').map(Number));
+    const prediction = await post(`/v1/models/${job.modelId}/predictions`, {
+      samples: rows.map((r) => r.slice(1)),
+    });
+    expect(prediction.status).toBe(200);
+    const correct = prediction.body.predictions.filter(
+      (p: { label: number }, i: number) => p.label === rows[i]![0],
+    ).length;
+    expect(correct / rows.length).toBeGreaterThanOrEqual(0.9);
+    expect(model.metrics.trainAccuracy).toBeCloseTo(correct / rows.length, 10);
+  });
+
+  it('with initialParameters, no normalisation and full-batch gd, matches @backprop/nn called directly', async () => {
+    const networkId = await createNetwork(4);
+    const start = Network.create({
+      inputSize: 2,
+      layers: [
+        { units: 4, activation: 'tanh' },
+        { units: 1, activation: 'sigmoid' },
+      ],
+      init: 'random',
+      seed: 7,
+    });
+    const initialParameters = start.parameters();
+    const jobId = await startJob(networkId, {
+      learningRate: 0.5,
+      iterations: 500,
+      costEvery: 10,
+      normalize: 'none',
+      initialParameters,
+    });
+    const job = await waitForStatus(jobId, ['succeeded', 'failed']);
+    expect(job.status).toBe('succeeded');
+    const { costs } = await get(`/v1/jobs/${jobId}/costs`);
+
+    const rows = (await readFile(new URL('../../../data/planar_flower.csv', import.meta.url), 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').map(Number));
+    const X = fromRows(rows.map((r) => r.slice(1)));
+    const Y = fromRows(rows.map((r) => [r[0]!]));
+    const direct = train(start, X, Y, { learningRate: 0.5, iterations: 500, costEvery: 10 });
+    expect(costs).toHaveLength(direct.costs.length);
+    direct.costs.forEach((c, i) => expect(Math.abs(costs[i] - c) / Math.abs(c)).toBeLessThan(1e-9));
+    const parameters = await get(`/v1/models/${job.modelId}/parameters`);
+    expect(parameters).toEqual(start.parameters());
+  });
+
+  it('cancels a running job within a second: status cancelled, no model, the worker takes the next job', async () => {
+    const worker = workers[0]!;
+    const networkId = await createNetwork(32);
+    const jobId = await startJob(networkId, { learningRate: 0.1, iterations: 900_000, costEvery: 100 });
+    await eventually(
+      () => get(`/v1/jobs/${jobId}`),
+      (job) => job.status === 'running' && job.progress.iteration > 0,
+    );
+    const cancelledAt = Date.now();
+    const res = await post(`/v1/jobs/${jobId}/cancel`, undefined);
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('cancelled');
+    const stopped = await worker.waitForLog(
+      (l) => l.jobId === jobId && l.msg === 'training thread ended',
+      5000,
+    );
+    expect(stopped['outcome']).toBe('stopped');
+    expect(stopped.time - cancelledAt).toBeLessThan(1000);
+
+    const again = await post(`/v1/jobs/${jobId}/cancel`, undefined);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('BP_ERR_JOB_FINISHED');
+    expect(await ctx.database.db.model.count({ where: { jobId } })).toBe(0);
+
+    const next = await startJob(await createNetwork(4), { learningRate: 1.2, iterations: 200 });
+    expect((await waitForStatus(next, ['succeeded', 'failed'], 30_000)).status).toBe('succeeded');
+    expect((await get(`/v1/jobs/${jobId}`)).status).toBe('cancelled');
+  });
+
+  it('survives kill -9 of its worker: another worker resumes from the checkpoint and the job succeeds once, as if never interrupted', async () => {
+    for (const w of workers.splice(0)) {
+      w.kill('SIGKILL');
+      await w.exited;
+    }
+    const first = spawnWorker();
+    const networkId = await createNetwork(32);
+    const training = { learningRate: 0.3, iterations: 30_000, costEvery: 100, seed: 11 };
+    const jobId = await startJob(networkId, training);
+    const checkpoint = await eventually(
+      () => ctx.database.db.checkpoint.findUnique({ where: { jobId } }),
+      (c) => c !== null && c.iteration >= 2000,
+    );
+    first.kill('SIGKILL');
+    await first.exited;
+    const killedAt = (await ctx.database.db.checkpoint.findUnique({ where: { jobId } }))!.iteration;
+    expect(killedAt).toBeGreaterThanOrEqual(checkpoint!.iteration);
+
+    const second = spawnWorker();
+    const resumed = await second.waitForLog((l) => l.jobId === jobId && l.msg === 'training starts', 30_000);
+    expect(resumed['resumeFrom']).toBe(killedAt);
+    expect(resumed['attempt']).toBe(2);
+    const job = await waitForStatus(jobId, ['succeeded', 'failed']);
+    expect(job.status).toBe('succeeded');
+    expect(await ctx.database.db.model.count({ where: { jobId } })).toBe(1);
+
+    // The same job uninterrupted gives the same history, bit for bit.
+    const control = await startJob(networkId, training);
+    const controlJob = await waitForStatus(control, ['succeeded', 'failed']);
+    expect(controlJob.status).toBe('succeeded');
+    expect((await get(`/v1/jobs/${jobId}/costs`)).costs).toEqual(
+      (await get(`/v1/jobs/${control}/costs`)).costs,
+    );
+    expect(await get(`/v1/models/${job.modelId}/parameters`)).toEqual(
+      await get(`/v1/models/${controlJob.modelId}/parameters`),
+    );
+  });
+});
