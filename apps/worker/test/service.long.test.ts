@@ -157,7 +157,8 @@ describe('training end to end with a worker process', () => {
     const Y = fromRows(rows.map((r) => [r[0]!]));
     const direct = train(start, X, Y, { learningRate: 0.5, iterations: 500, costEvery: 10 });
     expect(costs).toHaveLength(direct.costs.length);
-    for (const [i, c] of direct.costs.entries()) expect(Math.abs(costs[i] - c) / Math.abs(c)).toBeLessThan(1e-9);
+    for (const [i, c] of direct.costs.entries())
+      expect(Math.abs(costs[i] - c) / Math.abs(c)).toBeLessThan(1e-9);
     const parameters = await get(`/v1/models/${job.modelId}/parameters`);
     expect(parameters).toEqual(start.parameters());
   });
