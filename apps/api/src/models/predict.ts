@@ -30,6 +30,15 @@ export function predict(model: LoadedModel, samples: readonly number[][]): Predi
     }
   });
   const { outputs, labels } = model.network.predictRows(normalizeRows(samples, model.normalization));
+  // Finite inputs can still overflow (1e308 · w): say which sample, rather than fail the response.
+  const overflow = outputs.findIndex((o) => !o.every(Number.isFinite));
+  if (overflow !== -1) {
+    throw new ApiError(
+      'BP_ERR_BAD_DATA',
+      `samples.${overflow}: the model's output for this sample is not a finite number (its values are too large for the model)`,
+      { field: `samples.${overflow}` },
+    );
+  }
   if (model.task === 'regression' || labels === null) return outputs.map((o) => ({ value: o[0]! }));
   const classes = model.classes ?? [];
   return outputs.map((o, i) => ({
