@@ -14,7 +14,7 @@ import { ACTIVATIONS } from './activations.ts';
 import { COSTS } from './costs.ts';
 import { kernels } from './kernels.ts';
 import type { Matrix } from './matrix.ts';
-import type { Layer } from './validate.ts';
+import { type Layer, outputActivationOf } from './validate.ts';
 import type { Weights, Workspace } from './workspace.ts';
 
 /**
@@ -73,8 +73,7 @@ export function backwardPropagation(
   const L = layers.length;
   const { W } = weights;
   const { Z, A, dZ, dA, dW, db } = ws;
-  const output = layers[L - 1]!.activation as keyof typeof COSTS;
-  COSTS[output].outputGradient(A[L]!, Y, dZ[L]!);
+  COSTS[outputActivationOf(layers)].outputGradient(A[L]!, Y, dZ[L]!);
   for (let l = L; l >= 1; l--) {
     linearBackward(dZ[l]!, A[l - 1]!, W[l]!, dW[l]!, db[l]!, l > 1 ? dA[l - 1]! : null, lambda);
     if (l > 1) activationBackward(layers[l - 2]!, dA[l - 1]!, Z[l - 1]!, A[l - 1]!, dZ[l - 1]!);

@@ -25,6 +25,7 @@ import {
   type Layer,
   type LayerSpec,
   type MatrixInput,
+  outputActivationOf,
   readMatrix,
   readX,
   readY,
@@ -360,11 +361,6 @@ export class Network {
     backwardPropagation(Ym, this.weights, this.layers, ws, lambda);
     return { ws, cost };
   }
-}
-
-/** The output layer's activation (validated to be one of OUTPUT_ACTIVATIONS when the network was built). */
-export function outputActivationOf(layers: readonly Layer[]): OutputActivationName {
-  return layers[layers.length - 1]!.activation as OutputActivationName;
 }
 
 /** A layer as a spec again (slope only for leaky_relu). */

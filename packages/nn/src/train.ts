@@ -23,7 +23,7 @@ import { forwardPropagation } from './forward.ts';
 import type { DType, Matrix } from './matrix.ts';
 import { zeros } from './matrix.ts';
 import type { Network, ParameterMatrices, ParametersInput } from './network.ts';
-import { outputActivationOf, readL2, readParameters } from './network.ts';
+import { readL2, readParameters } from './network.ts';
 import {
   createOptimizer,
   OPTIMIZER_NAMES,
@@ -32,7 +32,7 @@ import {
   type OptimizerState,
 } from './optimizers.ts';
 import { Rng, type RngState } from './rng.ts';
-import { checkNumber, fail, type MatrixInput, readX, readY } from './validate.ts';
+import { checkNumber, fail, type MatrixInput, outputActivationOf, readX, readY } from './validate.ts';
 import { createWorkspace, type Weights, type Workspace } from './workspace.ts';
 
 export interface TrainOptions {
@@ -192,16 +192,20 @@ function copyWeights(weights: Weights): ParameterMatrices {
  * `DivergenceError` when the cost stops being finite, `TrainingAbortedError` when `signal` aborts,
  * `NnInputError` on bad input.
  */
-export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: TrainOptions): TrainResult {
-  const op = 'train';
-  if (typeof options !== 'object' || options === null)
-    fail(`${op}: options must be an object with learningRate and iterations or epochs`);
-  const { layers, dtype } = net;
-  const L = layers.length;
-  const output = outputActivationOf(layers);
-  const cost = COSTS[output].cost;
+/** The options that do not depend on the data, checked, with defaults filled in. */
+interface Settings {
+  readonly h: OptimizerHyperparameters;
+  readonly optimizer: OptimizerName;
+  readonly lambda: number;
+  readonly seed: number;
+  readonly split: number;
+  readonly patience: number | undefined;
+}
 
-  // ---- options ----
+function readSettings(options: TrainOptions, op: string): Settings {
+  if (typeof options !== 'object' || options === null) {
+    fail(`${op}: options must be an object with learningRate and iterations or epochs`);
+  }
   const h: OptimizerHyperparameters = {
     learningRate: checkNumber(options.learningRate, 'learningRate', op, { min: 0, minExclusive: true }),
     beta: checkNumber(options.beta ?? 0.9, 'beta', op, { min: 0, max: 1 }),
@@ -209,12 +213,10 @@ export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: Tra
     beta2: checkNumber(options.beta2 ?? 0.999, 'beta2', op, { min: 0, max: 1 }),
     epsilon: checkNumber(options.epsilon ?? 1e-8, 'epsilon', op, { min: 0 }),
   };
-  const optimizerName = options.optimizer ?? 'gd';
-  if (!OPTIMIZER_NAMES.includes(optimizerName)) {
-    fail(`${op}: optimizer is '${optimizerName}' but must be one of ${OPTIMIZER_NAMES.join(', ')}`);
+  const optimizer = options.optimizer ?? 'gd';
+  if (!OPTIMIZER_NAMES.includes(optimizer)) {
+    fail(`${op}: optimizer is '${optimizer}' but must be one of ${OPTIMIZER_NAMES.join(', ')}`);
   }
-  const lambda = readL2(options.l2, op);
-  const seed = checkNumber(options.seed ?? 0, 'seed', op, { min: 0, max: 0xffffffff, integer: true });
   const split = checkNumber(options.validationSplit ?? 0, 'validationSplit', op, { min: 0, max: 1 });
   if (split >= 1) fail(`${op}: validationSplit must be below 1, got ${split}`);
   const patience =
@@ -225,9 +227,34 @@ export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: Tra
   if ((options.iterations === undefined) === (options.epochs === undefined)) {
     fail(`${op}: give exactly one of iterations or epochs`);
   }
+  return {
+    h,
+    optimizer,
+    lambda: readL2(options.l2, op),
+    seed: checkNumber(options.seed ?? 0, 'seed', op, { min: 0, max: 0xffffffff, integer: true }),
+    split,
+    patience,
+  };
+}
+
+/**
+ * Train `net` in place on X: (n[0], m) and Y: (n[L], m) (nested arrays or Matrix objects; a
+ * Matrix of the network's dtype is used without a copy). See `TrainOptions`; throws
+ * `DivergenceError` when the cost stops being finite, `TrainingAbortedError` when `signal` aborts,
+ * `NnInputError` on bad input (and then leaves `net` unchanged).
+ */
+export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: TrainOptions): TrainResult {
+  const op = 'train';
+  const { h, optimizer: optimizerName, lambda, seed, split, patience } = readSettings(options, op);
+  const { layers, dtype } = net;
+  const L = layers.length;
+  const cost = COSTS[outputActivationOf(layers)].cost;
+  const initial =
+    options.parameters === undefined
+      ? undefined
+      : readParameters(options.parameters, net.inputSize, layers, dtype, op);
 
   // ---- data ----
-  if (options.parameters !== undefined) net.setParameters(options.parameters);
   const Xall = readX(X, net.inputSize, op, dtype);
   const Yall = readY(Y, layers[L - 1]!, Xall.cols, op, dtype);
   const m = Xall.cols;
@@ -286,6 +313,14 @@ export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: Tra
   if (bestParameters !== null) {
     // Check that the saved best parameters fit the network, and own a copy.
     bestParameters = copyWeights(readParameters(bestParameters, net.inputSize, layers, dtype, op));
+  }
+
+  // Every check has passed: from here on the network changes.
+  if (initial !== undefined) {
+    for (let l = 1; l <= L; l++) {
+      net.weights.W[l]!.data.set(initial.W[l]!.data);
+      net.weights.b[l]!.data.set(initial.b[l]!.data);
+    }
   }
 
   // ---- buffers, allocated once ----

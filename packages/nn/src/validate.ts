@@ -32,6 +32,11 @@ export interface Layer {
   readonly slope: number;
 }
 
+/** The output layer's activation (validated to be one of OUTPUT_ACTIVATIONS when the network was built). */
+export function outputActivationOf(layers: readonly Layer[]): OutputActivationName {
+  return layers[layers.length - 1]!.activation as OutputActivationName;
+}
+
 export function fail(message: string): never {
   throw new NnInputError(message);
 }

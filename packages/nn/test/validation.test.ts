@@ -299,6 +299,17 @@ describe('architecture and options', () => {
     expect(() => Network.fromParameters({ inputSize: 2, layers, parameters: q })).not.toThrow();
   });
 
+  it('a call that throws leaves the network unchanged', () => {
+    const n = net();
+    const before = n.parameters();
+    const other = Network.create({ inputSize: 2, layers, seed: 7 }).parameters();
+    expectInputError(
+      () => train(n, X, [[0, 1, 5]], { learningRate: 1, iterations: 1, parameters: other }),
+      'train: Y[0][2] is 5',
+    );
+    expect(n.parameters()).toEqual(before);
+  });
+
   it('bad train options', () => {
     expectInputError(
       () => train(net(), X, Y, { learningRate: 0, iterations: 1 }),
