@@ -77,6 +77,7 @@ beforeAll(async () => {
     payload: await planarCsv(),
   });
   datasetId = res.json().id;
+  spawnWorker();
 });
 
 afterAll(async () => {
@@ -87,7 +88,6 @@ afterAll(async () => {
 
 describe('training end to end with a worker process', () => {
   it('trains the planar data to ≥ 90% and predicts it back; the cost history runs from J_0 to the final cost', async () => {
-    spawnWorker();
     const networkId = await createNetwork(4);
     // The course's setup: raw features (the planar data is already centred), W = randn·0.01, lr 1.2.
     const jobId = await startJob(networkId, {
@@ -161,6 +161,101 @@ describe('training end to end with a worker process', () => {
       expect(Math.abs(costs[i] - c) / Math.abs(c)).toBeLessThan(1e-9);
     const parameters = await get(`/v1/models/${job.modelId}/parameters`);
     expect(parameters).toEqual(start.parameters());
+  });
+
+  it('learns a regression and a multi-class task, answering in values and in class names', async () => {
+    const rng = (() => {
+      let state = 12345;
+      return () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    })();
+    const points = Array.from({ length: 60 }, () => [rng() * 10, rng() * 10 + 100]);
+    const regression = await post('/v1/datasets', {
+      name: 'plane',
+      features: points,
+      labels: points.map(([a, b]) => 2 * a! - 0.5 * b! + 0.25),
+    });
+    expect(regression.body.task).toBe('regression');
+    const linear = await post('/v1/networks', { inputSize: 2, layers: [{ units: 1, activation: 'linear' }] });
+    const fit = await post('/v1/jobs', {
+      datasetId: regression.body.id,
+      networkId: linear.body.id,
+      training: { learningRate: 0.1, iterations: 2000 },
+    });
+    const fitted = await waitForStatus(fit.body.id, ['succeeded', 'failed']);
+    expect(fitted.status).toBe('succeeded');
+    const values = await post(`/v1/models/${fitted.modelId}/predictions`, {
+      samples: [
+        [1, 101],
+        [-3, 95],
+      ],
+    });
+    expect(values.body.predictions[0].value).toBeCloseTo(2 * 1 - 0.5 * 101 + 0.25, 6);
+    expect(values.body.predictions[1].value).toBeCloseTo(2 * -3 - 0.5 * 95 + 0.25, 6);
+
+    const centres: Record<string, [number, number]> = { red: [0, 0], green: [4, 0], blue: [2, 4] };
+    const names = Object.keys(centres);
+    const samples = Array.from({ length: 150 }, (_, i) => names[i % 3]!);
+    const blobs = await post('/v1/datasets', {
+      features: samples.map((c) => [centres[c]![0] + rng() * 0.8, centres[c]![1] + rng() * 0.8]),
+      labels: samples,
+    });
+    expect(blobs.body).toMatchObject({ task: 'multiclass', classes: ['blue', 'green', 'red'] });
+    const softmax = await post('/v1/networks', {
+      inputSize: 2,
+      layers: [
+        { units: 8, activation: 'relu' },
+        { units: 3, activation: 'softmax' },
+      ],
+    });
+    const classify = await post('/v1/jobs', {
+      datasetId: blobs.body.id,
+      networkId: softmax.body.id,
+      training: {
+        learningRate: 0.01,
+        epochs: 50,
+        batchSize: 16,
+        optimizer: 'adam',
+        validationSplit: 0.2,
+        seed: 3,
+      },
+    });
+    const classified = await waitForStatus(classify.body.id, ['succeeded', 'failed']);
+    expect(classified.status).toBe('succeeded');
+    const model = await get(`/v1/models/${classified.modelId}`);
+    expect(model.metrics.trainAccuracy).toBeGreaterThan(0.95);
+    const labels = await post(`/v1/models/${classified.modelId}/predictions`, {
+      samples: [
+        [0, 0],
+        [4, 0],
+        [2, 4],
+      ],
+    });
+    expect(labels.body.predictions.map((p: { label: string }) => p.label)).toEqual(['red', 'green', 'blue']);
+    for (const p of labels.body.predictions)
+      expect(p.probabilities.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 12);
+  });
+
+  it('fails a diverging job at once with the iteration and a hint, without retries or stored NaN', async () => {
+    const xs = Array.from({ length: 40 }, (_, i) => [i / 4]);
+    const dataset = await post('/v1/datasets', { features: xs, labels: xs.map(([x]) => 3 * x! + 0.5) });
+    const network = await post('/v1/networks', {
+      inputSize: 1,
+      layers: [{ units: 1, activation: 'linear' }],
+    });
+    const res = await post('/v1/jobs', {
+      datasetId: dataset.body.id,
+      networkId: network.body.id,
+      training: { learningRate: 50, iterations: 10_000, costEvery: 1, normalize: 'none' },
+    });
+    const job = await waitForStatus(res.body.id, ['succeeded', 'failed']);
+    expect(job.status).toBe('failed');
+    expect(job.error.code).toBe('BP_ERR_DIVERGED');
+    expect(job.error.message).toMatch(/iteration \d+/);
+    expect(job.error.message).toMatch(/learning rate/i);
+    expect(job.attempts).toBe(1);
+    expect(job.modelId).toBeNull();
+    const { costs } = await get(`/v1/jobs/${res.body.id}/costs`);
+    for (const c of costs) expect(Number.isFinite(c)).toBe(true);
   });
 
   it('cancels a running job within a second: status cancelled, no model, the worker takes the next job', async () => {
