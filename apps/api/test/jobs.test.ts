@@ -2,6 +2,7 @@
  * /v1/jobs with a real queue and no worker: jobs stay queued, which is what these tests need.
  */
 import { CANCEL_CHANNEL } from '@backprop/contracts';
+import { claimJob, recordProgress } from '@backprop/db';
 import { Queue } from 'bullmq';
 import type { LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
@@ -524,6 +525,49 @@ describe('GET /v1/jobs and /v1/jobs/:id', () => {
     const res = await ctx.app.inject({ method: 'GET', url: `/v1/jobs/${created.id}/costs` });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ costEvery: 5, costs: [] });
+  });
+});
+
+describe('a running job with a non-finite cost (the db keeps NaN costs)', () => {
+  let id: string;
+  beforeAll(async () => {
+    id = (await accepted(job({ learningRate: 0.1, iterations: 4, costEvery: 1 }))).id;
+    const claimed = await claimJob(ctx.database.db, { jobId: id, workerId: 'api-test', leaseMs: 60_000 });
+    const recorded = await recordProgress(ctx.database.db, {
+      jobId: id,
+      attempt: claimed!.attempt,
+      iteration: 2,
+      cost: Number.NaN,
+      costs: Float64Array.of(0.69, 0.5, Number.NaN),
+      leaseMs: 60_000,
+    });
+    expect(recorded).toBe(true);
+  });
+
+  it('GET /v1/jobs/:id shows it running with cost null instead of failing', async () => {
+    const res = await ctx.app.inject({ method: 'GET', url: `/v1/jobs/${id}` });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      status: 'running',
+      cost: null,
+      progress: { iteration: 2, iterations: 4 },
+    });
+  });
+
+  it('one such job does not break the list', async () => {
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/jobs?status=running' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().items.map((j: { id: string }) => j.id)).toEqual([id]);
+  });
+
+  // Known gap in packages/contracts: JobCosts.costs is z.array(z.number()), which cannot carry
+  // NaN (JSON has none), so the response fails its schema and the route answers 500. The current
+  // worker fails a job on the first non-finite cost without recording it, so only other writers
+  // hit this. Make it `it` once JobCosts allows null entries.
+  it.fails('GET /v1/jobs/:id/costs shows a non-finite cost as null', async () => {
+    const res = await ctx.app.inject({ method: 'GET', url: `/v1/jobs/${id}/costs` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ costEvery: 1, costs: [0.69, 0.5, null] });
   });
 });
 

@@ -27,7 +27,8 @@ export function toJob(row: JobRow): Job {
     networkId: row.networkId,
     training: row.training as Record<string, unknown>,
     progress: { iteration: row.iteration, iterations: row.iterations },
-    cost: row.cost,
+    // JSON has no NaN or ±Infinity (the db keeps them): a non-finite cost shows as null.
+    cost: row.cost !== null && Number.isFinite(row.cost) ? row.cost : null,
     attempts: row.attempt,
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
