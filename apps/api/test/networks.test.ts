@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
 
 let ctx: ApiContext;
-/** Small limits: 3 layers, 10 units per layer, 100 parameters, 8 inputs. */
+/** Small limits: 3 layers, 10 units per layer, 100 parameters, 8 inputs, 400-byte bodies. */
 let tight: ApiContext;
 beforeAll(async () => {
   [ctx, tight] = await Promise.all([
@@ -13,6 +13,7 @@ beforeAll(async () => {
       LIMIT_UNITS_PER_LAYER: '10',
       LIMIT_PARAMETERS: '100',
       LIMIT_DATASET_COLUMNS: '8',
+      LIMIT_BODY_BYTES: '400',
     }),
   ]);
 });
@@ -368,6 +369,22 @@ describe('POST /v1/networks: limits', () => {
     expect(expectError(res, 422, 'BP_ERR_LIMIT_EXCEEDED').details).toMatchObject({
       limit: 'LIMIT_DATASET_COLUMNS',
     });
+  });
+
+  it('LIMIT_BODY_BYTES: a body above it is 413 naming the limit', async () => {
+    const body = JSON.stringify({
+      name: 'n'.repeat(150),
+      inputSize: 2,
+      layers: [{ units: 1, activation: 'sigmoid' }],
+    });
+    const padded = `${body.slice(0, -1)}${' '.repeat(401 - body.length)}}`;
+    expect(Buffer.byteLength(padded)).toBe(401);
+    const res = await rejected(tight, padded);
+    const error = expectError(res, 413, 'BP_ERR_PAYLOAD_TOO_LARGE');
+    expect(error.details).toEqual({ limit: 'LIMIT_BODY_BYTES', max: 400 });
+    expect(error.message).toContain('LIMIT_BODY_BYTES');
+    const fits = await postNetwork(padded.replace('  }', ' }'), tight);
+    expect(fits.statusCode, fits.body).toBe(201);
   });
 
   it('huge sizes are refused by a limit, not by an overflow', async () => {
