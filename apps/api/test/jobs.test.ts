@@ -405,6 +405,46 @@ describe('POST /v1/jobs', () => {
   });
 });
 
+describe('POST /v1/jobs racing a DELETE of its dataset', () => {
+  it('is 404 for the dataset, not a 500, when the dataset goes between the check and the insert', async () => {
+    const datasetId = await created('/v1/datasets', {
+      features: [
+        [1, 2],
+        [3, 4],
+      ],
+      labels: [0, 1],
+    });
+    const db = ctx.database.db;
+    const rowsBefore = await db.trainingJob.count();
+    const queuedBefore = await queue.count();
+    let response: Promise<LightMyRequestResponse> | undefined;
+    // Lock the dataset row, let the POST pass its checks and block on the foreign key of its
+    // insert, then delete the dataset and commit: the insert fails.
+    await db.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT "id" FROM "Dataset" WHERE "id" = ${datasetId}::uuid FOR UPDATE`;
+        response = post('/v1/jobs', job({ learningRate: 0.1, iterations: 5 }, datasetId));
+        let waiting = 0;
+        for (let i = 0; i < 200 && waiting === 0; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+          const rows = await db.$queryRaw<{ n: bigint }[]>`
+            SELECT count(*) AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO%TrainingJob%'`;
+          waiting = Number(rows[0]!.n);
+        }
+        expect(waiting).toBe(1);
+        await tx.dataset.delete({ where: { id: datasetId } });
+      },
+      { timeout: 10_000 },
+    );
+    const res = await response!;
+    const body = expectError(res, 404, 'BP_ERR_DATASET_NOT_FOUND');
+    expect(body.message).toContain(datasetId);
+    expect(await db.trainingJob.count()).toBe(rowsBefore);
+    expect(await queue.count()).toBe(queuedBefore);
+  });
+});
+
 describe('Idempotency-Key', () => {
   it('ten concurrent POSTs with one key create exactly one job and one queue entry', async () => {
     const key = `key-${Math.random()}`;

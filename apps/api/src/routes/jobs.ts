@@ -15,7 +15,16 @@ import {
   TRAIN_JOB_NAME,
   type TrainingJobPayload,
 } from '@backprop/contracts';
-import { bytesToFloat64, cancelJob, createJob, getDataset, getJob, getNetwork, listJobs } from '@backprop/db';
+import {
+  bytesToFloat64,
+  cancelJob,
+  createJob,
+  getDataset,
+  getJob,
+  getNetwork,
+  listJobs,
+  MissingReferenceError,
+} from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { planTraining } from '../jobs/plan.ts';
@@ -100,6 +109,16 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         costEvery: plan.training.costEvery,
         idempotencyKey: idempotencyKey ?? null,
         requestHash: idempotencyKey ? requestHash(body) : null,
+      }).catch(async (err: unknown) => {
+        // Deleted between the checks above and the insert (its foreign key): still a 404.
+        if (!(err instanceof MissingReferenceError)) throw err;
+        if (!(await getDataset(db, tenantId, body.datasetId))) {
+          throw new ApiError(
+            'BP_ERR_DATASET_NOT_FOUND',
+            `datasetId: dataset ${body.datasetId} does not exist`,
+          );
+        }
+        throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
       });
       if (!created.created && created.requestHashMatches === false) {
         throw new ApiError(
