@@ -303,6 +303,13 @@ describe('POST /v1/networks', () => {
       payload: 'inputSize=2',
     });
     expectError(form, 415, 'BP_ERR_UNSUPPORTED_MEDIA_TYPE');
+    const truncated = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/networks',
+      headers: { 'content-type': 'application/json', 'content-length': '100' },
+      payload: '{"inputSize":1}',
+    });
+    expect(expectError(truncated, 400, 'BP_ERR_VALIDATION').message).toContain('Content-Length');
   });
 });
 

@@ -36,8 +36,10 @@ function fromFastifyError(err: FastifyError, request: FastifyRequest, app: Fasti
       );
     }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError('BP_ERR_UNSUPPORTED_MEDIA_TYPE', err.message);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      // A body shorter or longer than its Content-Length: a malformed request, not a media type.
+      return new ApiError('BP_ERR_VALIDATION', err.message);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ApiError('BP_ERR_VALIDATION', `the body is not valid JSON: ${err.message}`);
