@@ -374,6 +374,15 @@ describe('POST /v1/datasets (JSON)', () => {
     expect(expectError(res, 400, 'BP_ERR_VALIDATION').message).toBe('featureNames: 1 names for 2 features');
   });
 
+  it('rejects duplicate featureNames, like duplicate CSV header names', async () => {
+    const res = await rejected(ctx, () =>
+      postJson({ features: [[1, 2, 3]], labels: [0], featureNames: ['a', 'b', 'a'] }),
+    );
+    const body = expectError(res, 400, 'BP_ERR_VALIDATION');
+    expect(body.message).toBe('featureNames.2: "a" appears twice');
+    expect(body.details).toEqual({ field: 'featureNames.2' });
+  });
+
   it('rejects missing and unknown fields, naming them', async () => {
     const missing = await rejected(ctx, () => postJson({ features: [[1], [2]] }));
     expect(expectError(missing, 400, 'BP_ERR_VALIDATION').message).toContain('body.labels');

@@ -177,6 +177,14 @@ function fromJson(
       },
     );
   }
+  const duplicate = featureNames.findIndex((name, j) => featureNames.indexOf(name) !== j);
+  if (duplicate !== -1) {
+    throw new ApiError(
+      'BP_ERR_VALIDATION',
+      `featureNames.${duplicate}: "${featureNames[duplicate]}" appears twice`,
+      { field: `featureNames.${duplicate}` },
+    );
+  }
   const x = new Float64Array(samples * width);
   body.features.forEach((row, i) => {
     if (row.length !== width) {
