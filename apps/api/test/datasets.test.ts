@@ -598,6 +598,8 @@ describe('GET /v1/datasets', () => {
       const res = await postCsv(`label,a\n0,${i}\n1,${i + 1}\n`, `?name=d${i}`, pager);
       expect(res.statusCode).toBe(201);
       ids.push(res.json().id);
+      // distinct createdAt (millisecond precision), so "newest first" is the creation order
+      await new Promise((r) => setTimeout(r, 3));
     }
     const seen: string[] = [];
     let cursor: string | null = null;

@@ -433,6 +433,8 @@ describe('GET /v1/networks', () => {
         pager,
       );
       ids.push(res.json().id);
+      // distinct createdAt (millisecond precision), so "newest first" is the creation order
+      await new Promise((r) => setTimeout(r, 3));
     }
     const first = (await pager.app.inject({ method: 'GET', url: '/v1/networks?limit=3' })).json();
     expect(first.items.map((n: { id: string }) => n.id)).toEqual([ids[4], ids[3], ids[2]]);
