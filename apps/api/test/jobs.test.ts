@@ -643,6 +643,15 @@ describe('POST /v1/jobs/:id/cancel', () => {
     expect(get.json().status).toBe('cancelled');
   });
 
+  it('three concurrent cancels: exactly one 200, the others 409', async () => {
+    const created = await accepted(job({ learningRate: 0.1, iterations: 3 }));
+    const responses = await Promise.all(
+      [1, 2, 3].map(() => ctx.app.inject({ method: 'POST', url: `/v1/jobs/${created.id}/cancel` })),
+    );
+    expect(responses.map((r) => r.statusCode).sort()).toEqual([200, 409, 409]);
+    expect(await queue.getJob(created.id)).toBeUndefined();
+  });
+
   it('404 for an unknown job, 400 for a malformed id', async () => {
     const res = await ctx.app.inject({ method: 'POST', url: `/v1/jobs/${UNKNOWN_ID}/cancel` });
     expect(expectError(res, 404, 'BP_ERR_JOB_NOT_FOUND').message).toContain(UNKNOWN_ID);
