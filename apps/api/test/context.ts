@@ -20,7 +20,13 @@ export interface ApiContext {
 export async function createApiContext(overrides: Record<string, string> = {}): Promise<ApiContext> {
   const database = await createTestDatabase();
   const prefix = `bp-test-${randomBytes(6).toString('hex')}`;
-  const env = loadApiEnv({ ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: database.url, QUEUE_PREFIX: prefix, ...overrides });
+  const env = loadApiEnv({
+    ...process.env,
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: database.url,
+    QUEUE_PREFIX: prefix,
+    ...overrides,
+  });
   const { queue, redis } = createTrainingQueue(env.REDIS_URL, env.JOB_ATTEMPTS, prefix);
   await queue.waitUntilReady();
   const app = await buildApp({ env, db: database.db, queue, redis });

@@ -131,10 +131,7 @@ describe('POST /v1/networks', () => {
     }
   });
 
-  // Known bug in packages/db (not the API's to fix): createNetwork (and completeJob for models)
-  // store only { units, activation }, so a leaky_relu slope is silently dropped and training and
-  // predictions use the default 0.01. `it.fails` turns red once the slope is kept: then make it `it`.
-  it.fails('keeps a leaky_relu slope (dropped by @backprop/db createNetwork)', async () => {
+  it('keeps a leaky_relu slope', async () => {
     const layers = [
       { units: 5, activation: 'leaky_relu', slope: 0.2 },
       { units: 1, activation: 'linear' },

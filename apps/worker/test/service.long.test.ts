@@ -164,10 +164,12 @@ describe('training end to end with a worker process', () => {
   });
 
   it('learns a regression and a multi-class task, answering in values and in class names', async () => {
-    const rng = (() => {
-      let state = 12345;
-      return () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-    })();
+    let state = 12345;
+    /** A small LCG in [-1, 1): fixed data without Math.random. */
+    const rng = () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return (state / 2 ** 31) * 2 - 1;
+    };
     const points = Array.from({ length: 60 }, () => [rng() * 10, rng() * 10 + 100]);
     const regression = await post('/v1/datasets', {
       name: 'plane',

@@ -103,7 +103,11 @@ export type Job = z.infer<typeof Job>;
 
 export const JobCosts = z.object({
   costEvery: z.number().int(),
-  costs: z.array(z.number()).describe('J_0 (the initial parameters), J_k, J_2k, ... and the final cost'),
+  costs: z
+    .array(z.number().nullable())
+    .describe(
+      'J_0 (the initial parameters), J_k, J_2k, ... and the final cost; null where a cost was not finite',
+    ),
 });
 
 export const JobPage = page(Job);

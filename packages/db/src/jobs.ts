@@ -31,7 +31,7 @@ import {
   pageQuery,
   toPage,
 } from './internal.ts';
-import type { LayerSpec } from './networks.ts';
+import { type LayerSpec, storedLayer } from './networks.ts';
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'running'];
@@ -327,7 +327,7 @@ export async function completeJob(db: Db, input: CompleteJobInput): Promise<{ mo
         tenantId,
         jobId: input.jobId,
         inputSize: model.inputSize,
-        layers: model.layers.map(({ units, activation }) => ({ units, activation })),
+        layers: model.layers.map(storedLayer),
         task: model.task,
         classes: model.classes ?? Prisma.DbNull,
         parameters,

@@ -11,9 +11,17 @@ import {
   toPage,
 } from './internal.ts';
 
-export interface LayerSpec {
+// A type alias, not an interface, so that it is assignable to Prisma's Json input type.
+export type LayerSpec = {
   units: number;
   activation: string;
+  /** leaky_relu's slope for z < 0, when not the default */
+  slope?: number;
+};
+
+/** A layer as stored: only the known keys, and slope only when given. */
+export function storedLayer({ units, activation, slope }: LayerSpec): LayerSpec {
+  return slope === undefined ? { units, activation } : { units, activation, slope };
 }
 
 export interface CreateNetworkInput {
@@ -35,7 +43,7 @@ export async function createNetwork(db: DbOrTx, input: CreateNetworkInput): Prom
       tenantId: input.tenantId,
       name: input.name,
       inputSize: input.inputSize,
-      layers: input.layers.map(({ units, activation }) => ({ units, activation })),
+      layers: input.layers.map(storedLayer),
       init: input.init,
       parameterCount: input.parameterCount,
     },

@@ -181,7 +181,10 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const job = await getJob(db, request.tenantId, request.params.id);
       if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${request.params.id} does not exist`);
-      return { costEvery: job.costEvery, costs: Array.from(bytesToFloat64(job.costs)) };
+      return {
+        costEvery: job.costEvery,
+        costs: Array.from(bytesToFloat64(job.costs), (c) => (Number.isFinite(c) ? c : null)),
+      };
     },
   );
 
