@@ -1,25 +1,34 @@
 /**
- * Fast pure-TypeScript matrix products: packed, cache-blocked, register-blocked (GotoBLAS/BLIS
- * layout, scalar code).
+ * Fast pure-TypeScript matrix products: packed, cache-blocked, register-blocked (the GotoBLAS/BLIS
+ * scheme in scalar code).
  *
- * One general product out = op(A)·op(B) serves all three variants: the operands are read through
- * strides, so a transposed operand is just other strides. Each block of op(A) (MC×KC) and op(B)
- * (KC×NC) is packed into one Float64Array scratch as micro-panels that the inner loop reads with
- * unit stride: an A micro-panel holds MR=2 rows interleaved by k, a B micro-panel NR=3 columns.
- * Panels past the matrix edge are padded with zeros, so the micro-kernel always computes a full
- * 2×3 tile; edge tiles go through a 6-element scratch tile and only the valid part is written.
+ * One general product out = op(A)·op(B) serves all three variants; a transposed operand is only
+ * another layout to pack from. Each block of op(A) (MC×KC) and op(B) (KC×NC) is packed into
+ * micro-panels that the inner loop reads with unit stride: an A micro-panel holds MR=2 rows
+ * interleaved by k, a B micro-panel NR=3 columns. Panels past the matrix edge are zero-padded, so
+ * the micro-kernel always computes a full 2×3 tile; edge tiles go through a 6-element scratch tile
+ * and only their valid part is written.
  *
  * Why 2×3: V8 keeps doubles in 15 xmm registers and schedules all products of one k step before
- * their sums, so larger tiles (4×4, 2×4, 3×3) spill accumulators and run at half the speed;
- * measured on Zen 5 under Node 20, the 2×3 micro-kernel reaches ~12 GFLOP/s from cache against
- * ~6 for 4×4. Index arithmetic is written `(x + n) | 0` so V8 emits plain int32 adds without
- * overflow checks.
+ * their sums, so larger tiles (4×4, 2×4, 3×3) spill accumulators; measured on Zen 5 under Node 20,
+ * the 2×3 micro-kernel reaches ~12 GFLOP/s from cache against ~6 for 4×4. Index arithmetic is
+ * written `(x + n) | 0` so V8 emits plain int32 adds without overflow checks.
  *
- * Float32 operands are packed into the same Float64Array: products and sums run in double (as the
- * reference loops do) and are rounded once per K block when written to a Float32Array `out`. The
- * micro-kernel exists once per output dtype so every element access stays monomorphic.
+ * Why module-level scratch arrays: in a loop over a typed array that arrives as a parameter, V8
+ * (Node 20) re-checks the array's map and reloads its length and data pointer on every access
+ * (~0.8 ns per element against ~0.3 for a plain copy); for an array it can treat as a constant it
+ * does not. So the hot loops only touch the module's own buffers (PACK, STAGE, the tiny-product
+ * buffers): operands come in with `TypedArray.prototype.set` (a memcpy, or a conversion from
+ * float32) and results go out through a handful of stores per micro-tile or one `set`.
  *
- * Tiny products (the planar network's 4×2·2×400) skip packing: plain loops have less fixed cost.
+ * Float32 operands are widened on the way in: products and sums run in double (as the reference
+ * loops do) and are rounded when written to a Float32Array `out` (once per K block).
+ *
+ * Tiny products (the planar network's 4×2·2×400) skip packing: plain loops over the copied
+ * operands have less fixed cost.
+ *
+ * The buffers take ~4.5 MiB of address space at import; pages are touched only by products large
+ * enough to use them.
  */
 import type { Kernels } from './kernels.ts';
 import type { FloatArray, Matrix } from './matrix.ts';
@@ -37,40 +46,126 @@ const NC = 3 * 340;
 /** Up to this many multiply-adds a product runs as plain loops (no packing). */
 const SMALL = 4096;
 
-/**
- * The packing buffer: the A block at 0, the B block at B_OFF. It is a module-level constant on
- * purpose and the micro-kernels read it directly instead of taking it as a parameter: TurboFan
- * then knows the array and drops the per-iteration map check and base/length reloads from the
- * inner loop, which measured 11–12 GFLOP/s against 7–8 with the buffer as an argument. Pages
- * are only touched once a product is large enough to use them.
- */
+/** Packed micro-panels: the A block at 0, the B block at B_OFF. */
 const PACK = new Float64Array((MC + NC) * KC);
 const B_OFF = MC * KC;
+/** A contiguous block of an operand copied in with one memcpy, before it is interleaved into PACK. */
+const STAGE = new Float64Array(Math.max(MC, NC) * KC);
 /** Edge tiles land here first; only their valid corner is copied to `out`. */
 const TILE = new Float64Array(MR * NR);
+/** Tiny products: copies of A and B, and the result (r·k, k·c, r·c ≤ r·c·k ≤ SMALL). */
+const SA = new Float64Array(SMALL);
+const SB = new Float64Array(SMALL);
+const SO = new Float64Array(SMALL);
 
 /*
- * Packing. An operand is read either "by rows" (element (x, p) at src[p*ld + x]: B of a plain
- * product, A of Aᵀ·B) or "by strips" (element (x, p) at src[x*ld + p]: A of a plain product, B
- * of A·Bᵀ). Panel q of a block (rows x0+q*w ... of op(X)) starts at PACK[o + q*kc*w] and holds
- * (x, p) at (p-p0)*w + (x - x0 - q*w); rows past nx are zero. One function per layout and panel
- * width keeps the copy loops free of branches; `| 0` keeps the index arithmetic in int32.
+ * Interleaving STAGE into PACK. A staged block is either "rows" (kc lines of nx: element (x, p) at
+ * STAGE[p*nx + x]; B of a plain product, A of Aᵀ·B) or "strips" (nx lines of kc: element (x, p)
+ * at STAGE[x*kc + p]; A of a plain product, B of A·Bᵀ). Panel q (rows q*w ... q*w+w-1 of the
+ * block) starts at PACK[o + q*kc*w] and holds (x, p) at p*w + (x - q*w); rows past nx are zero.
  */
 
-/** B panels (w = 3) from src[p*ld + x]: walk each source row once, scattering to the panels. */
-function packRows3(
-  src: FloatArray,
-  ld: number,
-  x0: number,
-  nx: number,
-  p0: number,
-  kc: number,
-  o: number,
-): void {
+function rows3(nx: number, kc: number, o: number): void {
   const full = nx - (nx % 3);
   const panel = kc * 3;
   for (let p = 0; p < kc; p++) {
-    let s = (x0 + (p0 + p) * ld) | 0;
+    let s = (p * nx) | 0;
+    let d = (o + p * 3) | 0;
+    for (let x = 0; x < full; x = (x + 3) | 0) {
+      PACK[d] = STAGE[s]!;
+      PACK[(d + 1) | 0] = STAGE[(s + 1) | 0]!;
+      PACK[(d + 2) | 0] = STAGE[(s + 2) | 0]!;
+      s = (s + 3) | 0;
+      d = (d + panel) | 0;
+    }
+    if (full < nx) {
+      PACK[d] = STAGE[s]!;
+      PACK[d + 1] = full + 1 < nx ? STAGE[s + 1]! : 0;
+      PACK[d + 2] = 0;
+    }
+  }
+}
+
+function rows2(nx: number, kc: number, o: number): void {
+  const full = nx - (nx % 2);
+  const panel = kc * 2;
+  for (let p = 0; p < kc; p++) {
+    let s = (p * nx) | 0;
+    let d = (o + p * 2) | 0;
+    for (let x = 0; x < full; x = (x + 2) | 0) {
+      PACK[d] = STAGE[s]!;
+      PACK[(d + 1) | 0] = STAGE[(s + 1) | 0]!;
+      s = (s + 2) | 0;
+      d = (d + panel) | 0;
+    }
+    if (full < nx) {
+      PACK[d] = STAGE[s]!;
+      PACK[d + 1] = 0;
+    }
+  }
+}
+
+function strips3(nx: number, kc: number, o: number): void {
+  const full = nx - (nx % 3);
+  for (let q = 0; q < full; q += 3) {
+    let d = (o + q * kc) | 0;
+    let s = (q * kc) | 0;
+    const end = (s + kc) | 0;
+    const kc2 = kc * 2;
+    for (; s < end; s = (s + 1) | 0) {
+      PACK[d] = STAGE[s]!;
+      PACK[(d + 1) | 0] = STAGE[(s + kc) | 0]!;
+      PACK[(d + 2) | 0] = STAGE[(s + kc2) | 0]!;
+      d = (d + 3) | 0;
+    }
+  }
+  if (full < nx) {
+    let d = o + full * kc;
+    const s = full * kc;
+    const two = full + 1 < nx;
+    for (let p = 0; p < kc; p++) {
+      PACK[d] = STAGE[s + p]!;
+      PACK[d + 1] = two ? STAGE[s + kc + p]! : 0;
+      PACK[d + 2] = 0;
+      d += 3;
+    }
+  }
+}
+
+function strips2(nx: number, kc: number, o: number): void {
+  const full = nx - (nx % 2);
+  for (let q = 0; q < full; q += 2) {
+    let d = (o + q * kc) | 0;
+    let s = (q * kc) | 0;
+    const end = (s + kc) | 0;
+    for (; s < end; s = (s + 1) | 0) {
+      PACK[d] = STAGE[s]!;
+      PACK[(d + 1) | 0] = STAGE[(s + kc) | 0]!;
+      d = (d + 2) | 0;
+    }
+  }
+  if (full < nx) {
+    let d = o + full * kc;
+    const s = full * kc;
+    for (let p = 0; p < kc; p++) {
+      PACK[d] = STAGE[s + p]!;
+      PACK[d + 1] = 0;
+      d += 2;
+    }
+  }
+}
+
+/*
+ * Packing straight from the operand, for blocks that are not one contiguous range (W4's 10000
+ * columns split into NC blocks, or K split into KC blocks of a transposed operand). Same layouts as
+ * above with src[base + p*ld + x] (rows) or src[base + x*ld + p] (strips).
+ */
+
+function srcRows3(src: FloatArray, base: number, ld: number, nx: number, kc: number, o: number): void {
+  const full = nx - (nx % 3);
+  const panel = kc * 3;
+  for (let p = 0; p < kc; p++) {
+    let s = (base + p * ld) | 0;
     let d = (o + p * 3) | 0;
     for (let x = 0; x < full; x = (x + 3) | 0) {
       PACK[d] = src[s]!;
@@ -79,24 +174,19 @@ function packRows3(
       s = (s + 3) | 0;
       d = (d + panel) | 0;
     }
-    for (let x = 0; full < nx && x < 3; x++) PACK[d + x] = full + x < nx ? src[s + x]! : 0;
+    if (full < nx) {
+      PACK[d] = src[s]!;
+      PACK[d + 1] = full + 1 < nx ? src[s + 1]! : 0;
+      PACK[d + 2] = 0;
+    }
   }
 }
 
-/** A panels (w = 2) from src[p*ld + x]. */
-function packRows2(
-  src: FloatArray,
-  ld: number,
-  x0: number,
-  nx: number,
-  p0: number,
-  kc: number,
-  o: number,
-): void {
+function srcRows2(src: FloatArray, base: number, ld: number, nx: number, kc: number, o: number): void {
   const full = nx - (nx % 2);
   const panel = kc * 2;
   for (let p = 0; p < kc; p++) {
-    let s = (x0 + (p0 + p) * ld) | 0;
+    let s = (base + p * ld) | 0;
     let d = (o + p * 2) | 0;
     for (let x = 0; x < full; x = (x + 2) | 0) {
       PACK[d] = src[s]!;
@@ -111,21 +201,12 @@ function packRows2(
   }
 }
 
-/** B panels (w = 3) from src[x*ld + p]: three contiguous source streams per panel. */
-function packStrips3(
-  src: FloatArray,
-  ld: number,
-  x0: number,
-  nx: number,
-  p0: number,
-  kc: number,
-  o: number,
-): void {
+function srcStrips3(src: FloatArray, base: number, ld: number, nx: number, kc: number, o: number): void {
   const full = nx - (nx % 3);
   const ld2 = 2 * ld;
   for (let q = 0; q < full; q += 3) {
     let d = (o + q * kc) | 0;
-    let s = ((x0 + q) * ld + p0) | 0;
+    let s = (base + q * ld) | 0;
     const end = (s + kc) | 0;
     for (; s < end; s = (s + 1) | 0) {
       PACK[d] = src[s]!;
@@ -136,28 +217,22 @@ function packStrips3(
   }
   if (full < nx) {
     let d = o + full * kc;
-    const s = (x0 + full) * ld + p0;
+    const s = base + full * ld;
+    const two = full + 1 < nx;
     for (let p = 0; p < kc; p++) {
-      for (let x = 0; x < 3; x++) PACK[d + x] = full + x < nx ? src[s + x * ld + p]! : 0;
+      PACK[d] = src[s + p]!;
+      PACK[d + 1] = two ? src[s + ld + p]! : 0;
+      PACK[d + 2] = 0;
       d += 3;
     }
   }
 }
 
-/** A panels (w = 2) from src[x*ld + p]. */
-function packStrips2(
-  src: FloatArray,
-  ld: number,
-  x0: number,
-  nx: number,
-  p0: number,
-  kc: number,
-  o: number,
-): void {
+function srcStrips2(src: FloatArray, base: number, ld: number, nx: number, kc: number, o: number): void {
   const full = nx - (nx % 2);
   for (let q = 0; q < full; q += 2) {
     let d = (o + q * kc) | 0;
-    let s = ((x0 + q) * ld + p0) | 0;
+    let s = (base + q * ld) | 0;
     const end = (s + kc) | 0;
     for (; s < end; s = (s + 1) | 0) {
       PACK[d] = src[s]!;
@@ -167,13 +242,45 @@ function packStrips2(
   }
   if (full < nx) {
     let d = o + full * kc;
-    const s = (x0 + full) * ld + p0;
+    const s = base + full * ld;
     for (let p = 0; p < kc; p++) {
       PACK[d] = src[s + p]!;
       PACK[d + 1] = 0;
       d += 2;
     }
   }
+}
+
+/**
+ * Pack a block into PACK at o: `lines` runs of `len` elements, run q starting at src[base + q*ld]
+ * (rows: kc lines of nx; strips: nx lines of kc). A block that is one contiguous range (the whole
+ * width, or the whole depth) is copied into STAGE with one memcpy and interleaved from there;
+ * otherwise it is packed straight from src.
+ */
+function packBlock(
+  src: FloatArray,
+  base: number,
+  ld: number,
+  strips: boolean,
+  w: number,
+  nx: number,
+  kc: number,
+  o: number,
+): void {
+  const lines = strips ? nx : kc;
+  const len = strips ? kc : nx;
+  if (ld === len || lines === 1) {
+    STAGE.set(src.subarray(base, base + lines * len));
+    if (strips) {
+      if (w === 3) strips3(nx, kc, o);
+      else strips2(nx, kc, o);
+    } else if (w === 3) rows3(nx, kc, o);
+    else rows2(nx, kc, o);
+  } else if (strips) {
+    if (w === 3) srcStrips3(src, base, ld, nx, kc, o);
+    else srcStrips2(src, base, ld, nx, kc, o);
+  } else if (w === 3) srcRows3(src, base, ld, nx, kc, o);
+  else srcRows2(src, base, ld, nx, kc, o);
 }
 
 /**
@@ -319,12 +426,12 @@ function gemm(
     for (let pc = 0; pc < k; pc += kb) {
       const kc = Math.min(kb, k - pc);
       const add = pc > 0;
-      if (bT) packStrips3(B, ldb, jc, nc, pc, kc, B_OFF);
-      else packRows3(B, ldb, jc, nc, pc, kc, B_OFF);
+      if (bT) packBlock(B, jc * ldb + pc, ldb, true, NR, nc, kc, B_OFF);
+      else packBlock(B, pc * ldb + jc, ldb, false, NR, nc, kc, B_OFF);
       for (let ic = 0; ic < r; ic += MC) {
         const mc = Math.min(MC, r - ic);
-        if (aT) packRows2(A, lda, ic, mc, pc, kc, 0);
-        else packStrips2(A, lda, ic, mc, pc, kc, 0);
+        if (aT) packBlock(A, pc * lda + ic, lda, false, MR, mc, kc, 0);
+        else packBlock(A, ic * lda + pc, lda, true, MR, mc, kc, 0);
         const aStep = kc * MR;
         const bStep = kc * NR;
         for (let jr = 0, bo = B_OFF; jr < nc; jr += NR, bo += bStep) {
@@ -346,14 +453,13 @@ function gemm(
   }
 }
 
-/** Row accumulator of the tiny-product path for Float32Array outputs (c ≤ SMALL there). */
-const ROW = new Float64Array(SMALL);
-
 /**
- * Tiny products, no packing. op(A)(i, p) = A[i*ai + p*ap]. When op(B)'s rows are contiguous
- * (B[p*ldb + j]) each out row is built as Σ_p a_ip·B[p, :], streaming B rows; otherwise (A·Bᵀ)
- * each element is a dot product of two contiguous runs. Both sum over p in increasing order in
- * double and round once, like the reference loops.
+ * Tiny products on copies: SA holds A, SB holds B (same layouts), the result is built in SO and
+ * copied out with one `set` (which also rounds to float32 for a Float32Array out). op(A)(i, p) is
+ * SA[i*ai + p*ap]. When op(B)'s rows are contiguous (B[p*ldb + j]) each out row is built as
+ * Σ_p a_ip·B[p, :], up to four B rows per pass; otherwise (A·Bᵀ) each element is a dot product
+ * of two contiguous runs with four partial sums (one dependent add chain would leave the FPU
+ * waiting on its latency). Sums are in double.
  */
 function small(
   r: number,
@@ -367,45 +473,92 @@ function small(
   bT: boolean,
   out: FloatArray,
 ): void {
+  SA.set(A.length <= SMALL ? A : A.subarray(0, r * k));
+  SB.set(B.length <= SMALL ? B : B.subarray(0, k * c));
   if (bT) {
+    const k4 = k - (k % 4);
     for (let i = 0; i < r; i++) {
       const a0 = i * ai;
       const o = i * c;
       for (let j = 0; j < c; j++) {
-        let s = 0;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
         let x = a0;
         let y = j * ldb;
-        for (let p = 0; p < k; p++) {
-          s += A[x]! * B[y]!;
+        for (let p = 0; p < k4; p += 4) {
+          s0 += SA[x]! * SB[y]!;
+          s1 += SA[x + ap]! * SB[y + 1]!;
+          s2 += SA[x + 2 * ap]! * SB[y + 2]!;
+          s3 += SA[x + 3 * ap]! * SB[y + 3]!;
+          x += 4 * ap;
+          y += 4;
+        }
+        for (let p = k4; p < k; p++) {
+          s0 += SA[x]! * SB[y]!;
           x += ap;
           y++;
         }
-        out[o + j] = s;
-      }
-    }
-  } else if (out instanceof Float64Array) {
-    for (let i = 0; i < r; i++) {
-      const o = i * c;
-      const a = A[i * ai]!;
-      for (let j = 0; j < c; j++) out[o + j] = a * B[j]!;
-      for (let p = 1; p < k; p++) {
-        const a = A[i * ai + p * ap]!;
-        const y = p * ldb;
-        for (let j = 0; j < c; j++) out[o + j] = out[o + j]! + a * B[y + j]!;
+        SO[o + j] = s0 + s1 + (s2 + s3);
       }
     }
   } else {
     for (let i = 0; i < r; i++) {
-      const a = A[i * ai]!;
-      for (let j = 0; j < c; j++) ROW[j] = a * B[j]!;
-      for (let p = 1; p < k; p++) {
-        const a = A[i * ai + p * ap]!;
-        const y = p * ldb;
-        for (let j = 0; j < c; j++) ROW[j] = ROW[j]! + a * B[y + j]!;
-      }
       const o = i * c;
-      for (let j = 0; j < c; j++) out[o + j] = ROW[j]!;
+      const a = i * ai;
+      for (let p = 0; p < k; p += 4) {
+        const n = Math.min(4, k - p);
+        const a0 = SA[a + p * ap]!;
+        const a1 = n > 1 ? SA[a + (p + 1) * ap]! : 0;
+        const a2 = n > 2 ? SA[a + (p + 2) * ap]! : 0;
+        const a3 = n > 3 ? SA[a + (p + 3) * ap]! : 0;
+        rowTerms(o, c, p === 0, n, p * ldb, ldb, a0, a1, a2, a3);
+      }
     }
+  }
+  const n = r * c;
+  out.set(n === SMALL ? SO : SO.subarray(0, n));
+}
+
+/**
+ * SO[o + j] (= or +=) Σ_{q<n} a_q·SB[y + q*ldb + j] for j < c: n ≤ 4 rows of B in one pass, terms
+ * added left to right so the sum over p keeps its order.
+ */
+function rowTerms(
+  o: number,
+  c: number,
+  first: boolean,
+  n: number,
+  y: number,
+  ldb: number,
+  a0: number,
+  a1: number,
+  a2: number,
+  a3: number,
+): void {
+  const y1 = y + ldb;
+  const y2 = y1 + ldb;
+  const y3 = y2 + ldb;
+  if (n === 4) {
+    if (first)
+      for (let j = 0; j < c; j++)
+        SO[o + j] = a0 * SB[y + j]! + a1 * SB[y1 + j]! + a2 * SB[y2 + j]! + a3 * SB[y3 + j]!;
+    else
+      for (let j = 0; j < c; j++)
+        SO[o + j] = SO[o + j]! + a0 * SB[y + j]! + a1 * SB[y1 + j]! + a2 * SB[y2 + j]! + a3 * SB[y3 + j]!;
+  } else if (n === 3) {
+    if (first) for (let j = 0; j < c; j++) SO[o + j] = a0 * SB[y + j]! + a1 * SB[y1 + j]! + a2 * SB[y2 + j]!;
+    else
+      for (let j = 0; j < c; j++)
+        SO[o + j] = SO[o + j]! + a0 * SB[y + j]! + a1 * SB[y1 + j]! + a2 * SB[y2 + j]!;
+  } else if (n === 2) {
+    if (first) for (let j = 0; j < c; j++) SO[o + j] = a0 * SB[y + j]! + a1 * SB[y1 + j]!;
+    else for (let j = 0; j < c; j++) SO[o + j] = SO[o + j]! + a0 * SB[y + j]! + a1 * SB[y1 + j]!;
+  } else if (first) {
+    for (let j = 0; j < c; j++) SO[o + j] = a0 * SB[y + j]!;
+  } else {
+    for (let j = 0; j < c; j++) SO[o + j] = SO[o + j]! + a0 * SB[y + j]!;
   }
 }
 

@@ -86,7 +86,8 @@ function check(
 
 // Edge shapes: single rows/columns, k = 1, sizes that are not multiples of the 2×3 micro-tile, both
 // sides of the small-product cutoff (4096 multiply-adds) and of the K (256), M (128) and N (1020)
-// blocks, and the workloads' own shapes (W3 planar, the small layers of W1).
+// blocks (so both the contiguous, staged packing and the strided one run), and the workloads' own
+// shapes (W3 planar, the small layers of W1).
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [1, 1, 7],
@@ -119,6 +120,10 @@ const SHAPES: [number, number, number][] = [
   [7, 2041, 5],
   [33, 100, 600],
   [10, 128, 300],
+  [100, 100, 1],
+  [1, 5000, 2],
+  [70, 2, 50],
+  [10, 1100, 130],
 ];
 
 describe('blocked kernels match the reference', () => {
