@@ -220,6 +220,60 @@ interface Row {
   ratio: number | null;
 }
 
+/** Our timings for one workload and dtype, in this process (see runOurs). */
+function measureOurs(w: Workload, dtype: DType, targetMs: number, repeats: number) {
+  const { X, Y } = data(w, dtype);
+  const net = Network.create({ inputSize: w.inputSize, layers: w.layers, init: 'he', seed: 1, dtype });
+  const lr = { learningRate: w.learningRate };
+  const step = measure(
+    (n) => {
+      for (let i = 0; i < n; i++) net.step(X, Y, lr);
+    },
+    targetMs,
+    repeats,
+    false,
+  );
+  const loop = measure(
+    (n) => {
+      train(net, X, Y, { ...lr, iterations: n, costEvery: Math.max(n, 1) });
+    },
+    targetMs,
+    repeats,
+    true,
+  );
+  return { step, train: loop };
+}
+
+/**
+ * Each workload and dtype runs in a fresh Node process (this script with --child), as a training
+ * worker would: the JIT then sees one dtype, and no workload inherits another's heap or code.
+ */
+function runOurs(
+  workload: string,
+  dtype: DType,
+  targetMs: number,
+  repeats: number,
+): { step: Timing; train: Timing } | { error: string } {
+  const script = fileURLToPath(import.meta.url);
+  const args = [
+    ...process.execArgv,
+    script,
+    '--child',
+    `${workload}:${dtype}`,
+    '--target-ms',
+    String(targetMs),
+    '--repeats',
+    String(repeats),
+  ];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600_000 });
+  if (r.error) return { error: r.error.message };
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    return { error: `exit ${r.status}: ${r.stderr.trim().slice(-500)}` };
+  }
+}
+
 function main(): void {
   // npm swallows --options given to the root `npm run bench`, so the environment works too.
   const env = process.env;
@@ -231,6 +285,7 @@ function main(): void {
       'no-numpy': { type: 'boolean', default: false },
       'keep-openblas-env': { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
+      child: { type: 'string' },
     },
   });
   const names = values.workloads.split(',').map((s) => s.trim().toUpperCase());
@@ -238,6 +293,14 @@ function main(): void {
   const repeats = Number(values.repeats);
   const targetMs = Number(values['target-ms']);
   const keepEnv = values['keep-openblas-env'];
+  if (values.child !== undefined) {
+    const [name, dtype] = values.child.split(':');
+    const w = WORKLOADS.find((x) => x.name === name);
+    if (w === undefined || (dtype !== 'float64' && dtype !== 'float32'))
+      throw new Error(`bad --child ${values.child}`);
+    console.log(JSON.stringify(measureOurs(w, dtype, targetMs, repeats)));
+    return;
+  }
   const began = Date.now();
 
   let numpyOn = !values['no-numpy'];
@@ -311,40 +374,24 @@ function main(): void {
       }
     }
     for (const dtype of ['float64', 'float32'] as const) {
-      const { X, Y } = data(w, dtype);
-      const net = Network.create({ inputSize: w.inputSize, layers: w.layers, init: 'he', seed: 1, dtype });
-      const lr = { learningRate: w.learningRate };
       const tag = dtype === 'float64' ? 'f64' : 'f32';
-      const step = measure(
-        (n) => {
-          for (let i = 0; i < n; i++) net.step(X, Y, lr);
-        },
-        targetMs,
-        repeats,
-        false,
-      );
-      print({
-        workload: label,
-        impl: `nn ${tag} step()`,
-        ms: step.ms,
-        gflops: flops / step.ms / 1e6,
-        ratio: numpyMs === null ? null : step.ms / numpyMs,
-      });
-      const loop = measure(
-        (n) => {
-          train(net, X, Y, { ...lr, iterations: n, costEvery: Math.max(n, 1) });
-        },
-        targetMs,
-        repeats,
-        true,
-      );
-      print({
-        workload: label,
-        impl: `nn ${tag} train() loop`,
-        ms: loop.ms,
-        gflops: flops / loop.ms / 1e6,
-        ratio: numpyMs === null ? null : loop.ms / numpyMs,
-      });
+      const r = runOurs(w.name, dtype, targetMs, repeats);
+      if ('error' in r) {
+        console.log(`notice: nn ${w.name} ${tag} failed: ${r.error}`);
+        continue;
+      }
+      for (const [impl, t] of [
+        [`nn ${tag} step()`, r.step],
+        [`nn ${tag} train() loop`, r.train],
+      ] as const) {
+        print({
+          workload: label,
+          impl,
+          ms: t.ms,
+          gflops: flops / t.ms / 1e6,
+          ratio: numpyMs === null ? null : t.ms / numpyMs,
+        });
+      }
     }
   }
   console.log('');
