@@ -153,6 +153,29 @@ describe('blocked kernels match the reference', () => {
     });
   }
 
+  it('accepts operands and out of different dtypes (widened to double, rounded on the way out)', () => {
+    const next = rng(99);
+    for (const [r, c, k] of [
+      [3, 5, 7],
+      [40, 60, 300],
+    ] as const) {
+      const A32 = random(r, k, 'float32', next);
+      const B64 = random(k, c, 'float64', next);
+      const A64 = zeros(r, k);
+      A64.data.set(A32.data);
+      const want = zeros(r, c);
+      referenceKernels.matmul(A64, B64, want);
+      const out64 = zeros(r, c);
+      blockedKernels.matmul(A32, B64, out64);
+      const out32 = zeros(r, c, 'float32');
+      blockedKernels.matmul(A32, B64, out32);
+      for (let i = 0; i < want.data.length; i++) {
+        expect(Math.abs(out64.data[i]! - want.data[i]!)).toBeLessThan(1e-12 * k);
+        expect(Math.abs(out32.data[i]! - want.data[i]!)).toBeLessThan(1e-6 * k);
+      }
+    }
+  });
+
   it('overwrites out with zeros when k = 0', () => {
     for (const v of VARIANTS) {
       const [sa, sb] = operands(v, 3, 4, 0);
