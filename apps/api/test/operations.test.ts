@@ -166,6 +166,16 @@ describe('GET /openapi.json', () => {
   });
 });
 
+describe('GET /openapi.json: dataset uploads', () => {
+  it('documents both upload forms, JSON with its schema and CSV as text', async () => {
+    const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const content = doc.paths['/v1/datasets'].post.requestBody.content;
+    expect(content['application/json'].schema.$ref).toBe('#/components/schemas/CreateDatasetJsonInput');
+    expect(doc.components.schemas.CreateDatasetJsonInput.required).toEqual(['features', 'labels']);
+    expect(content['text/csv'].schema.type).toBe('string');
+  });
+});
+
 describe('GET /docs', () => {
   it('serves the HTML documentation page', async () => {
     const res = await ctx.app.inject({ method: 'GET', url: '/docs' });

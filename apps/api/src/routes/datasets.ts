@@ -21,6 +21,12 @@ import { parseOrThrow } from '../validation.ts';
 
 const tags = ['datasets'];
 
+/** Documents the CSV form; the stream itself is read and checked by `readCsv`. */
+const CsvUpload = z.any().meta({
+  type: 'string',
+  description: 'CSV text: a header row, then one row per sample; the label column is chosen with ?label=',
+});
+
 export async function datasetRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { env } = app.deps;
@@ -35,6 +41,13 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
         description:
           'CSV: a header row; the label column is chosen with ?label= (default "label"); every other column is a numeric feature. JSON: { features: [[...]], labels: [...] }.',
         querystring: CreateDatasetQuery,
+        // Only the JSON form has a schema: a CSV body is a stream the handler reads and checks.
+        body: {
+          content: {
+            'application/json': { schema: CreateDatasetJson },
+            'text/csv': { schema: CsvUpload },
+          },
+        },
         response: { 201: Dataset, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody },
       },
     },
@@ -55,7 +68,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
         const table = await readCsv(request.body as Readable, request.query.label, env);
         parsed = { ...table, name: request.query.name, task: request.query.task };
       } else if (contentType === 'application/json') {
-        parsed = fromJson(parseOrThrow(CreateDatasetJson, request.body, 'body'), request.query.task, env);
+        parsed = fromJson(request.body as CreateDatasetJson, request.query.task, env);
         parsed.name ??= request.query.name;
       } else {
         throw new ApiError(
