@@ -17,7 +17,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readCsv } from '../datasets/csv.ts';
 import { type ParsedDataset, storeDataset, toDataset } from '../datasets/store.ts';
-import { parseOrThrow } from '../validation.ts';
 
 const tags = ['datasets'];
 
