@@ -23,6 +23,7 @@
  *
  * Options: --workloads W1,W3   --repeats 5   --target-ms 400 (time per repeat)   --no-numpy
  *          --keep-openblas-env   --markdown (also print a Markdown table)
+ *          --kernels reference (time the plain-loop reference kernels instead of the default)
  * From the repository root npm takes --options for itself; use BENCH_WORKLOADS, BENCH_REPEATS and
  * BENCH_TARGET_MS there, or run `npx tsx packages/nn/bench/run.ts --workloads W3`.
  */
@@ -31,7 +32,16 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type DType, type LayerSpec, type Matrix, Network, train, zeros } from '../src/index.ts';
+import {
+  type DType,
+  type LayerSpec,
+  type Matrix,
+  Network,
+  referenceKernels,
+  setKernels,
+  train,
+  zeros,
+} from '../src/index.ts';
 
 interface Workload {
   readonly name: string;
@@ -253,6 +263,7 @@ function runOurs(
   dtype: DType,
   targetMs: number,
   repeats: number,
+  kernelsName: string,
 ): { step: Timing; train: Timing } | { error: string } {
   const script = fileURLToPath(import.meta.url);
   const args = [
@@ -264,6 +275,8 @@ function runOurs(
     String(targetMs),
     '--repeats',
     String(repeats),
+    '--kernels',
+    kernelsName,
   ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600_000 });
   if (r.error) return { error: r.error.message };
@@ -286,6 +299,7 @@ function main(): void {
       'keep-openblas-env': { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
       child: { type: 'string' },
+      kernels: { type: 'string', default: 'default' },
     },
   });
   const names = values.workloads.split(',').map((s) => s.trim().toUpperCase());
@@ -293,11 +307,15 @@ function main(): void {
   const repeats = Number(values.repeats);
   const targetMs = Number(values['target-ms']);
   const keepEnv = values['keep-openblas-env'];
+  if (values.kernels !== 'default' && values.kernels !== 'reference') {
+    throw new Error(`--kernels must be default or reference, got ${values.kernels}`);
+  }
   if (values.child !== undefined) {
     const [name, dtype] = values.child.split(':');
     const w = WORKLOADS.find((x) => x.name === name);
     if (w === undefined || (dtype !== 'float64' && dtype !== 'float32'))
       throw new Error(`bad --child ${values.child}`);
+    if (values.kernels === 'reference') setKernels(referenceKernels);
     console.log(JSON.stringify(measureOurs(w, dtype, targetMs, repeats)));
     return;
   }
@@ -332,6 +350,9 @@ function main(): void {
       );
     }
   }
+  console.log(
+    `nn kernels: ${values.kernels === 'reference' ? 'referenceKernels (plain loops)' : 'default (kernels-blocked.ts)'}`,
+  );
   console.log(
     `load average at start: ${os
       .loadavg()
@@ -375,7 +396,7 @@ function main(): void {
     }
     for (const dtype of ['float64', 'float32'] as const) {
       const tag = dtype === 'float64' ? 'f64' : 'f32';
-      const r = runOurs(w.name, dtype, targetMs, repeats);
+      const r = runOurs(w.name, dtype, targetMs, repeats, values.kernels);
       if ('error' in r) {
         console.log(`notice: nn ${w.name} ${tag} failed: ${r.error}`);
         continue;
