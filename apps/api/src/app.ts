@@ -13,8 +13,8 @@ import { jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from
 import type { Redis } from 'ioredis';
 import type { ApiEnv } from './env.ts';
 import { openApiTransform } from './openapi.ts';
+import { authPlugin } from './plugins/auth.ts';
 import { errorsPlugin } from './plugins/errors.ts';
-import { tenantPlugin } from './plugins/tenant.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -79,6 +79,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           'Train dense neural networks over HTTP: datasets, networks, training jobs, models, predictions.',
         version: '0.1.0',
       },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `npm run keys -- create`' },
+        },
+      },
+      security: [{ apiKey: [] }],
     },
     transform: openApiTransform,
     transformObject: jsonSchemaTransformObject,
@@ -89,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(
     async (v1) => {
-      await v1.register(tenantPlugin);
+      await v1.register(authPlugin);
       await v1.register(datasetRoutes);
       await v1.register(networkRoutes);
       await v1.register(jobRoutes);

@@ -1,10 +1,13 @@
 /**
  * A real API for one test file: its own Postgres database, its own Redis queue prefix, the app
- * built in-process and reached with `inject` (real HTTP parsing, no sockets).
+ * built in-process and reached with `inject` (real HTTP parsing, no sockets). The context owns a
+ * tenant and an API key; `app.inject` sends that key unless the request names its own
+ * Authorization header, and `anonymous` sends none.
  */
 import { randomBytes } from 'node:crypto';
+import { createApiKey, createTenant } from '@backprop/db';
 import { createTestDatabase, type TestDatabase } from '@backprop/db/testing';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { type ApiEnv, loadApiEnv } from '../src/env.ts';
 import { createTrainingQueue } from '../src/queue.ts';
@@ -14,6 +17,12 @@ export interface ApiContext {
   env: ApiEnv;
   database: TestDatabase;
   prefix: string;
+  tenantId: string;
+  apiKey: string;
+  /** `inject` without any Authorization header. */
+  anonymous(options: InjectOptions): Promise<LightMyRequestResponse>;
+  /** A further tenant with its own key, for isolation tests. */
+  createTenantKey(name: string): Promise<{ tenantId: string; apiKey: string }>;
   close(): Promise<void>;
 }
 
@@ -30,11 +39,26 @@ export async function createApiContext(overrides: Record<string, string> = {}): 
   const { queue, redis } = createTrainingQueue(env.REDIS_URL, env.JOB_ATTEMPTS, prefix);
   await queue.waitUntilReady();
   const app = await buildApp({ env, db: database.db, queue, redis });
+  const createTenantKey = async (name: string) => {
+    const tenant = await createTenant(database.db, { name });
+    const { key } = await createApiKey(database.db, { tenantId: tenant.id, name: `${name} test key` });
+    return { tenantId: tenant.id, apiKey: key };
+  };
+  const own = await createTenantKey('test-tenant');
+  const anonymous = app.inject.bind(app) as (options: InjectOptions) => Promise<LightMyRequestResponse>;
+  app.inject = ((options: InjectOptions) =>
+    anonymous({
+      ...options,
+      headers: { authorization: `Bearer ${own.apiKey}`, ...options.headers },
+    })) as typeof app.inject;
   return {
     app,
     env,
     database,
     prefix,
+    ...own,
+    anonymous,
+    createTenantKey,
     async close() {
       await app.close();
       await queue.obliterate({ force: true }).catch(() => undefined);

@@ -82,16 +82,18 @@ describe('Redis unreachable', () => {
   });
 
   it('POST /v1/jobs is 503 at once and stores no job', async () => {
+    const authorization = `Bearer ${ctx.apiKey}`;
     const dataset = await app.inject({
       method: 'POST',
       url: '/v1/datasets',
-      headers: { 'content-type': 'text/csv' },
+      headers: { 'content-type': 'text/csv', authorization },
       payload: 'label,a\n0,1\n1,2\n',
     });
     expect(dataset.statusCode).toBe(201);
     const network = await app.inject({
       method: 'POST',
       url: '/v1/networks',
+      headers: { authorization },
       payload: { inputSize: 1, layers: [{ units: 1, activation: 'sigmoid' }] },
     });
     expect(network.statusCode).toBe(201);
@@ -100,6 +102,7 @@ describe('Redis unreachable', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/jobs',
+      headers: { authorization },
       payload: {
         datasetId: dataset.json().id,
         networkId: network.json().id,

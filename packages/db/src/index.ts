@@ -1,5 +1,12 @@
 // @backprop/db: the Prisma client factory, the repositories (small verb-noun functions taking the
 // client first, every read scoped by tenant), the migration runner and the bytes helpers.
+export {
+  type ApiKeySummary,
+  authenticateApiKey,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+} from './api-keys.ts';
 export { bytesToFloat64, float64ToBytes } from './bytes.ts';
 export { type CreateDbOptions, createDb, type Db } from './client.ts';
 export { dropDatabase, ensureDatabase } from './databases.ts';
@@ -15,6 +22,7 @@ export {
   listDatasets,
 } from './datasets.ts';
 export {
+  type ApiKey,
   type Checkpoint,
   type Dataset,
   JobStatus,

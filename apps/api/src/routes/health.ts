@@ -30,12 +30,18 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/healthz',
-    { schema: { tags: ['operations'], response: { 200: z.object({ status: z.literal('ok') }) } } },
+    {
+      schema: {
+        tags: ['operations'],
+        security: [],
+        response: { 200: z.object({ status: z.literal('ok') }) },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   );
   r.get(
     '/readyz',
-    { schema: { tags: ['operations'], response: { 200: Readiness, 503: Readiness } } },
+    { schema: { tags: ['operations'], security: [], response: { 200: Readiness, 503: Readiness } } },
     async (request, reply) => {
       const { db, redis: connection } = app.deps;
       const [postgres, redis] = await Promise.all([
