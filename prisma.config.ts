@@ -8,7 +8,6 @@ export default defineConfig({
   schema: 'prisma/schema.prisma',
   migrations: { path: 'prisma/migrations' },
   datasource: {
-    // biome-ignore lint/suspicious/noUndeclaredEnvVars: read by the Prisma CLI only, never by a turbo task
     url: process.env['DATABASE_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/backprop',
   },
 });
