@@ -1,5 +1,6 @@
-// Tenants. Every resource belongs to one; until authentication arrives every request acts as the
-// default tenant, which the migration 20261126074300_default_tenant inserts.
+// Tenants. Every resource belongs to one, and an API key names the tenant of a request. The
+// migration 20261126074300_default_tenant inserts a tenant named `default` (no key refers to it
+// until an operator creates one with `npm run keys -- create --tenant default`).
 import type { Tenant } from './generated/prisma/client.ts';
 import type { DbOrTx } from './internal.ts';
 
