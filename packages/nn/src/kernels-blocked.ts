@@ -458,8 +458,7 @@ function gemm(
  * copied out with one `set` (which also rounds to float32 for a Float32Array out). op(A)(i, p) is
  * SA[i*ai + p*ap]. When op(B)'s rows are contiguous (B[p*ldb + j]) each out row is built as
  * Σ_p a_ip·B[p, :], up to four B rows per pass; otherwise (A·Bᵀ) each element is a dot product
- * of two contiguous runs with four partial sums (one dependent add chain would leave the FPU
- * waiting on its latency). Sums are in double.
+ * of two contiguous runs. Sums are in double.
  */
 function small(
   r: number,
@@ -476,31 +475,52 @@ function small(
   SA.set(A.length <= SMALL ? A : A.subarray(0, r * k));
   SB.set(B.length <= SMALL ? B : B.subarray(0, k * c));
   if (bT) {
-    const k4 = k - (k % 4);
+    // A·Bᵀ: op(A) rows and op(B) columns are both contiguous runs (ap = 1). Two out columns at a
+    // time share the A loads; two partial sums per element break the add dependency chain.
+    const k2 = k - (k % 2);
     for (let i = 0; i < r; i++) {
       const a0 = i * ai;
       const o = i * c;
-      for (let j = 0; j < c; j++) {
+      let j = 0;
+      for (; j + 2 <= c; j += 2) {
+        let s00 = 0;
+        let s01 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        let x = a0;
+        let y0 = j * ldb;
+        let y1 = y0 + ldb;
+        for (let p = 0; p < k2; p += 2) {
+          const u = SA[x]!;
+          const v = SA[x + 1]!;
+          s00 += u * SB[y0]!;
+          s01 += v * SB[y0 + 1]!;
+          s10 += u * SB[y1]!;
+          s11 += v * SB[y1 + 1]!;
+          x += 2;
+          y0 += 2;
+          y1 += 2;
+        }
+        if (k2 < k) {
+          s00 += SA[x]! * SB[y0]!;
+          s10 += SA[x]! * SB[y1]!;
+        }
+        SO[o + j] = s00 + s01;
+        SO[o + j + 1] = s10 + s11;
+      }
+      if (j < c) {
         let s0 = 0;
         let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
         let x = a0;
         let y = j * ldb;
-        for (let p = 0; p < k4; p += 4) {
+        for (let p = 0; p < k2; p += 2) {
           s0 += SA[x]! * SB[y]!;
-          s1 += SA[x + ap]! * SB[y + 1]!;
-          s2 += SA[x + 2 * ap]! * SB[y + 2]!;
-          s3 += SA[x + 3 * ap]! * SB[y + 3]!;
-          x += 4 * ap;
-          y += 4;
+          s1 += SA[x + 1]! * SB[y + 1]!;
+          x += 2;
+          y += 2;
         }
-        for (let p = k4; p < k; p++) {
-          s0 += SA[x]! * SB[y]!;
-          x += ap;
-          y++;
-        }
-        SO[o + j] = s0 + s1 + (s2 + s3);
+        if (k2 < k) s0 += SA[x]! * SB[y]!;
+        SO[o + j] = s0 + s1;
       }
     }
   } else {
@@ -518,7 +538,12 @@ function small(
     }
   }
   const n = r * c;
-  out.set(n === SMALL ? SO : SO.subarray(0, n));
+  if (n <= 64) {
+    // a few stores cost less than the view `subarray` allocates
+    for (let j = 0; j < n; j++) out[j] = SO[j]!;
+  } else {
+    out.set(n === SMALL ? SO : SO.subarray(0, n));
+  }
 }
 
 /**
