@@ -18,8 +18,10 @@
  * (Node 20) re-checks the array's map and reloads its length and data pointer on every access
  * (~0.8 ns per element against ~0.3 for a plain copy); for an array it can treat as a constant it
  * does not. So the hot loops only touch the module's own buffers (PACK, STAGE, the tiny-product
- * buffers): operands come in with `TypedArray.prototype.set` (a memcpy, or a conversion from
- * float32) and results go out through a handful of stores per micro-tile or one `set`.
+ * buffers): contiguous operand blocks come in with `TypedArray.prototype.set` (a memcpy, or a
+ * conversion from float32), other blocks are packed straight from the operand, and results go out
+ * through a handful of stores per micro-tile or one `set`. Sharing these buffers is safe: a
+ * product never calls out before it is done, and each worker thread has its own module instance.
  *
  * Float32 operands are widened on the way in: products and sums run in double (as the reference
  * loops do) and are rounded when written to a Float32Array `out` (once per K block).
