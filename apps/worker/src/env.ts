@@ -25,6 +25,13 @@ export const WorkerEnv = z.object({
   /** A queued row older than this that the queue does not hold is enqueued again. */
   RECONCILE_QUEUED_AFTER_MS: int(10_000),
   SHUTDOWN_TIMEOUT_MS: int(20_000),
+  /** Liveness: how often the worker logs a heartbeat and refreshes its key in Redis. */
+  HEARTBEAT_EVERY_MS: int(10_000),
+  /** A job that finds Postgres unreachable goes back to the queue for this long, no attempt spent. */
+  DB_UNAVAILABLE_DELAY_MS: int(5_000),
+  /** How long a finished training's result is retried against an unreachable Postgres before the
+   * attempt fails (and the job resumes from its checkpoint later). */
+  RESULT_SAVE_TIMEOUT_MS: int(120_000),
   THREAD_MAX_OLD_GENERATION_MB: int(2048),
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;

@@ -4,8 +4,8 @@
  */
 import { hostname } from 'node:os';
 import { CANCEL_CHANNEL, TRAINING_QUEUE, trainingJobOptions } from '@backprop/contracts';
-import { createDb, failJob } from '@backprop/db';
-import { Queue, Worker } from 'bullmq';
+import { createDb, failJob, isDatabaseUnavailable } from '@backprop/db';
+import { DelayedError, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadWorkerEnv } from './env.ts';
@@ -15,25 +15,78 @@ import { reconcileOnce } from './reconciler.ts';
 const env = loadWorkerEnv();
 const log = pino({ level: env.LOG_LEVEL, base: { service: 'worker', pid: process.pid } });
 const workerId = `${hostname()}:${process.pid}`;
-const db = createDb({ databaseUrl: env.DATABASE_URL, poolMax: env.DB_POOL_MAX });
+const db = createDb({
+  databaseUrl: env.DATABASE_URL,
+  poolMax: env.DB_POOL_MAX,
+  onConnectionError: (err) =>
+    log.warn({ err: err.message }, 'postgres connection lost; the pool replaces it'),
+});
 const active = new Map<string, ActiveTraining>();
+/** Set once a shutdown starts (declared first: the processor reads it as soon as jobs arrive). */
+let closing = false;
 
+// The worker's connections wait through a Redis outage (BullMQ needs maxRetriesPerRequest null on
+// them). The queue connection (reconciler, heartbeat) fails fast instead: a command sent while
+// Redis is down must not wait in an offline buffer, or every reconcile round would pile up.
 const workerConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
-const queueConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+const queueConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
 const subscriber = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
-for (const c of [workerConnection, queueConnection, subscriber])
-  c.on('error', (err) => log.warn({ err: err.message }, 'redis'));
+// ioredis retries every ~2 s while Redis is down: one line per connection and state change, not per retry.
+for (const [name, c] of [
+  ['worker', workerConnection],
+  ['queue', queueConnection],
+  ['subscriber', subscriber],
+] as const) {
+  let lastError = '';
+  c.on('error', (err: Error) => {
+    if (err.message === lastError) return;
+    lastError = err.message;
+    log.warn({ connection: name, err: err.message }, 'redis connection error');
+  });
+  c.on('ready', () => {
+    if (lastError) log.info({ connection: name }, 'redis connection ready again');
+    lastError = '';
+  });
+}
 
+await waitForRedis(queueConnection);
 await refuseEvictingRedis(queueConnection);
+// Checked again on every reconnect: a Redis restarted with another policy must not be used either.
+queueConnection.on('ready', () => {
+  refuseEvictingRedis(queueConnection).catch((err: unknown) =>
+    log.warn({ err }, 'could not read maxmemory-policy after reconnecting'),
+  );
+});
+await checkPostgres();
 
 const queue = new Queue(TRAINING_QUEUE, {
   connection: queueConnection,
   prefix: env.QUEUE_PREFIX,
   defaultJobOptions: trainingJobOptions(env.JOB_ATTEMPTS),
 });
+let lastJobAt: number | null = null;
 const worker = new Worker(
   TRAINING_QUEUE,
-  (job, token) => processTrainingJob({ env, db, log, workerId, active }, job, token),
+  async (job, token) => {
+    lastJobAt = Date.now();
+    try {
+      return await processTrainingJob({ env, db, log, workerId, active }, job, token);
+    } catch (err) {
+      // Postgres down or its connection killed is no fault of the job: back to the queue for a
+      // while without spending an attempt, so an outage delays jobs instead of failing them
+      // (RELIABILITY.md scenarios 10, 11). The job's row is fenced by its attempt, so a later
+      // delivery takes over cleanly.
+      if (isDatabaseUnavailable(err) && token && !closing) {
+        log.warn(
+          { jobId: job.id, err: (err as Error).message, delayMs: env.DB_UNAVAILABLE_DELAY_MS },
+          'postgres unavailable; the job goes back to the queue',
+        );
+        await job.moveToDelayed(Date.now() + env.DB_UNAVAILABLE_DELAY_MS, token);
+        throw new DelayedError();
+      }
+      throw err;
+    }
+  },
   {
     connection: workerConnection,
     prefix: env.QUEUE_PREFIX,
@@ -64,20 +117,50 @@ subscriber.on('message', (_channel, jobId: string) => {
   }
 });
 
+// One reconcile round at a time: a slow round (Postgres or Redis struggling) is skipped over,
+// never stacked. Rounds while Redis is down would only fail, so they wait for it.
+let reconciling = false;
 const reconciler = setInterval(() => {
-  reconcileOnce(db, queue, log, env.RECONCILE_QUEUED_AFTER_MS).catch((err: unknown) =>
-    log.warn({ err }, 'reconcile failed'),
-  );
+  if (reconciling || closing || queueConnection.status !== 'ready') return;
+  reconciling = true;
+  reconcileOnce(db, queue, log, env.RECONCILE_QUEUED_AFTER_MS)
+    .catch((err: unknown) => log.warn({ err: errorText(err) }, 'reconcile failed'))
+    .finally(() => {
+      reconciling = false;
+    });
 }, env.RECONCILE_EVERY_MS);
+
+// Liveness (RELIABILITY.md P6): BullMQ relies on ioredis to reconnect, and workers have been seen
+// to stop fetching after a Redis restart (bullmq#2964, #2466). Each beat logs the state and
+// refreshes a key with a TTL of three beats, which a probe can read; a main loop that ended
+// while we are not closing is started again.
+const heartbeatKey = `${env.QUEUE_PREFIX}:${TRAINING_QUEUE}:workers:${workerId}`;
+const heartbeat = setInterval(() => {
+  if (closing) return;
+  const running = worker.isRunning();
+  const redis = workerConnection.status;
+  log.info({ redis, running, active: active.size, lastJobAt }, 'heartbeat');
+  if (!running && redis === 'ready') {
+    log.warn('the worker loop had stopped; starting it again');
+    worker.run().catch((err: unknown) => log.error({ err: errorText(err) }, 'worker loop failed'));
+  }
+  if (queueConnection.status === 'ready') {
+    const beat = JSON.stringify({ at: Date.now(), running, active: active.size, lastJobAt });
+    queueConnection
+      .set(heartbeatKey, beat, 'PX', Math.max(3 * env.HEARTBEAT_EVERY_MS, 1000))
+      .catch(() => undefined);
+  }
+}, env.HEARTBEAT_EVERY_MS);
+heartbeat.unref();
 
 log.info({ workerId, concurrency: env.WORKER_CONCURRENCY }, 'worker ready');
 
-let closing = false;
 async function shutdown(signal: string): Promise<void> {
   if (closing) return;
   closing = true;
   log.info({ signal, active: active.size }, 'shutting down: checkpointing running jobs');
   clearInterval(reconciler);
+  clearInterval(heartbeat);
   const force = setTimeout(() => {
     log.error('shutdown took longer than SHUTDOWN_TIMEOUT_MS; exiting');
     process.exit(1);
@@ -94,10 +177,53 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 
 /** BullMQ is only correct with noeviction: an evicted lock or job key loses work (RELIABILITY.md P5). */
 async function refuseEvictingRedis(redis: Redis): Promise<void> {
-  const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
+  let reply: string[];
+  try {
+    reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
+  } catch (err) {
+    // Some managed Redis services disable CONFIG: say so, and trust the operator.
+    if ((err as Error).name === 'ReplyError') {
+      log.warn({ err: (err as Error).message }, 'cannot read maxmemory-policy; make sure it is noeviction');
+      return;
+    }
+    throw err;
+  }
   const policy = reply[1];
   if (policy && policy !== 'noeviction') {
     log.fatal({ policy }, 'Redis maxmemory-policy must be noeviction');
     process.exit(1);
   }
+}
+
+/** Waits for the first connection to Redis, saying so every few seconds (no work without it). */
+async function waitForRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return;
+  const started = Date.now();
+  const nag = setInterval(
+    () => log.warn({ waitedMs: Date.now() - started }, 'waiting for Redis before taking jobs'),
+    5000,
+  );
+  await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+  clearInterval(nag);
+}
+
+/**
+ * A wrong DATABASE_URL or an unmigrated database is a configuration error: stop at once with the
+ * reason. An unreachable Postgres is an outage: start anyway, jobs wait until it is back.
+ */
+async function checkPostgres(): Promise<void> {
+  try {
+    await db.$queryRaw`SELECT 1 FROM "TrainingJob" LIMIT 1`;
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) {
+      log.warn({ err: errorText(err) }, 'postgres unreachable at startup; jobs wait until it answers');
+      return;
+    }
+    log.fatal({ err: errorText(err) }, 'postgres is not usable (wrong DATABASE_URL or not migrated?)');
+    process.exit(1);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -14,6 +14,7 @@ import {
   getCheckpoint,
   getDatasetWithValues,
   getNetwork,
+  isDatabaseUnavailable,
   recordProgress,
   saveCheckpoint,
 } from '@backprop/db';
@@ -144,23 +145,26 @@ export async function processTrainingJob(
         break;
       case 'done':
         enqueueWrite(async () => {
-          const completed = await withRetries(() =>
-            completeJob(db, {
-              jobId,
-              attempt,
-              iteration: message.iteration,
-              cost: message.cost,
-              costs: message.costs,
-              model: {
-                inputSize: network.inputSize,
-                layers: network.layers as Layer[],
-                task: dataset.task,
-                classes: Array.isArray(dataset.classes) ? (dataset.classes as (string | number)[]) : null,
-                parameters: message.parameters,
-                normalization: message.normalization satisfies Normalization,
-                metrics: { ...message.metrics },
-              },
-            }),
+          const completed = await withRetries(
+            () =>
+              completeJob(db, {
+                jobId,
+                attempt,
+                iteration: message.iteration,
+                cost: message.cost,
+                costs: message.costs,
+                model: {
+                  inputSize: network.inputSize,
+                  layers: network.layers as Layer[],
+                  task: dataset.task,
+                  classes: Array.isArray(dataset.classes) ? (dataset.classes as (string | number)[]) : null,
+                  parameters: message.parameters,
+                  normalization: message.normalization satisfies Normalization,
+                  metrics: { ...message.metrics },
+                },
+              }),
+            env.RESULT_SAVE_TIMEOUT_MS,
+            log,
           ).catch((err: Error) => {
             failure = err;
             return undefined;
@@ -224,14 +228,22 @@ export async function processTrainingJob(
   }
 }
 
-/** Retries a write a few times: a result computed while Postgres blinks is not thrown away. */
-async function withRetries<T>(write: () => Promise<T>, tries = 5, delayMs = 500): Promise<T> {
+/**
+ * Retries a write so that a result computed while Postgres is away is not thrown away: while
+ * Postgres is unreachable, for up to `budgetMs` (an outage of a minute or two), backing off to one
+ * try every 5 s; any other error a few times only (RELIABILITY.md scenario 11).
+ */
+async function withRetries<T>(write: () => Promise<T>, budgetMs: number, log: Logger): Promise<T> {
+  const deadline = Date.now() + budgetMs;
   for (let i = 1; ; i++) {
     try {
       return await write();
     } catch (err) {
-      if (i >= tries) throw err;
-      await new Promise((r) => setTimeout(r, delayMs * 2 ** (i - 1)));
+      const unavailable = isDatabaseUnavailable(err);
+      if (unavailable ? Date.now() >= deadline : i >= 5) throw err;
+      const delayMs = Math.min(500 * 2 ** (i - 1), 5000);
+      log.warn({ err: (err as Error).message, try: i, delayMs }, 'saving the result failed; retrying');
+      await new Promise((r) => setTimeout(r, delayMs));
     }
   }
 }

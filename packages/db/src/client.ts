@@ -54,3 +54,51 @@ export function createDb(options: CreateDbOptions): Db {
     },
   });
 }
+
+/** Driver-adapter error kinds that say "the server is not there right now", not "the query is wrong". */
+const UNAVAILABLE_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
+/** Prisma codes for the same: can't reach, timed out reaching, closed the connection, pool timeout. */
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024']);
+/** pg messages of errors raised before any server answer (pool or socket). */
+const UNAVAILABLE_MESSAGES = [
+  'timeout exceeded when trying to connect',
+  'Connection terminated',
+  'connect ECONNREFUSED',
+  "Can't reach database server",
+];
+
+/**
+ * True if `error` means Postgres is unreachable or overloaded (down, restarting, connection
+ * killed, pool exhausted) rather than that the statement itself is wrong. Such a failure is
+ * transient: an API answers 503 (retry later), a worker retries or delays the job instead of
+ * failing it. SQLSTATE classes 08 (connection exception) and 57P0x (shutdown, crash, not yet
+ * accepting connections) and 53300 (too many connections) count.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const err = e as {
+      code?: unknown;
+      message?: unknown;
+      kind?: unknown;
+      meta?: { driverAdapterError?: { cause?: unknown } };
+      cause?: unknown;
+    };
+    if (typeof err.code === 'string') {
+      if (UNAVAILABLE_PRISMA_CODES.has(err.code)) return true;
+      if (/^(08|57P0[1-3]|53300)/.test(err.code)) return true;
+    }
+    if (typeof err.kind === 'string' && UNAVAILABLE_KINDS.has(err.kind)) return true;
+    if (
+      typeof err.message === 'string' &&
+      UNAVAILABLE_MESSAGES.some((m) => (err.message as string).includes(m))
+    )
+      return true;
+    e = err.meta?.driverAdapterError?.cause ?? err.cause;
+  }
+  return false;
+}

@@ -8,7 +8,7 @@ export {
   revokeApiKey,
 } from './api-keys.ts';
 export { bytesToFloat64, float64ToBytes } from './bytes.ts';
-export { type CreateDbOptions, createDb, type Db } from './client.ts';
+export { type CreateDbOptions, createDb, type Db, isDatabaseUnavailable } from './client.ts';
 export { dropDatabase, ensureDatabase } from './databases.ts';
 export {
   type CreateDatasetInput,

@@ -4,7 +4,7 @@
  * the request id.
  */
 import { ApiError, ERRORS, type ErrorBody } from '@backprop/contracts';
-import { InvalidCursorError } from '@backprop/db';
+import { InvalidCursorError, isDatabaseUnavailable } from '@backprop/db';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
@@ -83,6 +83,10 @@ export const errorsPlugin = fp(
           { path: 'querystring.cursor', message: 'not a cursor this list returned (nextCursor)' },
         ];
         apiError = new ApiError('BP_ERR_VALIDATION', describeIssues(issues), { issues });
+      } else if (isDatabaseUnavailable(err)) {
+        // Postgres down, restarting, a killed connection or an exhausted pool: transient, so a
+        // 503 the client may retry, not a 500 (RELIABILITY.md P14, scenarios 10-12).
+        apiError = new ApiError('BP_ERR_UNAVAILABLE', 'the database is unreachable; retry shortly');
       } else if (isResponseSerializationError(err)) {
         request.log.error({ err, issues: err.cause.issues }, 'response does not match its schema');
       } else {

@@ -1,0 +1,311 @@
+/**
+ * The whole service on private servers: a `Space` is one database and one queue prefix on a
+ * private Postgres and Redis (services.ts), with a tenant and its API key, and the API and worker
+ * processes started against them. Fault tests stop, kill and fill those servers without touching
+ * the machine's shared ones. `close()` ends every process the space started.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createApiKey, createDb, createTenant, type Db, migrate } from '@backprop/db';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../../api/src/app.ts';
+import { loadApiEnv } from '../../../api/src/env.ts';
+import { createTrainingQueue } from '../../../api/src/queue.ts';
+import type { LogLine } from '../processes.ts';
+import { PrivatePostgres, PrivateRedis, type PrivateRedisOptions, waitUntil } from './services.ts';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const SCRIPTS = (
+  JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> }
+).scripts;
+
+export interface ServiceProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly lines: LogLine[];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly stderr: () => string;
+  /** Resolves with the first log line (seen or to come) that matches, or rejects after timeoutMs. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Sends a signal if the process still runs. */
+  kill(signal?: NodeJS.Signals): void;
+  /** SIGKILL, then waits for the exit. */
+  killHard(): Promise<void>;
+  readonly running: boolean;
+}
+
+/** Starts `npm run <script>`'s command without npm in between (so the PID is the service's). */
+export function startService(
+  name: string,
+  script: 'start:api' | 'start:worker',
+  env: Record<string, string>,
+): ServiceProcess {
+  const child = spawn('sh', ['-c', `exec ${SCRIPTS[script]}`], {
+    cwd: ROOT,
+    env: { ...process.env, PATH: `${ROOT}node_modules/.bin:${process.env['PATH']}`, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  const waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  let buffered = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const part of parts) {
+      if (!part.startsWith('{')) continue;
+      let line: LogLine;
+      try {
+        line = JSON.parse(part) as LogLine;
+      } catch {
+        continue;
+      }
+      lines.push(line);
+      // Keep memory bounded in long runs: the oldest lines go first.
+      if (lines.length > 20_000) lines.splice(0, 5_000);
+      for (const w of [...waiters]) {
+        if (w.match(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-20_000);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const isRunning = () => child.exitCode === null && child.signalCode === null;
+  return {
+    name,
+    child,
+    pid: child.pid!,
+    lines,
+    exited,
+    stderr: () => stderr,
+    get running() {
+      return isRunning();
+    },
+    waitForLog(match, timeoutMs = 30_000) {
+      const seen = lines.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(
+            new Error(
+              `${name}: no matching log line within ${timeoutMs} ms; stderr:\n${stderr.slice(-2000)}`,
+            ),
+          );
+        }, timeoutMs);
+        const waiter = {
+          match,
+          resolve: (l: LogLine) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        };
+        waiters.push(waiter);
+      });
+    },
+    kill(signal = 'SIGTERM') {
+      if (isRunning()) child.kill(signal);
+    },
+    async killHard() {
+      if (isRunning()) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** An API process listening on a free loopback port. */
+export interface ApiProcess extends ServiceProcess {
+  readonly url: string;
+}
+
+/** Knobs that make faults show up within seconds instead of minutes (the defaults suit production). */
+export const FAST_WORKER_ENV: Record<string, string> = {
+  WORKER_CONCURRENCY: '1',
+  LOCK_DURATION_MS: '4000',
+  STALLED_INTERVAL_MS: '1000',
+  PROGRESS_EVERY_MS: '100',
+  CHECKPOINT_EVERY_MS: '300',
+  LEASE_MS: '10000',
+  RECONCILE_EVERY_MS: '1000',
+  RECONCILE_QUEUED_AFTER_MS: '3000',
+  HEARTBEAT_EVERY_MS: '1000',
+  SHUTDOWN_TIMEOUT_MS: '10000',
+};
+
+export interface InProcessApi {
+  app: FastifyInstance;
+  /** inject with the space's API key */
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export class Space {
+  readonly processes: ServiceProcess[] = [];
+  private readonly apps: InProcessApi[] = [];
+
+  private constructor(
+    readonly pg: PrivatePostgres,
+    readonly redis: PrivateRedis,
+    readonly databaseUrl: string,
+    readonly prefix: string,
+    /** for assertions and fault injection; a small pool of its own */
+    readonly db: Db,
+    readonly tenantId: string,
+    readonly apiKey: string,
+  ) {}
+
+  /** A new database (migrated) and queue prefix on the given servers, with a tenant and key. */
+  static async create(pg: PrivatePostgres, redis: PrivateRedis): Promise<Space> {
+    const suffix = randomBytes(5).toString('hex');
+    const databaseUrl = pg.url(`bp_infra_${suffix}`);
+    await migrate(databaseUrl);
+    const db = createDb({ databaseUrl, poolMax: 3, connectionTimeoutMillis: 3000 });
+    const tenant = await createTenant(db, { name: `infra-${suffix}` });
+    const { key } = await createApiKey(db, { tenantId: tenant.id, name: 'infra test key' });
+    return new Space(pg, redis, databaseUrl, `bp-infra-${suffix}`, db, tenant.id, key);
+  }
+
+  /** The environment both services read: this space's database, Redis and prefix. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      DATABASE_URL: this.databaseUrl,
+      REDIS_URL: this.redis.url,
+      QUEUE_PREFIX: this.prefix,
+      JOB_ATTEMPTS: '3',
+      ...extra,
+    };
+  }
+
+  startWorker(extra: Record<string, string> = {}): ServiceProcess {
+    const worker = startService(
+      `worker${this.processes.length}`,
+      'start:worker',
+      this.env({ LOG_LEVEL: 'debug', ...FAST_WORKER_ENV, ...extra }),
+    );
+    this.processes.push(worker);
+    return worker;
+  }
+
+  /** The API as its own process (`npm run start:api`) on a free port; resolves once it listens. */
+  async startApi(extra: Record<string, string> = {}): Promise<ApiProcess> {
+    const service = startService(
+      `api${this.processes.length}`,
+      'start:api',
+      this.env({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...extra }),
+    );
+    this.processes.push(service);
+    const listening = await Promise.race([
+      service.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at'), 60_000),
+      service.exited.then((e) => {
+        throw new Error(`the API exited (${e.signal ?? e.code}) before listening:\n${service.stderr()}`);
+      }),
+    ]);
+    const url = String(listening.msg).replace('Server listening at ', '');
+    return Object.assign(service, { url });
+  }
+
+  /** The API built in-process (Fastify inject: real parsing, no sockets) against this space. */
+  async inProcessApi(extra: Record<string, string> = {}): Promise<InProcessApi> {
+    const env = loadApiEnv({ ...process.env, LOG_LEVEL: 'silent', ...this.env(extra) });
+    const db = createDb({ databaseUrl: env.DATABASE_URL, poolMax: env.DB_POOL_MAX });
+    const { queue, redis } = createTrainingQueue(env.REDIS_URL, env.JOB_ATTEMPTS, env.QUEUE_PREFIX);
+    await waitUntil('the API queue connection is ready', () => redis.status === 'ready', 30_000);
+    const app = await buildApp({ env, db, queue, redis });
+    const headers = { authorization: `Bearer ${this.apiKey}` };
+    const api: InProcessApi = {
+      app,
+      inject: (options) => app.inject({ ...options, headers: { ...headers, ...options.headers } }),
+      async close() {
+        await app.close();
+        await queue.close().catch(() => undefined);
+        redis.disconnect();
+        await db.$disconnect();
+      },
+    };
+    this.apps.push(api);
+    return api;
+  }
+
+  /** HTTP to a listening API with this space's key, bounded by timeoutMs. */
+  async fetch(
+    api: { url: string },
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { headers?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<{ status: number; body: unknown; ms: number }> {
+    const started = performance.now();
+    const res = await fetch(`${api.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.apiKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed, ms: performance.now() - started };
+  }
+
+  /** Ends every process of this space (SIGKILL) and in-process API, and the assertion client. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.processes.map((p) => p.killHard()));
+    await Promise.allSettled(this.apps.map((a) => a.close()));
+    await this.db.$disconnect().catch(() => undefined);
+  }
+}
+
+/** Servers for one test file: private Postgres and Redis. */
+export async function startServers(
+  redisOptions: PrivateRedisOptions = {},
+): Promise<{ pg: PrivatePostgres; redis: PrivateRedis }> {
+  const [pg, redis] = await Promise.all([PrivatePostgres.start(), PrivateRedis.start(redisOptions)]);
+  return { pg, redis };
+}
+
+/** The planar dataset and a 2-hidden-1 network, through the API; returns their ids. */
+export async function createFixtures(
+  api: InProcessApi,
+  hidden = 16,
+): Promise<{ datasetId: string; networkId: string }> {
+  const csv = readFileSync(`${ROOT}data/planar_flower.csv`, 'utf8');
+  const dataset = await api.inject({
+    method: 'POST',
+    url: '/v1/datasets?name=planar',
+    headers: { 'content-type': 'text/csv' },
+    payload: csv,
+  });
+  if (dataset.statusCode !== 201) throw new Error(`dataset upload: ${dataset.statusCode} ${dataset.body}`);
+  const network = await api.inject({
+    method: 'POST',
+    url: '/v1/networks',
+    payload: {
+      inputSize: 2,
+      layers: [
+        { units: hidden, activation: 'tanh' },
+        { units: 1, activation: 'sigmoid' },
+      ],
+    },
+  });
+  if (network.statusCode !== 201) throw new Error(`network: ${network.statusCode} ${network.body}`);
+  return { datasetId: dataset.json().id, networkId: network.json().id };
+}
