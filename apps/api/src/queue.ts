@@ -23,3 +23,37 @@ export function createTrainingQueue(
   });
   return { queue, redis: connection };
 }
+
+/**
+ * True if Redis answered and refused the write: out of memory under noeviction, a read-only
+ * replica, a failed snapshot. Unlike a dropped connection, nothing was enqueued and nothing will
+ * be until an operator acts, so the API refuses the job (503) rather than accepting it for later.
+ */
+export function isQueueRefusal(error: unknown): boolean {
+  const err = error as { name?: unknown; message?: unknown } | null;
+  return (
+    typeof err?.message === 'string' &&
+    err.name === 'ReplyError' &&
+    /^(OOM|READONLY|MISCONF|NOREPLICAS)\b/.test(err.message)
+  );
+}
+
+/**
+ * BullMQ is only correct on a Redis that never evicts keys (an evicted lock or job loses work,
+ * RELIABILITY.md P5). Checks `maxmemory-policy` each time the connection becomes ready (so also
+ * after Redis restarts with another configuration) and calls `onEvicting` with a bad policy.
+ * A Redis without CONFIG (some managed services) is trusted.
+ */
+export function watchEvictionPolicy(redis: Redis, onEvicting: (policy: string) => void): void {
+  const check = () => {
+    (redis.config('GET', 'maxmemory-policy') as Promise<string[]>).then(
+      (reply) => {
+        const policy = reply[1];
+        if (policy && policy !== 'noeviction') onEvicting(policy);
+      },
+      () => undefined,
+    );
+  };
+  redis.on('ready', check);
+  if (redis.status === 'ready') check();
+}

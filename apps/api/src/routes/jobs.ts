@@ -29,6 +29,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { planTraining } from '../jobs/plan.ts';
 import { toJob } from '../jobs/present.ts';
+import { isQueueRefusal } from '../queue.ts';
 
 const tags = ['jobs'];
 
@@ -133,6 +134,16 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         try {
           await queue.add(TRAIN_JOB_NAME, payload, { jobId: job.id });
         } catch (err) {
+          if (isQueueRefusal(err)) {
+            // Redis refused the write (e.g. out of memory): the reconciler could not enqueue it
+            // either, so the job is not accepted. Undo the row, unless a worker already took it.
+            await db.trainingJob.deleteMany({ where: { id: job.id, status: 'queued', attempt: 0 } });
+            request.log.warn({ err, jobId: job.id }, 'the queue refused the job; answered 503');
+            throw new ApiError(
+              'BP_ERR_UNAVAILABLE',
+              'the job queue refuses new jobs right now; retry shortly',
+            );
+          }
           // The row is the system of record: the worker's reconciler enqueues queued rows that
           // the queue does not hold, so the job is accepted even though this add failed.
           request.log.warn({ err, jobId: job.id }, 'enqueue failed; the reconciler will enqueue the job');
