@@ -84,3 +84,13 @@ export {
 export { type NestedParameters, packParameters, unpackParameters } from './parameters.ts';
 export { createTenant, DEFAULT_TENANT_ID, getTenantByName } from './tenants.ts';
 export { createTestDatabase, databaseUrlFor, type TestDatabase } from './testing.ts';
+export {
+  BYTES_PER_PARAMETER,
+  countActiveJobs,
+  getStoredBytes,
+  getTenantUsage,
+  type StoredBytes,
+  type TenantUsage,
+  UnknownTenantError,
+  withTenantLock,
+} from './usage.ts';

@@ -1,0 +1,114 @@
+// Usage and quotas: what a tenant stores and runs, and the lock that makes quota checks exact.
+//
+// Stored bytes are the datasets' values (byteSize) and the models' parameters. A queued or running
+// job will store a model of its network's size (8 bytes per parameter) without asking anyone, so
+// quota checks count that as reserved: completing the job turns the reservation into model bytes
+// and leaves the sum unchanged.
+//
+// A quota check is a count followed by an insert; two requests of one tenant at once would both
+// pass the count. withTenantLock serialises them on the tenant's row (FOR NO KEY UPDATE, which
+// does not block the FOR KEY SHARE that foreign-key checks take, so workers writing models and
+// other inserts of the tenant are not held up).
+import type { Db } from './client.ts';
+import type { JobStatus, Prisma } from './generated/prisma/client.ts';
+import { type DbOrTx, isUuid } from './internal.ts';
+
+export interface StoredBytes {
+  /** Σ byteSize of the tenant's datasets */
+  datasets: number;
+  /** Σ parameter bytes of the tenant's models */
+  models: number;
+  /** parameter bytes of the models the tenant's queued and running jobs will store */
+  reserved: number;
+}
+
+export interface TenantUsage {
+  storedBytes: StoredBytes;
+  datasets: number;
+  networks: number;
+  models: number;
+  jobs: Record<JobStatus, number>;
+}
+
+/** Bytes per stored parameter: models hold Float64Array data. */
+export const BYTES_PER_PARAMETER = 8;
+
+/** What the tenant stores and reserves, in bytes (0 for an unknown tenant). */
+export async function getStoredBytes(db: DbOrTx, tenantId: string): Promise<StoredBytes> {
+  if (!isUuid(tenantId)) return { datasets: 0, models: 0, reserved: 0 };
+  // octet_length of a bytea reads its stored length, not the value (no detoasting).
+  const [row] = await db.$queryRaw<{ datasets: bigint; models: bigint; reserved: bigint }[]>`
+    SELECT
+      (SELECT COALESCE(SUM("byteSize"), 0) FROM "Dataset" WHERE "tenantId" = ${tenantId}::uuid)::bigint AS "datasets",
+      (SELECT COALESCE(SUM(octet_length("parameters")), 0) FROM "Model" WHERE "tenantId" = ${tenantId}::uuid)::bigint AS "models",
+      (SELECT COALESCE(SUM(n."parameterCount"::bigint * ${BYTES_PER_PARAMETER}::integer), 0)
+         FROM "TrainingJob" j JOIN "Network" n ON n."id" = j."networkId"
+        WHERE j."tenantId" = ${tenantId}::uuid AND j."status" IN ('queued', 'running'))::bigint AS "reserved"`;
+  return { datasets: Number(row!.datasets), models: Number(row!.models), reserved: Number(row!.reserved) };
+}
+
+/** Queued and running jobs of the tenant. */
+export async function countActiveJobs(db: DbOrTx, tenantId: string): Promise<number> {
+  if (!isUuid(tenantId)) return 0;
+  return db.trainingJob.count({ where: { tenantId, status: { in: ['queued', 'running'] } } });
+}
+
+/** Everything /v1/usage reports, read in one snapshot (a repeatable-read transaction). */
+export async function getTenantUsage(db: Db, tenantId: string): Promise<TenantUsage> {
+  const jobs: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  if (!isUuid(tenantId)) {
+    return {
+      storedBytes: { datasets: 0, models: 0, reserved: 0 },
+      datasets: 0,
+      networks: 0,
+      models: 0,
+      jobs,
+    };
+  }
+  return db.$transaction(
+    async (tx) => {
+      const [storedBytes, datasets, networks, models, byStatus] = await Promise.all([
+        getStoredBytes(tx, tenantId),
+        tx.dataset.count({ where: { tenantId } }),
+        tx.network.count({ where: { tenantId } }),
+        tx.model.count({ where: { tenantId } }),
+        tx.trainingJob.groupBy({ by: ['status'], where: { tenantId }, _count: true }),
+      ]);
+      for (const group of byStatus) jobs[group.status] = group._count;
+      return { storedBytes, datasets, networks, models, jobs };
+    },
+    { isolationLevel: 'RepeatableRead' },
+  );
+}
+
+/** The tenant does not exist (its row could not be locked). */
+export class UnknownTenantError extends Error {
+  override readonly name = 'UnknownTenantError';
+  constructor(tenantId: string) {
+    super(`tenant ${tenantId} does not exist`);
+  }
+}
+
+/**
+ * Runs `work` in a transaction that first locks the tenant's row, so quota checks and the insert
+ * they guard are atomic with respect to every other withTenantLock of the same tenant. Keep
+ * `work` short: the lock is held, and a connection taken, until it returns. `timeoutMs` bounds
+ * the whole transaction (default: the client's, 10 s); raise it for large inserts.
+ */
+export async function withTenantLock<T>(
+  db: Db,
+  tenantId: string,
+  work: (tx: Prisma.TransactionClient) => Promise<T>,
+  options: { timeoutMs?: number } = {},
+): Promise<T> {
+  if (!isUuid(tenantId)) throw new UnknownTenantError(tenantId);
+  return db.$transaction(
+    async (tx) => {
+      const locked = await tx.$queryRaw<{ id: string }[]>`
+        SELECT "id" FROM "Tenant" WHERE "id" = ${tenantId}::uuid FOR NO KEY UPDATE`;
+      if (locked.length === 0) throw new UnknownTenantError(tenantId);
+      return work(tx);
+    },
+    options.timeoutMs === undefined ? undefined : { timeout: options.timeoutMs },
+  );
+}

@@ -1,0 +1,222 @@
+// Usage sums, active job counts and the tenant lock that makes quota checks exact.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BYTES_PER_PARAMETER,
+  cancelJob,
+  claimJob,
+  completeJob,
+  countActiveJobs,
+  createJob,
+  createTenant,
+  deleteDataset,
+  getStoredBytes,
+  getTenantUsage,
+  UnknownTenantError,
+  withTenantLock,
+} from '../src/index.ts';
+import { createTestDatabase, type TestDatabase } from '../src/testing.ts';
+import { makeDataset, makeJob, makeNetwork, modelOutput } from './helpers.ts';
+
+let t: TestDatabase;
+
+beforeAll(async () => {
+  t = await createTestDatabase({ poolMax: 8 });
+});
+afterAll(() => t.drop());
+
+async function tenant(name: string): Promise<string> {
+  return (await createTenant(t.db, { name })).id;
+}
+
+/** 3 samples × 2 features + 3 labels, as float64: the helpers' dataset. */
+const DATASET_BYTES = (3 * 2 + 3) * 8;
+/** The helpers' network: 2-4-1, 17 parameters. */
+const MODEL_BYTES = 17 * BYTES_PER_PARAMETER;
+
+describe('getStoredBytes and countActiveJobs', () => {
+  it('sum datasets, models and what active jobs will store, per tenant', async () => {
+    const mine = await tenant('usage-sums');
+    const other = await tenant('usage-sums-other');
+    expect(await getStoredBytes(t.db, mine)).toEqual({ datasets: 0, models: 0, reserved: 0 });
+
+    const dataset = await makeDataset(t.db, mine);
+    const network = await makeNetwork(t.db, mine);
+    await makeDataset(t.db, other); // another tenant's rows count for it only
+    expect(dataset.byteSize).toBe(DATASET_BYTES);
+    expect(await getStoredBytes(t.db, mine)).toEqual({ datasets: DATASET_BYTES, models: 0, reserved: 0 });
+
+    const jobs = [];
+    for (let i = 0; i < 3; i++)
+      jobs.push(await makeJob(t.db, { tenantId: mine, datasetId: dataset.id, networkId: network.id }));
+    expect(await countActiveJobs(t.db, mine)).toBe(3);
+    expect(await countActiveJobs(t.db, other)).toBe(0);
+    expect(await getStoredBytes(t.db, mine)).toEqual({
+      datasets: DATASET_BYTES,
+      models: 0,
+      reserved: 3 * MODEL_BYTES,
+    });
+
+    // Completing a job turns its reservation into model bytes; cancelling one frees it.
+    const { attempt } = (await claimJob(t.db, { jobId: jobs[0]!.id, workerId: 'w', leaseMs: 60_000 }))!;
+    expect(await countActiveJobs(t.db, mine)).toBe(3); // running is active
+    await completeJob(t.db, {
+      jobId: jobs[0]!.id,
+      attempt,
+      iteration: 100,
+      cost: 0.1,
+      costs: new Float64Array([1, 0.1]),
+      model: modelOutput,
+    });
+    await cancelJob(t.db, mine, jobs[1]!.id);
+    expect(await countActiveJobs(t.db, mine)).toBe(1);
+    expect(await getStoredBytes(t.db, mine)).toEqual({
+      datasets: DATASET_BYTES,
+      models: MODEL_BYTES,
+      reserved: MODEL_BYTES,
+    });
+  });
+
+  it('are zero for an unknown or malformed tenant id', async () => {
+    expect(await getStoredBytes(t.db, '00000000-0000-4000-8000-00000000abcd')).toEqual({
+      datasets: 0,
+      models: 0,
+      reserved: 0,
+    });
+    expect(await getStoredBytes(t.db, 'nope')).toEqual({ datasets: 0, models: 0, reserved: 0 });
+    expect(await countActiveJobs(t.db, 'nope')).toBe(0);
+  });
+});
+
+describe('getTenantUsage', () => {
+  it('counts every kind of row by tenant, jobs by status', async () => {
+    const mine = await tenant('usage-counts');
+    const first = await makeDataset(t.db, mine);
+    const second = await makeDataset(t.db, mine, 'second');
+    const network = await makeNetwork(t.db, mine);
+    const refs = { tenantId: mine, datasetId: first.id, networkId: network.id };
+    const [a, b] = [await makeJob(t.db, refs), await makeJob(t.db, refs)];
+    await makeJob(t.db, refs);
+    const { attempt } = (await claimJob(t.db, { jobId: a.id, workerId: 'w', leaseMs: 60_000 }))!;
+    await completeJob(t.db, {
+      jobId: a.id,
+      attempt,
+      iteration: 1,
+      cost: 1,
+      costs: new Float64Array([1]),
+      model: modelOutput,
+    });
+    await cancelJob(t.db, mine, b.id);
+    expect(await deleteDataset(t.db, mine, second.id)).toEqual({ deleted: true });
+
+    expect(await getTenantUsage(t.db, mine)).toEqual({
+      storedBytes: { datasets: DATASET_BYTES, models: MODEL_BYTES, reserved: MODEL_BYTES },
+      datasets: 1,
+      networks: 1,
+      models: 1,
+      jobs: { queued: 1, running: 0, succeeded: 1, failed: 0, cancelled: 1 },
+    });
+    const empty = await getTenantUsage(t.db, await tenant('usage-empty'));
+    expect(empty).toEqual({
+      storedBytes: { datasets: 0, models: 0, reserved: 0 },
+      datasets: 0,
+      networks: 0,
+      models: 0,
+      jobs: { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
+    });
+  });
+});
+
+describe('withTenantLock', () => {
+  it('serialises count-then-insert: concurrent callers never exceed a limit', async () => {
+    const mine = await tenant('usage-lock');
+    const dataset = await makeDataset(t.db, mine);
+    const network = await makeNetwork(t.db, mine);
+    const LIMIT = 3;
+    const attempt = () =>
+      withTenantLock(t.db, mine, async (tx) => {
+        if ((await countActiveJobs(tx, mine)) >= LIMIT) return 'refused' as const;
+        // Widen the window between the count and the insert: without the lock, all would pass.
+        await tx.$executeRaw`SELECT pg_sleep(0.02)`;
+        await createJob(tx, {
+          tenantId: mine,
+          datasetId: dataset.id,
+          networkId: network.id,
+          training: { learningRate: 0.1, iterations: 10 },
+          iterations: 10,
+          costEvery: 1,
+        });
+        return 'created' as const;
+      });
+    const outcomes = await Promise.all(Array.from({ length: 8 }, attempt));
+    expect(outcomes.filter((o) => o === 'created')).toHaveLength(LIMIT);
+    expect(await countActiveJobs(t.db, mine)).toBe(LIMIT);
+  });
+
+  it('negative control: the same race without the lock overshoots the limit', async () => {
+    const mine = await tenant('usage-nolock');
+    const dataset = await makeDataset(t.db, mine);
+    const network = await makeNetwork(t.db, mine);
+    const attempt = () =>
+      t.db.$transaction(async (tx) => {
+        if ((await countActiveJobs(tx, mine)) >= 3) return;
+        await tx.$executeRaw`SELECT pg_sleep(0.02)`;
+        await createJob(tx, {
+          tenantId: mine,
+          datasetId: dataset.id,
+          networkId: network.id,
+          training: { learningRate: 0.1, iterations: 10 },
+          iterations: 10,
+          costEvery: 1,
+        });
+      });
+    await Promise.all(Array.from({ length: 8 }, attempt));
+    expect(await countActiveJobs(t.db, mine)).toBeGreaterThan(3);
+  });
+
+  it('does not block the inserts of another tenant, nor a model written for this one', async () => {
+    const mine = await tenant('usage-lock-others');
+    const other = await tenant('usage-lock-others-2');
+    const dataset = await makeDataset(t.db, mine);
+    const network = await makeNetwork(t.db, mine);
+    const job = await makeJob(t.db, { tenantId: mine, datasetId: dataset.id, networkId: network.id });
+    const { attempt } = (await claimJob(t.db, { jobId: job.id, workerId: 'w', leaseMs: 60_000 }))!;
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    const holder = withTenantLock(t.db, mine, async () => {
+      locked();
+      await held;
+    });
+    await isLocked;
+    try {
+      // Both take FOR KEY SHARE on a tenant row (foreign keys): neither waits for the lock.
+      const started = Date.now();
+      await makeDataset(t.db, other);
+      const done = await completeJob(t.db, {
+        jobId: job.id,
+        attempt,
+        iteration: 1,
+        cost: 1,
+        costs: new Float64Array([1]),
+        model: modelOutput,
+      });
+      expect(done).not.toBeNull();
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      release();
+      await holder;
+    }
+  });
+
+  it('refuses an unknown tenant', async () => {
+    await expect(withTenantLock(t.db, '00000000-0000-4000-8000-00000000dead', async () => 1)).rejects.toThrow(
+      UnknownTenantError,
+    );
+    await expect(withTenantLock(t.db, 'x', async () => 1)).rejects.toThrow(UnknownTenantError);
+  });
+});
