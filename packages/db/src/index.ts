@@ -87,8 +87,12 @@ export { createTestDatabase, databaseUrlFor, type TestDatabase } from './testing
 export {
   BYTES_PER_PARAMETER,
   countActiveJobs,
+  createDatasetWithinQuota,
+  createJobWithinQuota,
   getStoredBytes,
   getTenantUsage,
+  type JobQuota,
+  type StorageRefusal,
   type StoredBytes,
   type TenantUsage,
   UnknownTenantError,

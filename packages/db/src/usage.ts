@@ -10,8 +10,10 @@
 // does not block the FOR KEY SHARE that foreign-key checks take, so workers writing models and
 // other inserts of the tenant are not held up).
 import type { Db } from './client.ts';
+import { type CreateDatasetInput, createDataset, type DatasetSummary } from './datasets.ts';
 import type { JobStatus, Prisma } from './generated/prisma/client.ts';
 import { type DbOrTx, isUuid } from './internal.ts';
+import { type CreateJobInput, type CreateJobResult, createJob } from './jobs.ts';
 
 export interface StoredBytes {
   /** Σ byteSize of the tenant's datasets */
@@ -111,4 +113,86 @@ export async function withTenantLock<T>(
     },
     options.timeoutMs === undefined ? undefined : { timeout: options.timeoutMs },
   );
+}
+
+/** A request refused because the tenant's stored bytes would exceed the quota. */
+export interface StorageRefusal {
+  outcome: 'storage_quota';
+  /** what the tenant stores and reserves now */
+  stored: number;
+  /** what the refused request would add */
+  requested: number;
+}
+
+/**
+ * Stores a dataset unless the tenant's stored and reserved bytes plus this dataset's would exceed
+ * maxStoredBytes; the check and the insert hold the tenant lock. `timeoutMs` bounds the
+ * transaction (a large dataset takes a while to write).
+ */
+export async function createDatasetWithinQuota(
+  db: Db,
+  input: CreateDatasetInput,
+  maxStoredBytes: number,
+  options: { timeoutMs?: number } = {},
+): Promise<{ outcome: 'created'; dataset: DatasetSummary } | StorageRefusal> {
+  const requested = (input.x.length + input.y.length) * BYTES_PER_PARAMETER;
+  return withTenantLock(
+    db,
+    input.tenantId,
+    async (tx) => {
+      const bytes = await getStoredBytes(tx, input.tenantId);
+      const stored = bytes.datasets + bytes.models + bytes.reserved;
+      if (stored + requested > maxStoredBytes)
+        return { outcome: 'storage_quota', stored, requested } as const;
+      return { outcome: 'created', dataset: await createDataset(tx, input) } as const;
+    },
+    options,
+  );
+}
+
+export interface JobQuota {
+  /** queued + running jobs the tenant may have */
+  maxActiveJobs: number;
+  maxStoredBytes: number;
+  /** the bytes of the model the job will store (parameterCount × 8) */
+  modelBytes: number;
+}
+
+/**
+ * createJob behind the tenant's quotas, atomically (the tenant lock): a retry with a known
+ * Idempotency-Key returns its job whatever the quotas say now; otherwise the job is refused if
+ * the tenant already has maxActiveJobs queued or running, or if the model it will store does not
+ * fit in the stored-bytes quota (counting what the other active jobs will store).
+ */
+export async function createJobWithinQuota(
+  db: Db,
+  input: CreateJobInput,
+  quota: JobQuota,
+): Promise<
+  { outcome: 'done'; result: CreateJobResult } | { outcome: 'active_jobs'; active: number } | StorageRefusal
+> {
+  return withTenantLock(db, input.tenantId, async (tx) => {
+    const key = input.idempotencyKey ?? null;
+    if (key !== null) {
+      // Under the lock no other request of this tenant inserts, so createJob below cannot meet
+      // a unique violation (which would abort this transaction).
+      const job = await tx.trainingJob.findUnique({
+        where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: key } },
+        omit: { costs: true },
+        include: { model: { select: { id: true } } },
+      });
+      if (job !== null) {
+        const requestHashMatches = job.requestHash === (input.requestHash ?? null);
+        return { outcome: 'done', result: { created: false, job, requestHashMatches } } as const;
+      }
+    }
+    const active = await countActiveJobs(tx, input.tenantId);
+    if (active >= quota.maxActiveJobs) return { outcome: 'active_jobs', active } as const;
+    const bytes = await getStoredBytes(tx, input.tenantId);
+    const stored = bytes.datasets + bytes.models + bytes.reserved;
+    if (stored + quota.modelBytes > quota.maxStoredBytes) {
+      return { outcome: 'storage_quota', stored, requested: quota.modelBytes } as const;
+    }
+    return { outcome: 'done', result: await createJob(tx, input) } as const;
+  });
 }

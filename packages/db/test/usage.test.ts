@@ -6,7 +6,9 @@ import {
   claimJob,
   completeJob,
   countActiveJobs,
+  createDatasetWithinQuota,
   createJob,
+  createJobWithinQuota,
   createTenant,
   deleteDataset,
   getStoredBytes,
@@ -218,5 +220,103 @@ describe('withTenantLock', () => {
       UnknownTenantError,
     );
     await expect(withTenantLock(t.db, 'x', async () => 1)).rejects.toThrow(UnknownTenantError);
+  });
+});
+
+describe('createJobWithinQuota', () => {
+  const input = (tenantId: string, datasetId: string, networkId: string, key: string | null = null) => ({
+    tenantId,
+    datasetId,
+    networkId,
+    training: { learningRate: 0.1, iterations: 10 },
+    iterations: 10,
+    costEvery: 1,
+    idempotencyKey: key,
+    requestHash: key ? 'hash' : null,
+  });
+
+  it('refuses beyond maxActiveJobs under concurrency, and admits again once a job is terminal', async () => {
+    const mine = await tenant('quota-jobs');
+    const dataset = await makeDataset(t.db, mine);
+    const network = await makeNetwork(t.db, mine);
+    const quota = { maxActiveJobs: 2, maxStoredBytes: 1e9, modelBytes: MODEL_BYTES };
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, () => createJobWithinQuota(t.db, input(mine, dataset.id, network.id), quota)),
+    );
+    expect(outcomes.filter((o) => o.outcome === 'done')).toHaveLength(2);
+    expect(outcomes.filter((o) => o.outcome === 'active_jobs')).toEqual(
+      Array.from({ length: 4 }, () => ({ outcome: 'active_jobs', active: 2 })),
+    );
+    const first = outcomes.find((o) => o.outcome === 'done');
+    if (first?.outcome !== 'done') throw new Error('unreachable');
+    await cancelJob(t.db, mine, first.result.job.id);
+    expect((await createJobWithinQuota(t.db, input(mine, dataset.id, network.id), quota)).outcome).toBe(
+      'done',
+    );
+  });
+
+  it('returns the job of a known Idempotency-Key even when the quota is full', async () => {
+    const mine = await tenant('quota-idempotent');
+    const dataset = await makeDataset(t.db, mine);
+    const network = await makeNetwork(t.db, mine);
+    const quota = { maxActiveJobs: 1, maxStoredBytes: 1e9, modelBytes: MODEL_BYTES };
+    const first = await createJobWithinQuota(t.db, input(mine, dataset.id, network.id, 'k1'), quota);
+    expect(first).toMatchObject({ outcome: 'done', result: { created: true } });
+    const again = await createJobWithinQuota(t.db, input(mine, dataset.id, network.id, 'k1'), quota);
+    expect(again).toMatchObject({ outcome: 'done', result: { created: false, requestHashMatches: true } });
+    if (again.outcome !== 'done' || first.outcome !== 'done') throw new Error('unreachable');
+    expect(again.result.job.id).toBe(first.result.job.id);
+    const other = await createJobWithinQuota(t.db, input(mine, dataset.id, network.id, 'k2'), quota);
+    expect(other).toEqual({ outcome: 'active_jobs', active: 1 });
+  });
+
+  it('refuses a job whose model would not fit in the stored-bytes quota, counting reservations', async () => {
+    const mine = await tenant('quota-job-bytes');
+    const dataset = await makeDataset(t.db, mine);
+    const network = await makeNetwork(t.db, mine);
+    const quota = {
+      maxActiveJobs: 10,
+      maxStoredBytes: DATASET_BYTES + 2 * MODEL_BYTES,
+      modelBytes: MODEL_BYTES,
+    };
+    for (let i = 0; i < 2; i++) {
+      expect((await createJobWithinQuota(t.db, input(mine, dataset.id, network.id), quota)).outcome).toBe(
+        'done',
+      );
+    }
+    expect(await createJobWithinQuota(t.db, input(mine, dataset.id, network.id), quota)).toEqual({
+      outcome: 'storage_quota',
+      stored: DATASET_BYTES + 2 * MODEL_BYTES,
+      requested: MODEL_BYTES,
+    });
+  });
+});
+
+describe('createDatasetWithinQuota', () => {
+  const dataset = (tenantId: string) => ({
+    tenantId,
+    name: 'q',
+    task: 'binary' as const,
+    samples: 2,
+    features: 1,
+    featureNames: ['a'],
+    labelName: 'label',
+    classes: [0, 1],
+    x: new Float64Array([1, 2]),
+    y: new Float64Array([0, 1]),
+    featureStats: [{ mean: 1.5, std: 0.5, min: 1, max: 2 }],
+  });
+  const BYTES = 4 * 8;
+
+  it('stores up to the quota exactly, concurrently, and refuses the rest naming the sizes', async () => {
+    const mine = await tenant('quota-datasets');
+    const outcomes = await Promise.all(
+      Array.from({ length: 5 }, () => createDatasetWithinQuota(t.db, dataset(mine), 3 * BYTES)),
+    );
+    expect(outcomes.filter((o) => o.outcome === 'created')).toHaveLength(3);
+    expect(outcomes.filter((o) => o.outcome === 'storage_quota')).toEqual(
+      Array.from({ length: 2 }, () => ({ outcome: 'storage_quota', stored: 3 * BYTES, requested: BYTES })),
+    );
+    expect((await getStoredBytes(t.db, mine)).datasets).toBe(3 * BYTES);
   });
 });
