@@ -1,6 +1,7 @@
 /** The worker's configuration, parsed once from the environment at boot. */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { FaultList } from './faults.ts';
 
 const int = (def: number) => z.coerce.number().int().min(0).default(def);
 
@@ -33,6 +34,10 @@ export const WorkerEnv = z.object({
    * attempt fails (and the job resumes from its checkpoint later). */
   RESULT_SAVE_TIMEOUT_MS: int(120_000),
   THREAD_MAX_OLD_GENERATION_MB: int(2048),
+  /** How often the worker logs its event-loop delay and memory ('health'); 0 = never. */
+  HEALTH_LOG_EVERY_MS: int(60_000),
+  /** Test-only fault injection (faults.ts); empty in production. */
+  BACKPROP_FAULT_INJECT: FaultList,
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
 

@@ -9,7 +9,8 @@ import { DelayedError, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadWorkerEnv } from './env.ts';
-import { type ActiveTraining, processTrainingJob } from './process-job.ts';
+import { memoryMb, monitorEventLoop } from './health.ts';
+import { type ActiveTraining, processTrainingJob, stopTakingJobs } from './process-job.ts';
 import { reconcileOnce } from './reconciler.ts';
 
 const env = loadWorkerEnv();
@@ -24,6 +25,8 @@ const db = createDb({
 const active = new Map<string, ActiveTraining>();
 /** Set once a shutdown starts (declared first: the processor reads it as soon as jobs arrive). */
 let closing = false;
+/** BullMQ's failedReason for a job that stalled more than maxStalledCount times. */
+const STALLED_OUT = 'job stalled more than allowable limit';
 
 // The worker's connections wait through a Redis outage (BullMQ needs maxRetriesPerRequest null on
 // them). The queue connection (reconciler, heartbeat) fails fast instead: a command sent while
@@ -98,15 +101,53 @@ const worker = new Worker(
 );
 worker.on('error', (err) => log.error({ err }, 'worker error'));
 worker.on('failed', (job, err) => {
-  if (!job) return;
-  const exhausted = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-  log.warn({ jobId: job.id, attemptsMade: job.attemptsMade, err: err.message }, 'job attempt failed');
-  if (exhausted && job.id) {
-    failJob(db, { jobId: job.id, code: 'BP_ERR_TRAINING_FAILED', message: err.message }).catch((e: unknown) =>
-      log.error({ err: e, jobId: job.id }, 'could not mark the job failed; the reconciler will'),
+  if (!job?.id) return;
+  const jobId = job.id;
+  const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+  log.warn({ jobId, attemptsMade: job.attemptsMade, err: err.message, final }, 'job attempt failed');
+  if (!final) return;
+  // BullMQ fails a job that stalled more than MAX_STALLED_COUNT times only when a worker next
+  // fetches it (a deferred failure), and 'failed' fires in that worker: rarely the process that
+  // held the job, which is dead or frozen. So whichever worker sees it closes the row, in words a
+  // client can act on. Deterministic failures were recorded by the processor already; failJob
+  // never overwrites a terminal state, so this is then a no-op.
+  const failure =
+    err.message === STALLED_OUT
+      ? {
+          code: 'BP_ERR_WORKER_LOST',
+          message: `training was interrupted too often: the worker holding the job stopped (killed, crashed or frozen) more than MAX_STALLED_COUNT = ${env.MAX_STALLED_COUNT} time(s)`,
+        }
+      : { code: 'BP_ERR_TRAINING_FAILED', message: err.message };
+  failJob(db, { jobId, ...failure })
+    .then((changed) => {
+      if (changed) log.warn({ jobId, ...failure }, 'job marked failed');
+    })
+    .catch((e: unknown) =>
+      log.error({ err: e, jobId }, 'could not mark the job failed; the reconciler will'),
     );
-  }
 });
+// The stalled checker of this process found a job whose worker stopped renewing its lock (killed,
+// frozen, or an event loop blocked for lockDuration): it goes back to the queue.
+worker.on('stalled', (jobId) =>
+  log.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; back to the queue'),
+);
+// This process could not renew a lock, so another worker may own the job now (BullMQ's advice:
+// stop locally, and let the stalled checker re-queue it). BullMQ also emits an 'error' for it.
+worker.on('lockRenewalFailed', (jobIds) => {
+  for (const jobId of jobIds) active.get(jobId)?.lockLost();
+});
+
+// The main thread's own health: it renews the locks, so its event-loop delay is what matters
+// (RELIABILITY.md P1); memory shows whether finished training threads gave theirs back.
+const eventLoop = monitorEventLoop();
+const health =
+  env.HEALTH_LOG_EVERY_MS > 0
+    ? setInterval(() => {
+        log.info({ eventLoopDelayMs: eventLoop.read(), ...memoryMb(), active: active.size }, 'health');
+        eventLoop.reset();
+      }, env.HEALTH_LOG_EVERY_MS)
+    : undefined;
+health?.unref();
 
 await subscriber.subscribe(CANCEL_CHANNEL);
 subscriber.on('message', (_channel, jobId: string) => {
@@ -153,7 +194,7 @@ const heartbeat = setInterval(() => {
 }, env.HEARTBEAT_EVERY_MS);
 heartbeat.unref();
 
-log.info({ workerId, concurrency: env.WORKER_CONCURRENCY }, 'worker ready');
+log.info({ workerId, concurrency: env.WORKER_CONCURRENCY, ...memoryMb() }, 'worker ready');
 
 async function shutdown(signal: string): Promise<void> {
   if (closing) return;
@@ -161,6 +202,8 @@ async function shutdown(signal: string): Promise<void> {
   log.info({ signal, active: active.size }, 'shutting down: checkpointing running jobs');
   clearInterval(reconciler);
   clearInterval(heartbeat);
+  clearInterval(health);
+  stopTakingJobs();
   const force = setTimeout(() => {
     log.error('shutdown took longer than SHUTDOWN_TIMEOUT_MS; exiting');
     process.exit(1);

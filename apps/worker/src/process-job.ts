@@ -21,6 +21,8 @@ import {
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { WorkerEnv } from './env.ts';
+import { takeFault } from './faults.ts';
+import { memoryMb, monitorEventLoop } from './health.ts';
 import type { CheckpointState, ResumeState, ThreadMessage, TrainRequest } from './protocol.ts';
 import { startTrainingThread, type ThreadHandle } from './thread-runner.ts';
 
@@ -37,11 +39,25 @@ export interface ActiveTraining {
   cancel(): Promise<void>;
   /** Checkpoints and stops; the job goes back to the queue for another worker. */
   release(): Promise<void>;
+  /**
+   * BullMQ could not renew this job's lock: another worker may hold it by now. Checkpoints (the
+   * write lands only if the job is still this attempt's) and stops; the stalled checker puts the
+   * job back in the queue, and whoever takes it resumes from the checkpoint.
+   */
+  lockLost(): void;
 }
 
 export type ProcessResult =
   | { outcome: 'succeeded'; modelId: string }
   | { outcome: 'skipped' | 'cancelled'; reason: string };
+
+/** Set by the shutdown: a job delivered from now on goes back to the queue untouched. */
+let stopping = false;
+
+/** Graceful shutdown has begun: no new training starts in this process. */
+export function stopTakingJobs(): void {
+  stopping = true;
+}
 
 export async function processTrainingJob(
   deps: ProcessorDeps,
@@ -54,160 +70,237 @@ export async function processTrainingJob(
   const { db, env, log: baseLog } = deps;
   const log = baseLog.child({ jobId });
 
+  // A delivery fetched just as the worker began shutting down: leave it to another worker.
+  if (stopping && token) {
+    log.info('shutting down: the job goes back to the queue untouched');
+    await job.moveToWait(token);
+    throw new WaitingError();
+  }
+
   const claim = await claimJob(db, { jobId, workerId: deps.workerId, leaseMs: env.LEASE_MS });
-  if (!claim) return { outcome: 'skipped', reason: 'the job is finished or cancelled' };
+  if (!claim) {
+    // A re-delivery of a finished or cancelled job (a reconciler re-enqueue, a queue entry that
+    // outlived its row's end): Postgres already holds the answer, nothing changes.
+    log.info('skipped: the job is already finished or cancelled');
+    return { outcome: 'skipped', reason: 'the job is finished or cancelled' };
+  }
   const { attempt } = claim;
   const row = claim.job;
 
-  const [dataset, network, checkpoint] = await Promise.all([
-    getDatasetWithValues(db, tenantId, row.datasetId),
-    getNetwork(db, tenantId, row.networkId),
-    getCheckpoint(db, jobId),
-  ]);
-  if (!dataset || !network) {
-    await failJob(db, {
-      jobId,
-      code: 'BP_ERR_BAD_DATA',
-      message: 'the dataset or network of this job no longer exists',
-    });
-    throw new UnrecoverableError('dataset or network missing');
-  }
-  const resume: ResumeState | null = checkpoint
-    ? {
-        iteration: checkpoint.iteration,
-        snapshot: checkpoint.snapshot,
-        state: checkpoint.state as unknown as CheckpointState,
-        costs: bytesToFloat64(checkpoint.costs),
-      }
-    : null;
-  log.info({ attempt, resumeFrom: resume?.iteration ?? 0 }, 'training starts');
-
-  const request: TrainRequest = {
-    jobId,
-    x: bytesToFloat64(dataset.x),
-    y: bytesToFloat64(dataset.y),
-    samples: dataset.samples,
-    features: dataset.features,
-    task: dataset.task as Task,
-    classCount: Array.isArray(dataset.classes) ? dataset.classes.length : 0,
-    network: { inputSize: network.inputSize, layers: network.layers as Layer[], init: network.init },
-    training: row.training as Training & { seed: number; costEvery: number },
-    resume,
-    progressEveryMs: env.PROGRESS_EVERY_MS,
-    checkpointEveryMs: env.CHECKPOINT_EVERY_MS,
-    control: new SharedArrayBuffer(4 * 4),
-  };
-
-  // Writes to Postgres happen one at a time, in order; a progress write that finds the job no
-  // longer ours (cancelled, or taken over by a newer attempt) stops the thread.
-  let writes: Promise<unknown> = Promise.resolve();
+  // Registered before anything slow, so that a cancel or a shutdown arriving while the data loads
+  // still reaches this job: the thread, once started, is told at once.
+  let thread: ThreadHandle | null = null;
   let lost: string | null = null;
-  let result: ProcessResult | null = null;
-  let failure: Error | null = null;
-  const enqueueWrite = (write: () => Promise<void>) => {
-    writes = writes.then(write).catch((err: unknown) => {
-      log.warn({ err }, 'a progress or checkpoint write failed; training goes on');
-    });
-  };
-
-  let thread: ThreadHandle;
-  const onMessage = (message: ThreadMessage) => {
-    switch (message.type) {
-      case 'progress':
-        enqueueWrite(async () => {
-          const ours = await recordProgress(db, {
-            jobId,
-            attempt,
-            iteration: message.iteration,
-            cost: message.cost,
-            costs: message.costs,
-            leaseMs: env.LEASE_MS,
-          });
-          if (!ours && lost === null) {
-            lost = 'the job was cancelled or taken over';
-            await thread.stop(lost);
-          }
-          await job.updateProgress({ iteration: message.iteration }).catch(() => undefined);
-        });
-        break;
-      case 'checkpoint':
-        enqueueWrite(async () => {
-          await saveCheckpoint(db, {
-            jobId,
-            attempt,
-            iteration: message.iteration,
-            snapshot: message.snapshot,
-            state: { normalization: message.state.normalization },
-            costs: message.costs,
-          });
-          log.debug({ iteration: message.iteration }, 'checkpoint saved');
-        });
-        break;
-      case 'done':
-        enqueueWrite(async () => {
-          const completed = await withRetries(
-            () =>
-              completeJob(db, {
-                jobId,
-                attempt,
-                iteration: message.iteration,
-                cost: message.cost,
-                costs: message.costs,
-                model: {
-                  inputSize: network.inputSize,
-                  layers: network.layers as Layer[],
-                  task: dataset.task,
-                  classes: Array.isArray(dataset.classes) ? (dataset.classes as (string | number)[]) : null,
-                  parameters: message.parameters,
-                  normalization: message.normalization satisfies Normalization,
-                  metrics: { ...message.metrics },
-                },
-              }),
-            env.RESULT_SAVE_TIMEOUT_MS,
-            log,
-          ).catch((err: Error) => {
-            failure = err;
-            return undefined;
-          });
-          if (completed) result = { outcome: 'succeeded', modelId: completed.modelId };
-          else if (completed === null)
-            result = { outcome: 'skipped', reason: 'another delivery finished the job first' };
-        });
-        break;
-      case 'released':
-        break;
-      case 'failed':
-        enqueueWrite(async () => {
-          await failJob(db, { jobId, attempt, code: message.code, message: message.message });
-          failure = new UnrecoverableError(message.message);
-        });
-        break;
-    }
-  };
-
-  thread = startTrainingThread(request, onMessage, env.THREAD_MAX_OLD_GENERATION_MB);
+  let releaseRequested = false;
+  let lockLost = false;
   deps.active.set(jobId, {
     async cancel() {
-      lost = 'cancelled';
-      await thread.stop('cancelled');
+      lost ??= 'cancelled';
+      await thread?.stop('cancelled');
     },
     async release() {
-      thread.release();
+      releaseRequested = true;
+      thread?.release();
+    },
+    lockLost() {
+      if (lockLost) return;
+      lockLost = true;
+      log.warn(
+        'the queue lock of this job was lost (another worker may hold it): checkpointing and stopping',
+      );
+      thread?.release();
     },
   });
   try {
-    const outcome = await thread.done;
+    return await trainClaimedJob();
+  } finally {
+    deps.active.delete(jobId);
+  }
+
+  async function trainClaimedJob(): Promise<ProcessResult> {
+    const [dataset, network, checkpoint] = await Promise.all([
+      getDatasetWithValues(db, tenantId, row.datasetId),
+      getNetwork(db, tenantId, row.networkId),
+      getCheckpoint(db, jobId),
+    ]);
+    if (!dataset || !network) {
+      await failJob(db, {
+        jobId,
+        code: 'BP_ERR_BAD_DATA',
+        message: 'the dataset or network of this job no longer exists',
+      });
+      throw new UnrecoverableError('dataset or network missing');
+    }
+    if (lost !== null) return { outcome: 'cancelled', reason: lost };
+    if (releaseRequested && token) {
+      log.info('shutting down before training started: the job goes back to the queue');
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    const resume: ResumeState | null = checkpoint
+      ? {
+          iteration: checkpoint.iteration,
+          snapshot: checkpoint.snapshot,
+          state: checkpoint.state as unknown as CheckpointState,
+          costs: bytesToFloat64(checkpoint.costs),
+        }
+      : null;
+    log.info({ attempt, resumeFrom: resume?.iteration ?? 0 }, 'training starts');
+
+    const request: TrainRequest = {
+      jobId,
+      x: bytesToFloat64(dataset.x),
+      y: bytesToFloat64(dataset.y),
+      samples: dataset.samples,
+      features: dataset.features,
+      task: dataset.task as Task,
+      classCount: Array.isArray(dataset.classes) ? dataset.classes.length : 0,
+      network: { inputSize: network.inputSize, layers: network.layers as Layer[], init: network.init },
+      training: row.training as Training & { seed: number; costEvery: number },
+      resume,
+      progressEveryMs: env.PROGRESS_EVERY_MS,
+      checkpointEveryMs: env.CHECKPOINT_EVERY_MS,
+      control: new SharedArrayBuffer(4 * 4),
+      ...(takeFault(env.BACKPROP_FAULT_INJECT, 'thread-throw') ? { injectThrow: true } : {}),
+    };
+
+    // Writes to Postgres happen one at a time, in order; a progress write that finds the job no
+    // longer ours (cancelled, or taken over by a newer attempt) stops the thread.
+    let writes: Promise<unknown> = Promise.resolve();
+    let result: ProcessResult | null = null;
+    let failure: Error | null = null;
+    const enqueueWrite = (write: () => Promise<void>) => {
+      writes = writes.then(write).catch((err: unknown) => {
+        log.warn({ err }, 'a progress or checkpoint write failed; training goes on');
+      });
+    };
+
+    const onMessage = (message: ThreadMessage) => {
+      switch (message.type) {
+        case 'progress':
+          enqueueWrite(async () => {
+            const ours = await recordProgress(db, {
+              jobId,
+              attempt,
+              iteration: message.iteration,
+              cost: message.cost,
+              costs: message.costs,
+              leaseMs: env.LEASE_MS,
+            });
+            if (!ours && lost === null) {
+              lost = 'the job was cancelled or taken over by another delivery';
+              log.warn({ iteration: message.iteration }, `${lost}: stopping the training`);
+              await thread?.stop(lost);
+            }
+            await job.updateProgress({ iteration: message.iteration }).catch(() => undefined);
+          });
+          break;
+        case 'checkpoint':
+          enqueueWrite(async () => {
+            const saved = await saveCheckpoint(db, {
+              jobId,
+              attempt,
+              iteration: message.iteration,
+              snapshot: message.snapshot,
+              state: { normalization: message.state.normalization },
+              costs: message.costs,
+            });
+            log.debug({ iteration: message.iteration, saved }, 'checkpoint');
+          });
+          break;
+        case 'done':
+          enqueueWrite(async () => {
+            if (takeFault(env.BACKPROP_FAULT_INJECT, 'sigstop-before-complete')) {
+              log.warn('fault injection: this process stops itself (SIGSTOP) before writing the result');
+              process.kill(process.pid, 'SIGSTOP');
+            }
+            const completed = await withRetries(
+              () =>
+                completeJob(db, {
+                  jobId,
+                  attempt,
+                  iteration: message.iteration,
+                  cost: message.cost,
+                  costs: message.costs,
+                  model: {
+                    inputSize: network.inputSize,
+                    layers: network.layers as Layer[],
+                    task: dataset.task,
+                    classes: Array.isArray(dataset.classes) ? (dataset.classes as (string | number)[]) : null,
+                    parameters: message.parameters,
+                    normalization: message.normalization satisfies Normalization,
+                    metrics: { ...message.metrics },
+                  },
+                }),
+              env.RESULT_SAVE_TIMEOUT_MS,
+              log,
+            ).catch((err: Error) => {
+              log.warn(
+                { err: err.message },
+                'saving the result failed; the attempt fails, and a retry resumes from the last checkpoint',
+              );
+              failure = err;
+              return undefined;
+            });
+            if (completed) result = { outcome: 'succeeded', modelId: completed.modelId };
+            else if (completed === null) {
+              // The compare-and-set refused: the job was finished, cancelled or claimed again by
+              // another delivery while this one trained. The result is dropped; nothing changed.
+              log.warn(
+                "late completion ignored: the job is no longer this attempt's (compare-and-set refused)",
+              );
+              result = {
+                outcome: 'skipped',
+                reason: 'the job was finished, cancelled or taken over elsewhere',
+              };
+            }
+          });
+          break;
+        case 'released':
+          break;
+        case 'failed':
+          enqueueWrite(async () => {
+            await failJob(db, { jobId, attempt, code: message.code, message: message.message });
+            failure = new UnrecoverableError(message.message);
+          });
+          break;
+      }
+    };
+
+    const started = Date.now();
+    const eventLoop = monitorEventLoop();
+    const handle = startTrainingThread(request, onMessage, env.THREAD_MAX_OLD_GENERATION_MB);
+    thread = handle;
+    if (lost !== null) await handle.stop(lost);
+    else if (releaseRequested || lockLost) handle.release();
+
+    const outcome = await handle.done;
+    await writes;
+    const delay = eventLoop.read();
+    eventLoop.stop();
     log.info(
-      { outcome: outcome.kind, ...(outcome.kind === 'stopped' ? { reason: outcome.reason } : {}) },
+      {
+        outcome: outcome.kind,
+        ...(outcome.kind === 'stopped' ? { reason: outcome.reason } : {}),
+        ...(outcome.kind === 'crashed' ? { error: outcome.message, code: outcome.code } : {}),
+        durationMs: Date.now() - started,
+        eventLoopDelayMs: delay,
+        ...memoryMb(),
+      },
       'training thread ended',
     );
-    await writes;
     if (outcome.kind === 'crashed') {
-      const message =
-        outcome.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? `training ran out of memory (THREAD_MAX_OLD_GENERATION_MB = ${env.THREAD_MAX_OLD_GENERATION_MB})`
-          : `training crashed: ${outcome.message}`;
-      await failJob(db, { jobId, attempt, code: 'BP_ERR_TRAINING_CRASHED', message });
+      // Deterministic: the same data and code would crash again, so no retry (UnrecoverableError).
+      const outOfMemory = outcome.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      const message = outOfMemory
+        ? `training ran out of memory (ERR_WORKER_OUT_OF_MEMORY): the training thread's heap outgrew THREAD_MAX_OLD_GENERATION_MB = ${env.THREAD_MAX_OLD_GENERATION_MB}`
+        : `training crashed: ${outcome.message}`;
+      await failJob(db, {
+        jobId,
+        attempt,
+        code: outOfMemory ? 'BP_ERR_OUT_OF_MEMORY' : 'BP_ERR_TRAINING_CRASHED',
+        message,
+      });
       throw new UnrecoverableError(message);
     }
     // Assigned in the message callbacks, which TypeScript's narrowing does not see.
@@ -217,14 +310,18 @@ export async function processTrainingJob(
       log.info(settled.result, 'job finished');
       return settled.result;
     }
+    if (outcome.kind === 'released' && lockLost) {
+      // No longer ours in the queue: whatever this delivery reports is refused. The stalled
+      // checker re-queues the job, and the checkpoint (if it still landed) keeps the work.
+      throw new Error('the queue lock was lost; the job is left to the stalled checker');
+    }
     if (outcome.kind === 'released' && token) {
       // Back to the queue without spending an attempt; the next worker resumes from the checkpoint.
       await job.moveToWait(token);
+      log.info('released: checkpointed and back in the queue');
       throw new WaitingError();
     }
     return { outcome: 'cancelled', reason: lost ?? 'stopped' };
-  } finally {
-    deps.active.delete(jobId);
   }
 }
 

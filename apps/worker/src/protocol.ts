@@ -38,6 +38,8 @@ export interface TrainRequest {
   /** Int32Array flags the main thread sets and the training loop polls (see CONTROL_*). */
   control: SharedArrayBuffer;
   checkpointEveryMs: number;
+  /** Test-only (faults.ts): throw at the first recorded cost, as a bug in training code would. */
+  injectThrow?: boolean;
 }
 
 export interface ModelMetrics {
@@ -51,7 +53,8 @@ export interface ModelMetrics {
 }
 
 export type ThreadMessage =
-  | { type: 'progress'; iteration: number; cost: number; costs: Float64Array }
+  /** `cost` is the latest recorded one (null before the first); iteration may be past it. */
+  | { type: 'progress'; iteration: number; cost: number | null; costs: Float64Array }
   | ({ type: 'checkpoint' } & ResumeState)
   | {
       type: 'done';

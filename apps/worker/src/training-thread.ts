@@ -14,7 +14,10 @@ import {
   oneHot,
   serializeCheckpoint,
   TrainingAbortedError,
+  type TrainingCheckpoint,
+  type TrainOptions,
   type TrainProgress,
+  type TrainResult,
   train,
 } from '@backprop/nn';
 import { CONTROL_CHECKPOINT, type ModelMetrics, type ThreadMessage, type TrainRequest } from './protocol.ts';
@@ -113,87 +116,141 @@ function run(): void {
   const X = inputMatrix(req, normalization);
   const Y = targetMatrix(req);
   const net = buildNetwork(req);
-  const resume = req.resume ? deserializeCheckpoint(req.resume.snapshot) : null;
+  let from: TrainingCheckpoint | null = req.resume ? deserializeCheckpoint(req.resume.snapshot) : null;
 
-  // The history so far (from the checkpoint) and its iterations; new entries are appended.
-  const costs: number[] = req.resume ? Array.from(req.resume.costs) : [];
+  // The history so far (from the checkpoint); new entries are appended. A checkpoint at iteration
+  // 0 (released before the first update) holds only J_0, which train records again on a start
+  // at 0: begin with an empty history then, or J_0 would appear twice.
+  const costs: number[] = req.resume && req.resume.iteration > 0 ? Array.from(req.resume.costs) : [];
+  let bestValidationCost = Number.POSITIVE_INFINITY;
   let lastProgressAt = Date.now();
   let lastCheckpointAt = Date.now();
-  // Polled by train between iterations: the main thread's event loop cannot reach this loop.
+  /** When onProgress last ran (NaN before), and the time between its last two calls. */
+  let lastRecordAt = Number.NaN;
+  let recordGapMs = Number.POSITIVE_INFINITY;
+  /** Updates made so far: set at each entry into train, advanced by the signal getter. */
+  let position = 0;
+  let releasing = false;
+
+  const postProgress = (iteration: number) => {
+    lastProgressAt = Date.now();
+    post({ type: 'progress', iteration, cost: costs.at(-1) ?? null, costs: Float64Array.from(costs) });
+  };
+  const postCheckpoint = (checkpoint: TrainingCheckpoint) => {
+    lastCheckpointAt = Date.now();
+    post({
+      type: 'checkpoint',
+      iteration: checkpoint.startIteration,
+      snapshot: serializeCheckpoint(checkpoint),
+      state: { normalization },
+      costs: Float64Array.from(costs),
+    });
+  };
+
+  // train reads `signal.aborted` between every two updates, and that is this thread's only
+  // regular look at the clock: onProgress runs at recorded costs only, every costEvery updates,
+  // which for a big network or a large costEvery can be minutes apart (or never, before the
+  // end). So progress is reported from here on time. A checkpoint needs train's state, which
+  // only an abort hands out: when one is overdue the getter aborts, the checkpoint carried by
+  // TrainingAbortedError is saved, and training goes on from it (train resumes from its own
+  // checkpoints bit for bit). When recorded costs come often, the next one is waited for instead:
+  // it checkpoints without leaving train. The main thread's release flag is read here too: this
+  // thread's event loop is blocked by the loop, so shared memory is the only way in.
   const signal = {
     get aborted() {
-      return Atomics.load(control, CONTROL_CHECKPOINT) === 1;
+      const iteration = position++;
+      if (Atomics.load(control, CONTROL_CHECKPOINT) === 1) {
+        releasing = true;
+        return true;
+      }
+      const now = Date.now();
+      if (now - lastProgressAt >= req.progressEveryMs) postProgress(iteration);
+      if (now - lastCheckpointAt < req.checkpointEveryMs) return false;
+      // Expected within a tenth of the interval, before or after (NaN or ±Infinity when unknown).
+      const recordSoon = Math.abs(lastRecordAt + recordGapMs - now) < req.checkpointEveryMs / 10;
+      // Nothing to save before the first update (and a restart at 0 would record J_0 again).
+      return iteration > 0 && !recordSoon;
     },
   };
 
-  const checkpointMessage = (iteration: number, snapshot: Uint8Array): ThreadMessage => ({
-    type: 'checkpoint',
-    iteration,
-    snapshot,
-    state: { normalization },
-    costs: Float64Array.from(costs),
-  });
-
   const onProgress = (p: TrainProgress) => {
+    if (req.injectThrow) {
+      throw new Error('injected fault (BACKPROP_FAULT_INJECT=thread-throw): the training code threw');
+    }
     costs.push(p.cost);
+    if (p.validationCost !== undefined && p.validationCost < bestValidationCost) {
+      bestValidationCost = p.validationCost;
+    }
     const now = Date.now();
-    if (now - lastProgressAt >= req.progressEveryMs || p.iteration === p.iterations) {
-      lastProgressAt = now;
-      post({ type: 'progress', iteration: p.iteration, cost: p.cost, costs: Float64Array.from(costs) });
-    }
+    if (!Number.isNaN(lastRecordAt)) recordGapMs = now - lastRecordAt;
+    lastRecordAt = now;
+    const last = p.iteration === p.iterations;
+    if (last || now - lastProgressAt >= req.progressEveryMs) postProgress(p.iteration);
     // The last one too: if saving the model fails, a retry resumes here instead of retraining.
-    if (now - lastCheckpointAt >= req.checkpointEveryMs || p.iteration === p.iterations) {
-      lastCheckpointAt = now;
-      post(checkpointMessage(p.iteration, serializeCheckpoint(p.checkpoint())));
-    }
+    if (last || now - lastCheckpointAt >= req.checkpointEveryMs) postCheckpoint(p.checkpoint());
   };
 
-  try {
-    const result = train(net, X, Y, {
-      learningRate: t.learningRate,
-      ...(t.iterations !== undefined ? { iterations: t.iterations } : { epochs: t.epochs! }),
-      ...(t.batchSize !== undefined ? { batchSize: t.batchSize } : {}),
-      optimizer: t.optimizer,
-      l2: t.l2,
-      seed: t.seed,
-      costEvery: t.costEvery,
-      validationSplit: t.validationSplit,
-      ...(t.earlyStopping ? { earlyStopping: t.earlyStopping } : {}),
-      signal,
-      onProgress,
-      ...(resume ?? {}),
-    });
-    const metrics = metricsOf(net, X, Y, result.finalCost, result.iterations, req);
-    if (result.bestValidationCost !== undefined) metrics.validationCost = result.bestValidationCost;
-    const flat = packNetwork(net);
-    post(
-      {
-        type: 'done',
-        iteration: result.iterations,
-        cost: result.finalCost,
-        costs: Float64Array.from(costs),
-        parameters: flat,
-        normalization,
-        metrics,
-      },
-      [flat.buffer as ArrayBuffer],
-    );
-  } catch (err) {
-    if (err instanceof TrainingAbortedError) {
-      post(checkpointMessage(err.checkpoint.startIteration, serializeCheckpoint(err.checkpoint)));
-      post({ type: 'released' });
-      return;
+  const options: TrainOptions = {
+    learningRate: t.learningRate,
+    ...(t.iterations !== undefined ? { iterations: t.iterations } : { epochs: t.epochs! }),
+    ...(t.batchSize !== undefined ? { batchSize: t.batchSize } : {}),
+    optimizer: t.optimizer,
+    l2: t.l2,
+    seed: t.seed,
+    costEvery: t.costEvery,
+    validationSplit: t.validationSplit,
+    ...(t.earlyStopping ? { earlyStopping: t.earlyStopping } : {}),
+    signal,
+    onProgress,
+  };
+
+  let result: TrainResult;
+  for (;;) {
+    try {
+      position = from?.startIteration ?? 0;
+      result = train(net, X, Y, { ...options, ...(from ?? {}) });
+      break;
+    } catch (err) {
+      if (err instanceof TrainingAbortedError) {
+        postCheckpoint(err.checkpoint);
+        if (releasing) {
+          post({ type: 'released' });
+          return;
+        }
+        from = err.checkpoint;
+        continue;
+      }
+      if (err instanceof DivergenceError) {
+        post({ type: 'failed', code: 'BP_ERR_DIVERGED', message: err.message });
+        return;
+      }
+      if (err instanceof NnInputError) {
+        post({ type: 'failed', code: 'BP_ERR_BAD_DATA', message: err.message });
+        return;
+      }
+      // Anything else is a bug or a resource failure: the thread dies and the main thread sees it.
+      throw err;
     }
-    if (err instanceof DivergenceError) {
-      post({ type: 'failed', code: 'BP_ERR_DIVERGED', message: err.message });
-      return;
-    }
-    if (err instanceof NnInputError) {
-      post({ type: 'failed', code: 'BP_ERR_BAD_DATA', message: err.message });
-      return;
-    }
-    throw err;
   }
+
+  const metrics = metricsOf(net, X, Y, result.finalCost, result.iterations, req);
+  // The best over this thread's whole run: a train call after an abort only knows its own part,
+  // unless early stopping carried the best along in its checkpoint.
+  const bestValidation = Math.min(bestValidationCost, result.bestValidationCost ?? Number.POSITIVE_INFINITY);
+  if (Number.isFinite(bestValidation)) metrics.validationCost = bestValidation;
+  const flat = packNetwork(net);
+  post(
+    {
+      type: 'done',
+      iteration: result.iterations,
+      cost: result.finalCost,
+      costs: Float64Array.from(costs),
+      parameters: flat,
+      normalization,
+      metrics,
+    },
+    [flat.buffer as ArrayBuffer],
+  );
 }
 
 /** W1, b1, ..., WL, bL concatenated (the model's storage layout). */

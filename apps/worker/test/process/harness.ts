@@ -1,0 +1,198 @@
+/**
+ * The service for process-fault tests: the API in-process on its own database and queue prefix
+ * (apps/api/test/context.ts), workers as child processes started the way the README says
+ * (../processes.ts), real Postgres and Redis. Faults here hit worker processes and their threads
+ * only: the machine's Postgres and Redis are shared with parallel test files and are never
+ * stopped. `close()` kills every worker the stack started.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromRows, type Matrix } from '@backprop/nn';
+import type { Queue } from 'bullmq';
+import { expect } from 'vitest';
+import { type ApiContext, createApiContext, planarCsv } from '../../../api/test/context.ts';
+import { eventually, type LogLine, startWorker, type WorkerProcess } from '../processes.ts';
+
+/** The knobs of RELIABILITY.md section 3: short locks so that recoveries take seconds. */
+export const FAST = {
+  WORKER_CONCURRENCY: '1',
+  LOCK_DURATION_MS: '4000',
+  STALLED_INTERVAL_MS: '1000',
+  PROGRESS_EVERY_MS: '100',
+  CHECKPOINT_EVERY_MS: '300',
+  RECONCILE_EVERY_MS: '1000',
+  HEALTH_LOG_EVERY_MS: '1000',
+} as const;
+
+export type JobView = {
+  id: string;
+  status: string;
+  progress: { iteration: number; iterations: number };
+  cost: number | null;
+  attempts: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: { code: string; message: string } | null;
+  modelId: string | null;
+  training: Record<string, unknown>;
+};
+
+export interface Stack {
+  readonly ctx: ApiContext;
+  readonly queue: Queue;
+  readonly workers: WorkerProcess[];
+  /** The planar "flower" dataset of the course (400 samples, 2 features, binary). */
+  readonly planarId: string;
+  spawnWorker(extra?: Record<string, string>): WorkerProcess;
+  get<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }>;
+  post<T = Record<string, unknown>>(url: string, payload?: unknown): Promise<{ status: number; body: T }>;
+  job(jobId: string): Promise<JobView>;
+  createNetwork(hidden: number, inputSize?: number): Promise<string>;
+  startJob(training: Record<string, unknown>, networkId: string, datasetId?: string): Promise<string>;
+  waitForStatus(jobId: string, statuses: string[], timeoutMs?: number): Promise<JobView>;
+  /** Kills every worker (SIGKILL reaches stopped processes too) and drops the database. */
+  close(): Promise<void>;
+}
+
+export async function createStack(
+  baseEnv: Record<string, string> = {},
+  apiOverrides: Record<string, string> = {},
+): Promise<Stack> {
+  const ctx = await createApiContext(apiOverrides);
+  const queue = ctx.app.deps.queue;
+  const workers: WorkerProcess[] = [];
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: '/v1/datasets?name=planar',
+    headers: { 'content-type': 'text/csv' },
+    payload: await planarCsv(),
+  });
+  expect(res.statusCode).toBe(201);
+  const planarId = res.json().id as string;
+
+  const get = async <T>(url: string) => {
+    const r = await ctx.app.inject({ method: 'GET', url });
+    return { status: r.statusCode, body: r.json() as T };
+  };
+  const post = async <T>(url: string, payload?: unknown) => {
+    const r = await ctx.app.inject({
+      method: 'POST',
+      url,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+    return { status: r.statusCode, body: r.json() as T };
+  };
+  const job = async (jobId: string) => (await get<JobView>(`/v1/jobs/${jobId}`)).body;
+
+  return {
+    ctx,
+    queue,
+    workers,
+    planarId,
+    spawnWorker(extra = {}) {
+      const w = startWorker({
+        DATABASE_URL: ctx.database.url,
+        QUEUE_PREFIX: ctx.prefix,
+        ...FAST,
+        ...baseEnv,
+        ...extra,
+      });
+      workers.push(w);
+      return w;
+    },
+    get,
+    post,
+    job,
+    async createNetwork(hidden, inputSize = 2) {
+      const r = await post<{ id: string }>('/v1/networks', {
+        inputSize,
+        layers: [
+          { units: hidden, activation: 'tanh' },
+          { units: 1, activation: 'sigmoid' },
+        ],
+        init: 'random',
+      });
+      expect(r.status).toBe(201);
+      return r.body.id;
+    },
+    async startJob(training, networkId, datasetId = planarId) {
+      const r = await post<{ id: string }>('/v1/jobs', { datasetId, networkId, training });
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      return r.body.id;
+    },
+    waitForStatus(jobId, statuses, timeoutMs = 90_000) {
+      return eventually(
+        () => job(jobId),
+        (j) => statuses.includes(j.status),
+        timeoutMs,
+      );
+    },
+    async close() {
+      for (const w of workers) w.kill('SIGKILL');
+      await Promise.all(workers.map((w) => w.exited));
+      await ctx.close();
+    },
+  };
+}
+
+/** The planar data as nn matrices: X (2, 400), Y (1, 400). */
+export function planarMatrices(): { X: Matrix; Y: Matrix; rows: number[][] } {
+  const rows = readFileSync(new URL('../../../../data/planar_flower.csv', import.meta.url), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',').map(Number));
+  return { X: fromRows(rows.map((r) => r.slice(1))), Y: fromRows(rows.map((r) => [r[0]!])), rows };
+}
+
+/** A line of this job's worker log with this message. */
+export const jobLine =
+  (jobId: string, msg: string) =>
+  (l: LogLine): boolean =>
+    l.jobId === jobId && l.msg === msg;
+
+/** The scheduler state of a process: 'T' when stopped (SIGSTOP), 'R'/'S' when running. */
+export function processState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name is in parentheses and may hold spaces: the state follows the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+}
+
+/** Resolves once the process is stopped (SIGSTOP delivered), or rejects after timeoutMs. */
+export function waitUntilStopped(pid: number, timeoutMs = 30_000): Promise<string> {
+  return eventually(
+    async () => processState(pid),
+    (s) => s === 'T',
+    timeoutMs,
+    20,
+  );
+}
+
+/**
+ * Measured numbers for docs/reliability/process-faults.md. Collected per test file and merged into
+ * one JSON file (PROCESS_FAULTS_REPORT, default in the temp directory), so a run leaves its figures
+ * behind without printing from the tests.
+ */
+export function createReport(file: string): {
+  record(key: string, value: unknown): void;
+  flush(): void;
+} {
+  const values: Record<string, unknown> = {};
+  const path = process.env['PROCESS_FAULTS_REPORT'] ?? join(tmpdir(), 'backprop-process-faults.json');
+  return {
+    record(key, value) {
+      values[key] = value;
+    },
+    flush() {
+      let all: Record<string, unknown> = {};
+      try {
+        all = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+      } catch {
+        // First file of the run, or an unreadable leftover: start afresh.
+      }
+      all[file] = { ...values, at: new Date().toISOString() };
+      writeFileSync(path, `${JSON.stringify(all, null, 2)}\n`);
+    },
+  };
+}
