@@ -4,23 +4,27 @@
  * the same code against their own database and queue prefix.
  */
 import { randomUUID } from 'node:crypto';
+import { ErrorBody } from '@backprop/contracts';
 import type { Db } from '@backprop/db';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransformObject, serializerCompiler } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { ApiEnv } from './env.ts';
 import { openApiTransform } from './openapi.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { errorsPlugin } from './plugins/errors.ts';
+import { rateLimitPlugin } from './plugins/rate-limit.ts';
+import { DOCS_CSP, securityPlugin } from './plugins/security.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { modelRoutes } from './routes/models.ts';
 import { networkRoutes } from './routes/networks.ts';
-import { parseJsonBody } from './validation.ts';
+import { usageRoutes } from './routes/usage.ts';
+import { parseJsonBody, validatorCompiler } from './validation.ts';
 
 export interface AppDeps {
   env: ApiEnv;
@@ -44,6 +48,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: env.LIMIT_BODY_BYTES,
     requestTimeout: env.REQUEST_TIMEOUT_MS,
     connectionTimeout: env.CONNECTION_TIMEOUT_MS,
+    http: slowClientOptions(env),
+    trustProxy: env.TRUST_PROXY as boolean | string[],
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -70,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
 
   await app.register(errorsPlugin);
+  await app.register(securityPlugin);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -89,19 +96,51 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: openApiTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: DOCS_CSP,
+    // No badge fetched from validator.swagger.io (it would also tell that site where the spec is).
+    uiConfig: { validatorUrl: null },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   await app.register(healthRoutes);
   await app.register(
     async (v1) => {
+      await v1.register(rateLimitPlugin);
       await v1.register(authPlugin);
+      // Tenant data: no cache, shared or private, keeps a copy.
+      v1.addHook('onRequest', async (_request, reply) => {
+        reply.header('cache-control', 'no-store');
+      });
+      // Every /v1 route can answer 401 (no valid key) and 429 (rate limit): say so in the document.
+      v1.addHook('onRoute', (route) => {
+        if (route.schema?.response) {
+          route.schema.response = { 401: ErrorBody, 429: ErrorBody, ...(route.schema.response as object) };
+        }
+      });
       await v1.register(datasetRoutes);
       await v1.register(networkRoutes);
       await v1.register(jobRoutes);
       await v1.register(modelRoutes);
+      await v1.register(usageRoutes);
     },
     { prefix: '/v1' },
   );
   return app;
+}
+
+/**
+ * Node checks request and header timeouts on a timer (connectionsCheckingInterval, 30 s by
+ * default), so a slow client outlives REQUEST_TIMEOUT_MS by up to that much. Check four times
+ * per timeout instead (bounded to 0.1-30 s), and give headers no longer than the whole request.
+ */
+function slowClientOptions(env: ApiEnv) {
+  const timeout = env.REQUEST_TIMEOUT_MS;
+  if (timeout === 0) return {};
+  return {
+    requestTimeout: timeout,
+    headersTimeout: Math.min(60_000, timeout),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(timeout / 4))),
+  };
 }

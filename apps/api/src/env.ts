@@ -5,6 +5,44 @@
 import { z } from 'zod';
 
 const int = (def: number) => z.coerce.number().int().min(0).default(def);
+const positive = (def: number) => z.coerce.number().int().min(1).default(def);
+
+/** `CORS_ORIGINS`: comma-separated origins (scheme://host[:port]) or `*`; empty means no CORS at all. */
+const origins = z
+  .string()
+  .default('')
+  .transform((text, ctx) => {
+    const list = text
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    for (const origin of list) {
+      if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/i.test(origin)) {
+        ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin (scheme://host[:port]) or *` });
+      }
+    }
+    return list;
+  });
+
+/**
+ * `TRUST_PROXY`: whose X-Forwarded-For to believe for the client address (which the
+ * unauthenticated rate limit keys on). `false` (default): nobody, the socket's peer is the client;
+ * `true`: everybody (only behind a proxy that overwrites the header); a number: that many proxy
+ * hops; otherwise comma-separated proxy addresses or CIDRs.
+ */
+const trustProxy = z
+  .string()
+  .default('false')
+  .transform((text): boolean | number | string[] => {
+    const value = text.trim();
+    if (value === '' || value === 'false') return false;
+    if (value === 'true') return true;
+    if (/^\d+$/.test(value)) return Number(value);
+    return value
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
+  });
 
 export const ApiEnv = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -19,6 +57,12 @@ export const ApiEnv = z.object({
   CONNECTION_TIMEOUT_MS: int(30_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000),
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  TRUST_PROXY: trustProxy,
+  CORS_ORIGINS: origins,
+
+  RATE_LIMIT_MAX: positive(600),
+  RATE_LIMIT_WINDOW_MS: positive(60_000),
+  RATE_LIMIT_UNAUTHENTICATED_MAX: positive(30),
 
   LIMIT_BODY_BYTES: int(10 * 1024 * 1024),
   LIMIT_UPLOAD_BYTES: int(100 * 1024 * 1024),
@@ -32,6 +76,8 @@ export const ApiEnv = z.object({
   LIMIT_ITERATIONS: int(1_000_000),
   LIMIT_TRAINING_WORK: int(1_000_000_000),
   LIMIT_PREDICT_SAMPLES: int(10_000),
+  LIMIT_TENANT_STORED_BYTES: int(1024 * 1024 * 1024),
+  LIMIT_TENANT_ACTIVE_JOBS: int(10),
 });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 

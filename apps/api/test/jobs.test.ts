@@ -48,7 +48,14 @@ async function created(url: string, payload: unknown): Promise<string> {
 }
 
 beforeAll(async () => {
-  ctx = await createApiContext({ LIMIT_ITERATIONS: '5000', LIMIT_TRAINING_WORK: '20000', JOB_ATTEMPTS: '4' });
+  // No worker runs here: every job this file creates stays queued, so it needs more than the
+  // default LIMIT_TENANT_ACTIVE_JOBS (its own tests are in limits.test.ts).
+  ctx = await createApiContext({
+    LIMIT_ITERATIONS: '5000',
+    LIMIT_TRAINING_WORK: '20000',
+    JOB_ATTEMPTS: '4',
+    LIMIT_TENANT_ACTIVE_JOBS: '1000',
+  });
   connection = new Redis(ctx.env.REDIS_URL, { maxRetriesPerRequest: null });
   queue = new Queue('training', { connection, prefix: ctx.prefix });
   const rows = (n: number) => Array.from({ length: n }, (_, i) => [i, (i * 7) % 5]);

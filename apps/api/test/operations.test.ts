@@ -146,6 +146,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/models/{id}',
         'GET /v1/models/{id}/parameters',
         'POST /v1/models/{id}/predictions',
+        'GET /v1/usage',
       ].sort(),
     );
     expect(documented).toEqual(served);

@@ -4,7 +4,16 @@ import { z } from 'zod';
 export const Id = z.uuid().describe('A resource id (UUID)');
 
 /** A JSON number that is finite. JSON itself cannot carry NaN or Infinity, but say so anyway. */
-export const FiniteNumber = z.number().refine(Number.isFinite, 'must be a finite number');
+export const FiniteNumber = z
+  .number()
+  .refine(Number.isFinite, { message: 'must be a finite number', abort: true });
+
+/**
+ * Checks inside large arrays (rows, cells, labels) abort: with the API's validator (abortEarly),
+ * an array then stops at its first bad element instead of collecting one issue per element,
+ * which for a 100 MB body of bad cells would be millions of issue objects (RELIABILITY.md P13).
+ */
+export const ABORT = { abort: true } as const;
 
 export const Name = z.string().trim().min(1).max(200);
 

@@ -1,6 +1,6 @@
 /** Datasets: numeric samples with one label each, uploaded as CSV or JSON. */
 import { z } from 'zod';
-import { FiniteNumber, Id, Name, PageQuery, page, Timestamp } from './common.ts';
+import { ABORT, FiniteNumber, Id, Name, PageQuery, page, Timestamp } from './common.ts';
 
 export const Task = z
   .enum(['binary', 'multiclass', 'regression'])
@@ -15,14 +15,14 @@ export const CreateDatasetJson = z
   .strictObject({
     name: Name.optional(),
     features: z
-      .array(z.array(FiniteNumber).min(1))
+      .array(z.array(FiniteNumber).min(1, ABORT))
       .min(1)
       .describe('One row per sample, every row the same length'),
     labels: z
-      .array(z.union([FiniteNumber, z.string().min(1).max(200)]))
+      .array(z.union([FiniteNumber, z.string().min(1, ABORT).max(200, ABORT)]))
       .min(1)
       .describe('One label per sample: 0/1, class names or numbers, or real values'),
-    featureNames: z.array(z.string().min(1).max(200)).optional(),
+    featureNames: z.array(z.string().min(1, ABORT).max(200, ABORT)).optional(),
     task: Task.optional().describe('Overrides the inferred task'),
   })
   .meta({ id: 'CreateDatasetJson' });

@@ -15,12 +15,17 @@ export const ERRORS = {
   BP_ERR_JOB_FINISHED: { statusCode: 409, error: 'Conflict' },
   BP_ERR_DATASET_IN_USE: { statusCode: 409, error: 'Conflict' },
   BP_ERR_PAYLOAD_TOO_LARGE: { statusCode: 413, error: 'Payload Too Large' },
+  /** LIMIT_TENANT_STORED_BYTES: what the tenant stores, plus this, would exceed its quota */
+  BP_ERR_STORAGE_QUOTA_EXCEEDED: { statusCode: 413, error: 'Payload Too Large' },
   BP_ERR_UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, error: 'Unsupported Media Type' },
   BP_ERR_LIMIT_EXCEEDED: { statusCode: 422, error: 'Unprocessable Entity' },
   BP_ERR_INCOMPATIBLE: { statusCode: 422, error: 'Unprocessable Entity' },
   BP_ERR_BAD_DATA: { statusCode: 422, error: 'Unprocessable Entity' },
   BP_ERR_IDEMPOTENCY_MISMATCH: { statusCode: 422, error: 'Unprocessable Entity' },
+  /** RATE_LIMIT_MAX per API key, RATE_LIMIT_UNAUTHENTICATED_MAX per client address; Retry-After says when */
   BP_ERR_RATE_LIMITED: { statusCode: 429, error: 'Too Many Requests' },
+  /** LIMIT_TENANT_ACTIVE_JOBS: the tenant already has that many queued or running jobs */
+  BP_ERR_TOO_MANY_ACTIVE_JOBS: { statusCode: 429, error: 'Too Many Requests' },
   BP_ERR_INTERNAL: { statusCode: 500, error: 'Internal Server Error' },
   BP_ERR_UNAVAILABLE: { statusCode: 503, error: 'Service Unavailable' },
 } as const satisfies Record<string, { statusCode: number; error: string }>;
@@ -70,7 +75,11 @@ export function limitExceeded(
   actual: number,
   max: number,
   what: string,
-  code: 'BP_ERR_LIMIT_EXCEEDED' | 'BP_ERR_PAYLOAD_TOO_LARGE' = 'BP_ERR_LIMIT_EXCEEDED',
+  code:
+    | 'BP_ERR_LIMIT_EXCEEDED'
+    | 'BP_ERR_PAYLOAD_TOO_LARGE'
+    | 'BP_ERR_STORAGE_QUOTA_EXCEEDED'
+    | 'BP_ERR_TOO_MANY_ACTIVE_JOBS' = 'BP_ERR_LIMIT_EXCEEDED',
 ): ApiError {
   return new ApiError(code, `${what} is ${actual}, above the limit ${limit} = ${max}`, {
     limit,

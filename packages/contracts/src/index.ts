@@ -5,3 +5,4 @@ export * from './jobs.ts';
 export * from './models.ts';
 export * from './networks.ts';
 export * from './queue.ts';
+export * from './usage.ts';

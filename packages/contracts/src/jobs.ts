@@ -6,13 +6,43 @@ export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'ca
 export type JobStatus = z.infer<typeof JobStatus>;
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
+const PARAMETER_KEY = /^[Wb][1-9][0-9]*$/;
+
+/**
+ * The first thing wrong with a parameters object, found in one pass. A zod record does not stop
+ * at its first bad key or value, so a 10 MB body of `"W1":1,"W2":1,...` would otherwise cost one
+ * issue object per key; this gate reports one issue and the record below then only sees valid
+ * input.
+ */
+function firstParameterIssue(value: unknown): { path: (string | number)[]; message: string } | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null; // the record says so
+  for (const [key, matrix] of Object.entries(value)) {
+    if (!PARAMETER_KEY.test(key)) return { path: [key], message: 'keys are W1, b1, W2, b2, ...' };
+    if (!Array.isArray(matrix)) return { path: [key], message: 'expected an array of rows' };
+    for (let i = 0; i < matrix.length; i++) {
+      const row: unknown = matrix[i];
+      if (!Array.isArray(row)) return { path: [key, i], message: 'expected an array of numbers' };
+      for (let j = 0; j < row.length; j++) {
+        const cell: unknown = row[j];
+        if (typeof cell !== 'number' || !Number.isFinite(cell)) {
+          return { path: [key, i, j], message: 'must be a finite number' };
+        }
+      }
+    }
+  }
+  return null;
+}
+
 /** Parameters in the course's keys and layout: W1: (n[1], n[0]) as nested rows, b1: (n[1], 1), ... */
 export const Parameters = z
-  .record(
-    z.string().regex(/^[Wb][1-9][0-9]*$/, 'keys are W1, b1, W2, b2, ...'),
-    z.array(z.array(FiniteNumber)),
-  )
+  .record(z.string().regex(PARAMETER_KEY, 'keys are W1, b1, W2, b2, ...'), z.array(z.array(FiniteNumber)))
   .meta({ id: 'Parameters' });
+/** Parameters in a request: the same, checked by firstParameterIssue first (one issue at most). */
+export const ParametersInput = z.preprocess((value, ctx) => {
+  const issue = firstParameterIssue(value);
+  if (issue) ctx.addIssue({ code: 'custom', ...issue, input: value });
+  return value;
+}, Parameters);
 export type Parameters = z.infer<typeof Parameters>;
 
 export const Training = z
@@ -48,7 +78,7 @@ export const Training = z
       .min(1)
       .optional()
       .describe('Record the cost every k updates (default: iterations/100)'),
-    initialParameters: Parameters.optional().describe(
+    initialParameters: ParametersInput.optional().describe(
       'Start from these weights instead of a random initialisation',
     ),
   })

@@ -1,6 +1,6 @@
 /** Trained models and predictions. */
 import { z } from 'zod';
-import { FiniteNumber, Id, Timestamp } from './common.ts';
+import { ABORT, FiniteNumber, Id, Timestamp } from './common.ts';
 import { ClassLabel, Task } from './datasets.ts';
 import { Layer } from './networks.ts';
 
@@ -44,7 +44,7 @@ export type Model = z.infer<typeof Model>;
 export const PredictRequest = z
   .strictObject({
     samples: z
-      .array(z.array(FiniteNumber).min(1))
+      .array(z.array(FiniteNumber).min(1, ABORT))
       .min(1)
       .describe('One row per sample, in raw (dataset) units'),
   })

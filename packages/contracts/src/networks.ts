@@ -1,6 +1,6 @@
 /** Network definitions: dense layers, the last one being the output layer. */
 import { z } from 'zod';
-import { Id, Name, PageQuery, page, Timestamp } from './common.ts';
+import { ABORT, Id, Name, PageQuery, page, Timestamp } from './common.ts';
 
 export const HIDDEN_ACTIVATIONS = ['sigmoid', 'tanh', 'relu', 'leaky_relu'] as const;
 export const OUTPUT_ACTIVATIONS = ['sigmoid', 'softmax', 'linear'] as const;
@@ -13,9 +13,14 @@ export const Init = z
 export type Init = z.infer<typeof Init>;
 
 export const Layer = z.strictObject({
-  units: z.number().int().min(1),
+  units: z.number().int(ABORT).min(1, ABORT),
   activation: Activation,
-  slope: z.number().positive().max(1).optional().describe('Slope for x < 0 of leaky_relu (default 0.01)'),
+  slope: z
+    .number()
+    .positive(ABORT)
+    .max(1, ABORT)
+    .optional()
+    .describe('Slope for x < 0 of leaky_relu (default 0.01)'),
 });
 export type Layer = z.infer<typeof Layer>;
 
@@ -32,10 +37,14 @@ export const CreateNetwork = z
     init: Init.optional(),
   })
   .superRefine((net, ctx) => {
-    net.layers.forEach((layer, i) => {
+    // A few bad layers at most: a body of a million bad layers must not make a million issues.
+    let reported = 0;
+    for (const [i, layer] of net.layers.entries()) {
+      if (reported >= 10) return;
       const isOutput = i === net.layers.length - 1;
       const allowed: readonly string[] = isOutput ? OUTPUT_ACTIVATIONS : HIDDEN_ACTIVATIONS;
       if (!allowed.includes(layer.activation)) {
+        reported++;
         ctx.addIssue({
           code: 'custom',
           path: ['layers', i, 'activation'],
@@ -43,13 +52,14 @@ export const CreateNetwork = z
         });
       }
       if (layer.slope !== undefined && layer.activation !== 'leaky_relu') {
+        reported++;
         ctx.addIssue({
           code: 'custom',
           path: ['layers', i, 'slope'],
           message: 'slope applies to leaky_relu only',
         });
       }
-    });
+    }
     const output = net.layers.at(-1);
     if (output?.activation === 'sigmoid' && output.units !== 1) {
       ctx.addIssue({

@@ -1,6 +1,7 @@
-/** Turns a parsed upload (CSV or JSON) into a stored dataset, in one insert. */
+/** Turns a parsed upload (CSV or JSON) into a stored dataset, in one insert within the tenant's quota. */
 import type { ClassLabel, Dataset, FeatureStat, Task } from '@backprop/contracts';
-import { createDataset, type Db } from '@backprop/db';
+import { createDatasetWithinQuota, type Db } from '@backprop/db';
+import { storageQuotaExceeded } from '../routes/quota.ts';
 import { encodeLabels } from './labels.ts';
 import { featureStats } from './stats.ts';
 
@@ -15,28 +16,43 @@ export interface ParsedDataset {
   task: Task | undefined;
 }
 
+export interface StoreLimits {
+  maxClasses: number;
+  /** LIMIT_TENANT_STORED_BYTES */
+  maxStoredBytes: number;
+  /** bound of the insert's transaction, which holds the tenant's lock */
+  timeoutMs: number;
+}
+
 export async function storeDataset(
   db: Db,
   tenantId: string,
   input: ParsedDataset,
-  maxClasses: number,
+  limits: StoreLimits,
 ): Promise<Dataset> {
-  const { task, classes, y } = encodeLabels(input.labels, input.task, maxClasses);
+  const { task, classes, y } = encodeLabels(input.labels, input.task, limits.maxClasses);
   const stats = featureStats(input.x, input.samples, input.featureNames);
-  const row = await createDataset(db, {
-    tenantId,
-    name: input.name ?? `dataset-${new Date().toISOString()}`,
-    task,
-    samples: input.samples,
-    features: input.featureNames.length,
-    featureNames: input.featureNames,
-    labelName: input.labelName,
-    classes: classes ?? null,
-    x: input.x,
-    y,
-    featureStats: stats,
-  });
-  return toDataset(row);
+  const stored = await createDatasetWithinQuota(
+    db,
+    {
+      tenantId,
+      name: input.name ?? `dataset-${new Date().toISOString()}`,
+      task,
+      samples: input.samples,
+      features: input.featureNames.length,
+      featureNames: input.featureNames,
+      labelName: input.labelName,
+      classes: classes ?? null,
+      x: input.x,
+      y,
+      featureStats: stats,
+    },
+    limits.maxStoredBytes,
+    { timeoutMs: limits.timeoutMs },
+  );
+  if (stored.outcome === 'storage_quota')
+    throw storageQuotaExceeded(stored, limits.maxStoredBytes, 'the dataset');
+  return toDataset(stored.dataset);
 }
 
 interface DatasetRow {

@@ -21,22 +21,41 @@ function unauthorized(message: string): ApiError {
   return new ApiError('BP_ERR_UNAUTHORIZED', message);
 }
 
+/** The caller's identity, or why there is none. */
+async function identify(
+  app: FastifyInstance,
+  header: string | undefined,
+): Promise<{ tenantId: string; keyId: string } | ApiError> {
+  if (!header) return unauthorized('send an API key: Authorization: Bearer <key>');
+  const match = BEARER.exec(header);
+  if (!match) return unauthorized('the Authorization header must be "Bearer <key>"');
+  const identity = await authenticateApiKey(app.deps.db, match[1]!);
+  return identity ?? unauthorized('the API key is not valid (unknown or revoked)');
+}
+
+/**
+ * Authentication, then the per-key rate limit, both as onRequest hooks in this order: nothing of
+ * the request (its body included) is read before both passed. Failed attempts count against the
+ * client address, and an address over RATE_LIMIT_UNAUTHENTICATED_MAX is refused before its key
+ * is looked up (plugins/rate-limit.ts).
+ */
 export const authPlugin = fp(
   async (app: FastifyInstance) => {
     app.decorateRequest('tenantId', '');
     app.decorateRequest('apiKeyId', '');
     app.addHook('onRequest', async (request, reply) => {
       reply.header('www-authenticate', 'Bearer realm="backprop"');
-      const header = request.headers.authorization;
-      if (!header) throw unauthorized('send an API key: Authorization: Bearer <key>');
-      const match = BEARER.exec(header);
-      if (!match) throw unauthorized('the Authorization header must be "Bearer <key>"');
-      const identity = await authenticateApiKey(app.deps.db, match[1]!);
-      if (!identity) throw unauthorized('the API key is not valid (unknown or revoked)');
+      await app.rateLimits.assertAddressAllowed(request, reply);
+      const identity = await identify(app, request.headers.authorization);
+      if (identity instanceof ApiError) {
+        await app.rateLimits.countAuthFailure(request);
+        throw identity;
+      }
       request.tenantId = identity.tenantId;
       request.apiKeyId = identity.keyId;
       reply.removeHeader('www-authenticate');
     });
+    app.addHook('onRequest', app.rateLimits.perKey);
   },
-  { name: 'backprop-auth' },
+  { name: 'backprop-auth', dependencies: ['backprop-rate-limit'] },
 );

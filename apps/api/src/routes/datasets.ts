@@ -11,14 +11,19 @@ import {
   ListDatasetsQuery,
   limitExceeded,
 } from '@backprop/contracts';
-import { deleteDataset, getDataset, listDatasets } from '@backprop/db';
+import { deleteDataset, getDataset, getStoredBytes, listDatasets } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readCsv } from '../datasets/csv.ts';
 import { type ParsedDataset, storeDataset, toDataset } from '../datasets/store.ts';
+import { storageQuotaExceeded } from './quota.ts';
+import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['datasets'];
+
+/** One sample, one feature and its label, as float64. */
+const SMALLEST_DATASET_BYTES = 2 * 8;
 
 /** Documents the CSV form; the stream itself is read and checked by `readCsv`. */
 const CsvUpload = z.any().meta({
@@ -49,6 +54,18 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
         },
         response: { 201: Dataset, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody },
       },
+      // A tenant whose quota is already used up is refused before its upload is read at all.
+      preParsing: async (request) => {
+        const bytes = await getStoredBytes(app.deps.db, request.tenantId);
+        const stored = bytes.datasets + bytes.models + bytes.reserved;
+        if (stored + SMALLEST_DATASET_BYTES > env.LIMIT_TENANT_STORED_BYTES) {
+          throw storageQuotaExceeded(
+            { stored, requested: SMALLEST_DATASET_BYTES },
+            env.LIMIT_TENANT_STORED_BYTES,
+            'even the smallest dataset',
+          );
+        }
+      },
     },
     async (request, reply) => {
       const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -75,7 +92,11 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
           'send the dataset as text/csv or application/json',
         );
       }
-      const dataset = await storeDataset(app.deps.db, request.tenantId, parsed, env.LIMIT_CLASSES);
+      const dataset = await storeDataset(app.deps.db, request.tenantId, parsed, {
+        maxClasses: env.LIMIT_CLASSES,
+        maxStoredBytes: env.LIMIT_TENANT_STORED_BYTES,
+        timeoutMs: Math.max(10_000, env.REQUEST_TIMEOUT_MS),
+      });
       return reply.code(201).header('location', `/v1/datasets/${dataset.id}`).send(dataset);
     },
   );
@@ -98,7 +119,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
 
   r.get(
     '/datasets/:id',
-    { schema: { tags, params: IdParams, response: { 200: Dataset, 404: ErrorBody } } },
+    { schema: { tags, params: IdParams, querystring: NoQuery, response: { 200: Dataset, 404: ErrorBody } } },
     async (request) => {
       const row = await getDataset(app.deps.db, request.tenantId, request.params.id);
       if (!row) throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `dataset ${request.params.id} does not exist`);
@@ -113,7 +134,9 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
         tags,
         summary: 'Delete a dataset (refused while any job, queued, running or finished, refers to it)',
         params: IdParams,
-        response: { 204: z.null(), 404: ErrorBody, 409: ErrorBody },
+        querystring: NoQuery,
+        body: NoBody,
+        response: { 204: z.null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (request, reply) => {

@@ -12,13 +12,15 @@ import {
   JobPage,
   type Layer,
   ListJobsQuery,
+  limitExceeded,
   TRAIN_JOB_NAME,
   type TrainingJobPayload,
 } from '@backprop/contracts';
 import {
+  BYTES_PER_PARAMETER,
   bytesToFloat64,
   cancelJob,
-  createJob,
+  createJobWithinQuota,
   getDataset,
   getJob,
   getNetwork,
@@ -30,6 +32,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { planTraining } from '../jobs/plan.ts';
 import { toJob } from '../jobs/present.ts';
 import { isQueueRefusal } from '../queue.ts';
+import { storageQuotaExceeded } from './quota.ts';
+import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['jobs'];
 
@@ -70,6 +74,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         description:
           'Checks the dataset and network against each other and the limits, stores the job and queues it. An Idempotency-Key header makes a retried POST return the same job.',
         headers: IdempotencyHeaders,
+        querystring: NoQuery,
         body: CreateJob,
         response: {
           202: Job,
@@ -77,6 +82,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
           404: ErrorBody,
           413: ErrorBody,
           422: ErrorBody,
+          429: ErrorBody,
           503: ErrorBody,
         },
       },
@@ -101,16 +107,24 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       await assertQueueReachable();
 
       const idempotencyKey = request.headers['idempotency-key'];
-      const created = await createJob(db, {
-        tenantId,
-        datasetId: dataset.id,
-        networkId: network.id,
-        training: plan.training,
-        iterations: plan.updates,
-        costEvery: plan.training.costEvery,
-        idempotencyKey: idempotencyKey ?? null,
-        requestHash: idempotencyKey ? requestHash(body) : null,
-      }).catch(async (err: unknown) => {
+      const admitted = await createJobWithinQuota(
+        db,
+        {
+          tenantId,
+          datasetId: dataset.id,
+          networkId: network.id,
+          training: plan.training,
+          iterations: plan.updates,
+          costEvery: plan.training.costEvery,
+          idempotencyKey: idempotencyKey ?? null,
+          requestHash: idempotencyKey ? requestHash(body) : null,
+        },
+        {
+          maxActiveJobs: env.LIMIT_TENANT_ACTIVE_JOBS,
+          maxStoredBytes: env.LIMIT_TENANT_STORED_BYTES,
+          modelBytes: network.parameterCount * BYTES_PER_PARAMETER,
+        },
+      ).catch(async (err: unknown) => {
         // Deleted between the checks above and the insert (its foreign key): still a 404.
         if (!(err instanceof MissingReferenceError)) throw err;
         if (!(await getDataset(db, tenantId, body.datasetId))) {
@@ -121,6 +135,18 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         }
         throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
       });
+      if (admitted.outcome === 'active_jobs') {
+        throw limitExceeded(
+          'LIMIT_TENANT_ACTIVE_JOBS',
+          admitted.active + 1,
+          env.LIMIT_TENANT_ACTIVE_JOBS,
+          'your queued and running jobs, with this one,',
+          'BP_ERR_TOO_MANY_ACTIVE_JOBS',
+        );
+      }
+      if (admitted.outcome === 'storage_quota')
+        throw storageQuotaExceeded(admitted, env.LIMIT_TENANT_STORED_BYTES, "the job's model");
+      const created = admitted.result;
       if (!created.created && created.requestHashMatches === false) {
         throw new ApiError(
           'BP_ERR_IDEMPOTENCY_MISMATCH',
@@ -171,7 +197,15 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
 
   r.get(
     '/jobs/:id',
-    { schema: { tags, summary: 'Poll a job', params: IdParams, response: { 200: Job, 404: ErrorBody } } },
+    {
+      schema: {
+        tags,
+        summary: 'Poll a job',
+        params: IdParams,
+        querystring: NoQuery,
+        response: { 200: Job, 404: ErrorBody },
+      },
+    },
     async (request) => {
       const job = await getJob(db, request.tenantId, request.params.id);
       if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${request.params.id} does not exist`);
@@ -186,6 +220,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         tags,
         summary: 'The cost history: J_0, J_k, J_2k, ... (and the final cost)',
         params: IdParams,
+        querystring: NoQuery,
         response: { 200: JobCosts, 404: ErrorBody },
       },
     },
@@ -206,7 +241,9 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         tags,
         summary: 'Cancel a queued or running job',
         params: IdParams,
-        response: { 200: Job, 404: ErrorBody, 409: ErrorBody },
+        querystring: NoQuery,
+        body: NoBody,
+        response: { 200: Job, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (request) => {

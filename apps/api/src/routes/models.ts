@@ -15,6 +15,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ModelCache } from '../models/cache.ts';
 import { predict } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
+import { NoQuery } from './strict.ts';
 
 const tags = ['models'];
 
@@ -25,7 +26,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
 
   r.get(
     '/models/:id',
-    { schema: { tags, params: IdParams, response: { 200: Model, 404: ErrorBody } } },
+    { schema: { tags, params: IdParams, querystring: NoQuery, response: { 200: Model, 404: ErrorBody } } },
     async (request) => {
       const row = await getModel(db, request.tenantId, request.params.id);
       if (!row) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
@@ -40,6 +41,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
         tags,
         summary: "The trained weights and biases in the course's layout: W1 (n[1], n[0]), b1 (n[1], 1), ...",
         params: IdParams,
+        querystring: NoQuery,
         response: { 200: Parameters, 404: ErrorBody },
       },
     },
@@ -58,6 +60,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
         tags,
         summary: 'Predict labels (classification) or values (regression) for samples in raw units',
         params: IdParams,
+        querystring: NoQuery,
         body: PredictRequest,
         response: { 200: PredictResponse, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody },
       },

@@ -16,6 +16,7 @@ import { createNetwork, getNetwork, listNetworks } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiEnv } from '../env.ts';
+import { NoQuery } from './strict.ts';
 
 const tags = ['networks'];
 
@@ -82,6 +83,7 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'Define a network',
+        querystring: NoQuery,
         body: CreateNetwork,
         response: { 201: Network, 400: ErrorBody, 422: ErrorBody },
       },
@@ -113,7 +115,7 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
 
   r.get(
     '/networks/:id',
-    { schema: { tags, params: IdParams, response: { 200: Network, 404: ErrorBody } } },
+    { schema: { tags, params: IdParams, querystring: NoQuery, response: { 200: Network, 404: ErrorBody } } },
     async (request) => {
       const row = await getNetwork(app.deps.db, request.tenantId, request.params.id);
       if (!row) throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `network ${request.params.id} does not exist`);

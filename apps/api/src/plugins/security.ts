@@ -1,0 +1,68 @@
+/**
+ * Response headers that keep browsers from doing what an API never asks them to (OWASP API8):
+ * helmet's set, with a Content-Security-Policy for JSON (nothing may be loaded, framed or
+ * submitted), and CORS only for the origins CORS_ORIGINS names. With no CORS_ORIGINS there is
+ * no CORS at all: no Access-Control-* header, and a preflight is a 404.
+ *
+ * The /docs page (Swagger UI) needs its own scripts, styles and the spec: DOCS_CSP is applied to
+ * its routes by the swagger-ui plugin (`staticCSP`), replacing the API's policy there.
+ */
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+/** Swagger UI: its own files only, inline styles (its components set them), data: images. */
+export const DOCS_CSP = {
+  'default-src': ["'self'"],
+  'base-uri': ["'self'"],
+  'connect-src': ["'self'"],
+  'font-src': ["'self'", 'data:'],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+  'img-src': ["'self'", 'data:'],
+  'object-src': ["'none'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+};
+
+/** Headers a browser may read from a cross-origin response. */
+const EXPOSED_HEADERS = [
+  'location',
+  'retry-after',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+];
+
+export const securityPlugin = fp(
+  async (app: FastifyInstance) => {
+    await app.register(helmet, {
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'none'"],
+          'base-uri': ["'none'"],
+          'form-action': ["'none'"],
+          'frame-ancestors': ["'none'"],
+        },
+      },
+      frameguard: { action: 'deny' },
+    });
+
+    const origins = app.deps.env.CORS_ORIGINS;
+    if (origins.length > 0) {
+      await app.register(cors, {
+        origin: origins.includes('*') ? '*' : origins,
+        methods: ['GET', 'POST', 'DELETE'],
+        allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+        exposedHeaders: EXPOSED_HEADERS,
+        // Keys travel in the Authorization header, never in cookies.
+        credentials: false,
+        maxAge: 600,
+      });
+    }
+  },
+  { name: 'backprop-security' },
+);
