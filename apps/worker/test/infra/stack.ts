@@ -225,7 +225,10 @@ export class Space {
     const headers = { authorization: `Bearer ${this.apiKey}` };
     const api: InProcessApi = {
       app,
-      inject: (options) => app.inject({ ...options, headers: { ...headers, ...options.headers } }),
+      // light-my-request sends a request only when its chain is awaited: start it now, so a
+      // test can fire a request and do something else while it is in flight.
+      inject: (options) =>
+        Promise.resolve(app.inject({ ...options, headers: { ...headers, ...options.headers } })),
       async close() {
         await app.close();
         await queue.close().catch(() => undefined);
@@ -308,4 +311,70 @@ export async function createFixtures(
   });
   if (network.statusCode !== 201) throw new Error(`network: ${network.statusCode} ${network.body}`);
   return { datasetId: dataset.json().id, networkId: network.json().id };
+}
+
+export interface SubmitResult {
+  key: string;
+  status: number;
+  ms: number;
+  /** when the answer came (Date.now()) */
+  at: number;
+  jobId?: string;
+  code?: string;
+}
+
+/**
+ * A client that submits a job every `everyMs` with an Idempotency-Key and, like a careful client,
+ * retries the same key after any error until it is accepted (202). Every answer is recorded.
+ */
+export class Submitter {
+  readonly results: SubmitResult[] = [];
+  /** key → job id of the accepted ones */
+  readonly accepted = new Map<string, string>();
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly send: (key: string) => Promise<{ status: number; body: unknown }>,
+    private readonly everyMs: number,
+    private readonly keyPrefix: string,
+  ) {}
+
+  start(): this {
+    this.loop = (async () => {
+      let n = 0;
+      let key = `${this.keyPrefix}-${n}`;
+      while (!this.stopped) {
+        const started = performance.now();
+        let result: SubmitResult;
+        try {
+          const res = await this.send(key);
+          const body = res.body as { id?: string; code?: string };
+          result = { key, status: res.status, ms: performance.now() - started, at: Date.now() };
+          if (res.status === 202 && body.id) result.jobId = body.id;
+          if (body.code) result.code = body.code;
+        } catch (err) {
+          result = {
+            key,
+            status: 0,
+            ms: performance.now() - started,
+            at: Date.now(),
+            code: (err as Error).name,
+          };
+        }
+        this.results.push(result);
+        if (result.jobId) {
+          this.accepted.set(key, result.jobId);
+          key = `${this.keyPrefix}-${++n}`;
+        }
+        await new Promise((r) => setTimeout(r, this.everyMs));
+      }
+    })();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
 }
