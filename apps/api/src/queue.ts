@@ -21,6 +21,8 @@ export function createTrainingQueue(
     prefix,
     defaultJobOptions: trainingJobOptions(attempts),
   });
+  // BullMQ re-emits connection errors on the queue and prints them when nobody listens.
+  queue.on('error', () => {});
   return { queue, redis: connection };
 }
 

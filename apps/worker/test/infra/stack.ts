@@ -183,6 +183,9 @@ export class Space {
       REDIS_URL: this.redis.url,
       QUEUE_PREFIX: this.prefix,
       JOB_ATTEMPTS: '3',
+      // These tests are about faults, not quotas: submit bursts must not meet the tenant limits.
+      LIMIT_TENANT_ACTIVE_JOBS: '100000',
+      RATE_LIMIT_MAX: '1000000',
       ...extra,
     };
   }
