@@ -130,6 +130,8 @@ function run(): void {
   let recordGapMs = Number.POSITIVE_INFINITY;
   /** Updates made so far: set at each entry into train, advanced by the signal getter. */
   let position = 0;
+  /** Where the current train call started. */
+  let entry = 0;
   let releasing = false;
 
   const postProgress = (iteration: number) => {
@@ -177,6 +179,10 @@ function run(): void {
     if (req.injectThrow) {
       throw new Error('injected fault (BACKPROP_FAULT_INJECT=thread-throw): the training code threw');
     }
+    // train records at its start iteration only on a fresh start (0) or when that is the last one:
+    // resuming from the final checkpoint (a retry after the result failed to save) computes J_N
+    // again, and the checkpoint's history already ends with it. Replace it, never append twice.
+    if (p.iteration === entry && entry > 0) costs.pop();
     costs.push(p.cost);
     if (p.validationCost !== undefined && p.validationCost < bestValidationCost) {
       bestValidationCost = p.validationCost;
@@ -207,7 +213,8 @@ function run(): void {
   let result: TrainResult;
   for (;;) {
     try {
-      position = from?.startIteration ?? 0;
+      entry = from?.startIteration ?? 0;
+      position = entry;
       result = train(net, X, Y, { ...options, ...(from ?? {}) });
       break;
     } catch (err) {

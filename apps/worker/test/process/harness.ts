@@ -51,7 +51,10 @@ export interface Stack {
   createNetwork(hidden: number, inputSize?: number): Promise<string>;
   startJob(training: Record<string, unknown>, networkId: string, datasetId?: string): Promise<string>;
   waitForStatus(jobId: string, statuses: string[], timeoutMs?: number): Promise<JobView>;
-  /** Kills every worker (SIGKILL reaches stopped processes too) and drops the database. */
+  /** SIGKILLs every worker still running (stopped ones too), so one test's leftovers never take
+   * the next test's jobs. */
+  killAll(): Promise<void>;
+  /** Kills every worker and drops the database. */
   close(): Promise<void>;
 }
 
@@ -84,6 +87,10 @@ export async function createStack(
     return { status: r.statusCode, body: r.json() as T };
   };
   const job = async (jobId: string) => (await get<JobView>(`/v1/jobs/${jobId}`)).body;
+  const killAll = async () => {
+    for (const w of workers) w.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w.exited));
+  };
 
   return {
     ctx,
@@ -128,9 +135,9 @@ export async function createStack(
         timeoutMs,
       );
     },
+    killAll,
     async close() {
-      for (const w of workers) w.kill('SIGKILL');
-      await Promise.all(workers.map((w) => w.exited));
+      await killAll();
       await ctx.close();
     },
   };
