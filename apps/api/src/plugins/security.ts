@@ -51,6 +51,14 @@ export const securityPlugin = fp(
       frameguard: { action: 'deny' },
     });
 
+    // An answer sent before its request's body has arrived (a 413 in the middle of a CSV upload,
+    // a 401 or 429 before the body is read) closes the connection: otherwise the socket stays
+    // open, its request paused, until a timeout, and a client can hold many such sockets.
+    // Fastify does the same for its own body parser's errors.
+    app.addHook('onSend', async (request, reply) => {
+      if (request.raw.complete === false) reply.header('connection', 'close');
+    });
+
     const origins = app.deps.env.CORS_ORIGINS;
     if (origins.length > 0) {
       await app.register(cors, {
