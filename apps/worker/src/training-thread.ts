@@ -228,6 +228,9 @@ function run(): void {
         continue;
       }
       if (err instanceof DivergenceError) {
+        // The finite history up to the blow-up is what shows a client the divergence: write it
+        // before the failure (the non-finite cost itself is never recorded).
+        postProgress(err.iteration);
         post({ type: 'failed', code: 'BP_ERR_DIVERGED', message: err.message });
         return;
       }
