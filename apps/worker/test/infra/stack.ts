@@ -14,7 +14,7 @@ import { buildApp } from '../../../api/src/app.ts';
 import { loadApiEnv } from '../../../api/src/env.ts';
 import { createTrainingQueue } from '../../../api/src/queue.ts';
 import type { LogLine } from '../processes.ts';
-import { PrivatePostgres, PrivateRedis, type PrivateRedisOptions, waitUntil } from './services.ts';
+import { freePort, PrivatePostgres, PrivateRedis, type PrivateRedisOptions, waitUntil } from './services.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const SCRIPTS = (
@@ -200,21 +200,29 @@ export class Space {
     return worker;
   }
 
-  /** The API as its own process (`npm run start:api`) on a free port; resolves once it listens. */
+  /** The API as its own process (`npm run start:api`) on a free port; resolves once it answers. */
   async startApi(extra: Record<string, string> = {}): Promise<ApiProcess> {
+    const port = await freePort();
     const service = startService(
       `api${this.processes.length}`,
       'start:api',
-      this.env({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...extra }),
+      this.env({ HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...extra }),
     );
     this.processes.push(service);
-    const listening = await Promise.race([
-      service.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at'), 60_000),
-      service.exited.then((e) => {
-        throw new Error(`the API exited (${e.signal ?? e.code}) before listening:\n${service.stderr()}`);
-      }),
-    ]);
-    const url = String(listening.msg).replace('Server listening at ', '');
+    const url = `http://127.0.0.1:${port}`;
+    // Polled rather than read from the log, so any LOG_LEVEL works.
+    await waitUntil(
+      `${service.name} answers /healthz`,
+      async () => {
+        if (!service.running) throw new Error(`the API exited before listening:\n${service.stderr()}`);
+        const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+        return res.status === 200;
+      },
+      60_000,
+      200,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${service.stderr()}`);
+    });
     return Object.assign(service, { url });
   }
 
