@@ -201,8 +201,8 @@ export class Space {
   }
 
   /** The API as its own process (`npm run start:api`) on a free port; resolves once it answers. */
-  async startApi(extra: Record<string, string> = {}): Promise<ApiProcess> {
-    const port = await freePort();
+  async startApi(extra: Record<string, string> = {}, port?: number): Promise<ApiProcess> {
+    port ??= await freePort();
     const service = startService(
       `api${this.processes.length}`,
       'start:api',
