@@ -1,0 +1,74 @@
+/**
+ * The reconciler against a backlog (RELIABILITY.md P17, scenario 8's bound): orphans (rows the
+ * queue does not hold) must be found even behind more waiting jobs than one round used to look
+ * at, and re-enqueued exactly once; jobs the queue holds are left alone.
+ */
+import { TRAIN_JOB_NAME, TRAINING_QUEUE } from '@backprop/contracts';
+import { createJob } from '@backprop/db';
+import { Queue } from 'bullmq';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcileOnce } from '../../src/reconciler.ts';
+import type { PrivatePostgres, PrivateRedis } from './services.ts';
+import { createFixtures, Space, startServers } from './stack.ts';
+
+let pgServer: PrivatePostgres;
+let redis: PrivateRedis;
+let s: Space;
+let queue: Queue;
+
+beforeAll(async () => {
+  ({ pg: pgServer, redis } = await startServers());
+  s = await Space.create(pgServer, redis);
+  queue = new Queue(TRAINING_QUEUE, { connection: { port: redis.port }, prefix: s.prefix });
+});
+
+afterAll(async () => {
+  await queue?.close();
+  await s?.close();
+  await Promise.allSettled([pgServer?.destroy(), redis?.destroy()]);
+});
+
+describe('reconciler', () => {
+  it('finds the orphans behind a backlog of 300 waiting jobs in one round, re-enqueues each once, leaves held jobs alone', async () => {
+    const setup = await s.inProcessApi();
+    const { datasetId, networkId } = await createFixtures(setup, 2);
+    await setup.close();
+    const create = () =>
+      createJob(s.db, {
+        tenantId: s.tenantId,
+        datasetId,
+        networkId,
+        training: { learningRate: 1, iterations: 10 },
+        iterations: 10,
+        costEvery: 1,
+      }).then((r) => r.job.id);
+
+    // Oldest first: 300 rows the queue holds, then 40 it never heard of, then one running row
+    // whose worker died (lease expired) and whose queue entry is gone.
+    const held: string[] = [];
+    for (let i = 0; i < 300; i++) held.push(await create());
+    await queue.addBulk(
+      held.map((id) => ({
+        name: TRAIN_JOB_NAME,
+        data: { jobId: id, tenantId: s.tenantId },
+        opts: { jobId: id },
+      })),
+    );
+    const orphans: string[] = [];
+    for (let i = 0; i < 40; i++) orphans.push(await create());
+    const dead = await create();
+    await s.db.$executeRaw`
+      UPDATE "TrainingJob" SET "status" = 'running', "attempt" = 1, "leaseExpiresAt" = now() - interval '1 minute'
+      WHERE "id" = ${dead}::uuid`;
+
+    const log = pino({ level: 'silent' });
+    const first = await reconcileOnce(s.db, queue, log, 0);
+    expect(first).toBe(orphans.length + 1);
+    for (const id of [...orphans, dead]) expect(await queue.getJobState(id)).toBe('waiting');
+    expect(await queue.getWaitingCount()).toBe(held.length + orphans.length + 1);
+    // A second round finds nothing more to do.
+    expect(await reconcileOnce(s.db, queue, log, 0)).toBe(0);
+    expect(await queue.getWaitingCount()).toBe(held.length + orphans.length + 1);
+  });
+});
