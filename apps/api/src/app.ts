@@ -4,20 +4,20 @@
  * the same code against their own database and queue prefix.
  */
 import { randomUUID } from 'node:crypto';
-import { ErrorBody } from '@backprop/contracts';
+import { ApiError, ErrorBody } from '@backprop/contracts';
 import type { Db } from '@backprop/db';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Queue } from 'bullmq';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { jsonSchemaTransformObject, serializerCompiler } from 'fastify-type-provider-zod';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { ApiEnv } from './env.ts';
-import { openApiTransform } from './openapi.ts';
+import { openApiTransform, openApiTransformObject } from './openapi.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { errorsPlugin } from './plugins/errors.ts';
 import { rateLimitPlugin } from './plugins/rate-limit.ts';
-import { DOCS_CSP, securityPlugin } from './plugins/security.ts';
+import { BARE_SECURITY_HEADERS, DOCS_CSP, securityPlugin } from './plugins/security.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -53,6 +53,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // The router's own refusals (a malformed %-escape, a path segment over 100 characters) in our
+    // error shape; Fastify would answer them in its own, bypassing the error handler.
+    frameworkErrors: (err, request, reply) => {
+      const body =
+        err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiError(
+              'BP_ERR_VALIDATION',
+              err.code === 'FST_ERR_BAD_URL'
+                ? 'the URL has a malformed %-escape'
+                : 'a path parameter is longer than 100 characters',
+            ).toBody()
+          : new ApiError('BP_ERR_INTERNAL', `internal error (request id ${request.id})`).toBody();
+      if (body.statusCode >= 500) request.log.error({ err }, 'routing failed');
+      (reply as FastifyReply).code(body.statusCode).headers(BARE_SECURITY_HEADERS).send(body);
+    },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
@@ -94,7 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ apiKey: [] }],
     },
     transform: openApiTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: openApiTransformObject,
   });
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',

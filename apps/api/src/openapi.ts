@@ -3,7 +3,7 @@
  * (`body: { content: { 'application/json': { schema } } }`), which it does not convert itself.
  */
 import type { SwaggerTransform } from '@fastify/swagger';
-import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
 type Transform = SwaggerTransform<Parameters<typeof jsonSchemaTransform>[0]['schema']>;
 type ContentBody = { content: Record<string, { schema: unknown }> };
@@ -24,4 +24,30 @@ export const openApiTransform: Transform = (input) => {
     ]),
   );
   return { ...out, schema: { ...out.schema, body: { content } } };
+};
+
+type TransformObject = typeof jsonSchemaTransformObject;
+type Operation = { requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown }> } };
+
+/** True for a JSON schema that also accepts `null` (a body that may be left out). */
+function acceptsNull(schema: unknown): boolean {
+  const s = schema as { type?: unknown; anyOf?: unknown[] } | undefined;
+  return s?.type === 'null' || (Array.isArray(s?.anyOf) && s.anyOf.some(acceptsNull));
+}
+
+/**
+ * The zod type provider's document transform, plus optional bodies: @fastify/swagger marks every
+ * declared body required, but a route whose body schema accepts null (NoBody: cancel, delete)
+ * takes no body at all.
+ */
+export const openApiTransformObject: TransformObject = (input) => {
+  const doc = jsonSchemaTransformObject(input) as { paths?: Record<string, Record<string, Operation>> };
+  for (const operations of Object.values(doc.paths ?? {})) {
+    for (const operation of Object.values(operations)) {
+      const body = operation.requestBody;
+      if (body?.content && Object.values(body.content).every((c) => acceptsNull(c.schema)))
+        body.required = false;
+    }
+  }
+  return doc as ReturnType<TransformObject>;
 };

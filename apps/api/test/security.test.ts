@@ -57,6 +57,20 @@ describe('security headers', () => {
     }
   });
 
+  it("the router's own refusals (bad %-escape, overlong path parameter) are our 400, with the headers", async () => {
+    for (const [url, message] of [
+      ['/v1/datasets/%zz', 'malformed %-escape'],
+      ['/v1/jobs/%E0%A4%A/cancel', 'malformed %-escape'],
+      [`/v1/models/${'𝕏'.repeat(120)}`, 'longer than 100 characters'],
+      [`/v1/datasets/${'a'.repeat(101)}`, 'longer than 100 characters'],
+    ] as const) {
+      const res = await ctx.app.inject({ method: 'GET', url });
+      expect(expectError(res, 400, 'BP_ERR_VALIDATION', url).message).toContain(message);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(directives(res.headers['content-security-policy'] as string)['default-src']).toBe("'none'");
+    }
+  });
+
   it('tenant data is not cached', async () => {
     const res = await ctx.app.inject({ method: 'GET', url: '/v1/networks' });
     expect(res.headers['cache-control']).toBe('no-store');

@@ -27,6 +27,27 @@ export const DOCS_CSP = {
   'style-src': ["'self'", "'unsafe-inline'"],
 };
 
+/** The API's policy: JSON loads, frames and submits nothing. */
+const API_CSP = {
+  'default-src': ["'none'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'none'"],
+  'frame-ancestors': ["'none'"],
+};
+
+/**
+ * The essential headers, for the few answers Fastify's router sends before any hook runs (see
+ * frameworkErrors in app.ts), where helmet cannot add its own.
+ */
+export const BARE_SECURITY_HEADERS = {
+  'content-security-policy': Object.entries(API_CSP)
+    .map(([name, values]) => `${name} ${values.join(' ')}`)
+    .join(';'),
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
 /** Headers a browser may read from a cross-origin response. */
 const EXPOSED_HEADERS = [
   'location',
@@ -39,15 +60,7 @@ const EXPOSED_HEADERS = [
 export const securityPlugin = fp(
   async (app: FastifyInstance) => {
     await app.register(helmet, {
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          'default-src': ["'none'"],
-          'base-uri': ["'none'"],
-          'form-action': ["'none'"],
-          'frame-ancestors': ["'none'"],
-        },
-      },
+      contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
       frameguard: { action: 'deny' },
     });
 
