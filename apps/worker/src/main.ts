@@ -27,6 +27,22 @@ const active = new Map<string, ActiveTraining>();
 let closing = false;
 /** BullMQ's failedReason for a job that stalled more than maxStalledCount times. */
 const STALLED_OUT = 'job stalled more than allowable limit';
+/** Set once the worker takes jobs and everything shutdown() touches exists. */
+let up = false;
+// Stop signals are handled from the first line on: until a handler exists, SIGTERM's default
+// action kills the process outright, and a stop sent while the worker boots (an orchestrator, a
+// test that saw 'worker ready' a moment early) would hit it. Before the worker is up it has
+// taken no job, so there is nothing to hand back: it just exits.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (up) {
+      void shutdown(signal);
+      return;
+    }
+    log.info({ signal }, 'stop signal during startup: exiting before taking any job');
+    process.exit(0);
+  });
+}
 
 // The worker's connections wait through a Redis outage (BullMQ needs maxRetriesPerRequest null on
 // them). The queue connection (reconciler, heartbeat) fails fast instead: a command sent while
@@ -61,6 +77,16 @@ queueConnection.on('ready', () => {
   );
 });
 await checkPostgres();
+// Listening for cancellations before taking any job, so none is missed; and from here to 'worker
+// ready' there is no await, so a stop signal finds either no job taken or everything in place.
+await subscriber.subscribe(CANCEL_CHANNEL);
+subscriber.on('message', (_channel, jobId: string) => {
+  const training = active.get(jobId);
+  if (training) {
+    log.info({ jobId }, 'cancel received');
+    void training.cancel();
+  }
+});
 
 const queue = new Queue(TRAINING_QUEUE, {
   connection: queueConnection,
@@ -149,15 +175,6 @@ const health =
     : undefined;
 health?.unref();
 
-await subscriber.subscribe(CANCEL_CHANNEL);
-subscriber.on('message', (_channel, jobId: string) => {
-  const training = active.get(jobId);
-  if (training) {
-    log.info({ jobId }, 'cancel received');
-    void training.cancel();
-  }
-});
-
 // One reconcile round at a time: a slow round (Postgres or Redis struggling) is skipped over,
 // never stacked. Rounds while Redis is down would only fail, so they wait for it.
 let reconciling = false;
@@ -215,8 +232,7 @@ async function shutdown(signal: string): Promise<void> {
   await Promise.allSettled([queue.close(), subscriber.quit(), db.$disconnect()]);
   process.exit(0);
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+up = true;
 
 /** BullMQ is only correct with noeviction: an evicted lock or job key loses work (RELIABILITY.md P5). */
 async function refuseEvictingRedis(redis: Redis): Promise<void> {

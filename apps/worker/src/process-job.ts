@@ -145,6 +145,19 @@ export async function processTrainingJob(
           costs: bytesToFloat64(checkpoint.costs),
         }
       : null;
+    if (resume) {
+      // The row shows where this attempt starts, not the progress the previous one reached after
+      // its last checkpoint (work that is lost and done again).
+      const ours = await recordProgress(db, {
+        jobId,
+        attempt,
+        iteration: resume.iteration,
+        cost: resume.costs.at(-1) ?? null,
+        costs: resume.costs,
+        leaseMs: env.LEASE_MS,
+      });
+      if (!ours) return { outcome: 'cancelled', reason: 'the job was cancelled or taken over' };
+    }
     log.info({ attempt, resumeFrom: resume?.iteration ?? 0 }, 'training starts');
 
     const request: TrainRequest = {

@@ -65,7 +65,7 @@ async function expectTakesNextJob(woken: WorkerProcess, others: WorkerProcess[])
     await stack.createNetwork(4),
   );
   expect((await stack.waitForStatus(next, ['succeeded', 'failed'])).status).toBe('succeeded');
-  expect(woken.lines.some(jobLine(next, 'job finished'))).toBe(true);
+  await woken.waitForLog(jobLine(next, 'job finished'));
 }
 
 describe('a worker frozen past its lock', () => {

@@ -5,7 +5,7 @@
  */
 import { Network, train } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LogLine } from '../processes.ts';
+import { eventually, type LogLine } from '../processes.ts';
 import { createReport, createStack, jobLine, planarMatrices, type Stack } from './harness.ts';
 
 let stack: Stack;
@@ -36,8 +36,13 @@ describe('the main thread while a thread trains', () => {
     expect(job.status).toBe('succeeded');
     expect(job.attempts).toBe(1);
 
+    // Logged after the result is committed: wait for the line, not just for the row.
+    const holder = (await eventually(
+      async () => workers.find((w) => w.lines.some(jobLine(jobId, 'job finished'))),
+      (w) => w !== undefined,
+    ))!;
     const lines = workers.flatMap((w) => w.lines);
-    const ended = lines.find(jobLine(jobId, 'training thread ended'))!;
+    const ended = holder.lines.find(jobLine(jobId, 'training thread ended'))!;
     const delay = ended['eventLoopDelayMs'] as { p50Ms: number; p99Ms: number; maxMs: number };
     const durationMs = ended['durationMs'] as number;
     // Long enough to need several lock renewals, or the test proves nothing.
@@ -52,7 +57,6 @@ describe('the main thread while a thread trains', () => {
     expect(stalled).toEqual([]);
     expect(lockErrors).toEqual([]);
     // The periodic view agrees: every second of the run.
-    const holder = workers.find((w) => w.lines.some(jobLine(jobId, 'training thread ended')))!;
     const start = holder.lines.find(jobLine(jobId, 'training starts'))!.time;
     const health = holder.lines.filter((l) => l.msg === 'health' && l.time > start && l.time <= ended.time);
     const healthP99 = health.map((l) => (l['eventLoopDelayMs'] as { p99Ms: number }).p99Ms);
@@ -152,6 +156,7 @@ describe('progress and checkpoints on time', () => {
     const jobId = await stack.startJob(training, networkId);
     const job = await stack.waitForStatus(jobId, ['succeeded', 'failed']);
     expect(job.status).toBe('succeeded');
+    await worker.waitForLog(jobLine(jobId, 'job finished'));
     // 400 samples in batches of 64: 7 updates an epoch. A checkpoint inside an epoch must replay
     // that epoch's shuffle on the way back in.
     const saved = worker.lines

@@ -142,7 +142,7 @@ describe('kill -9 of a worker process', () => {
     expect(failedAfterMs).toBeLessThan(LOCK + STALLED + SLACK);
     // The survivor never trained it: BullMQ failed the delivery before the processor ran.
     expect(survivor.lines.some(jobLine(jobId, 'training starts'))).toBe(false);
-    expect(survivor.lines.some(jobLine(jobId, 'job marked failed'))).toBe(true);
+    await survivor.waitForLog(jobLine(jobId, 'job marked failed'));
     const bull = await stack.queue.getJob(jobId);
     expect(await bull?.getState()).toBe('failed');
     expect(bull?.failedReason).toBe('job stalled more than allowable limit');

@@ -54,9 +54,10 @@ describe('SIGTERM to a worker', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(exitMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
 
-    const ended = first.lines.find(jobLine(jobId, 'training thread ended'))!;
+    // 'exit' can come before the last of stdout has been read: wait for the lines themselves.
+    const ended = await first.waitForLog(jobLine(jobId, 'training thread ended'));
     expect(ended['outcome']).toBe('released');
-    expect(first.lines.some(jobLine(jobId, 'released: checkpointed and back in the queue'))).toBe(true);
+    await first.waitForLog(jobLine(jobId, 'released: checkpointed and back in the queue'));
     expect(first.lines.some(jobLine(waiting, 'training starts'))).toBe(false);
     const checkpoint = await stack.ctx.database.db.checkpoint.findUniqueOrThrow({ where: { jobId } });
     expect(checkpoint.iteration).toBeGreaterThanOrEqual(progressAtTerm);

@@ -192,6 +192,8 @@ describe('transient failures', () => {
       const job = await stack.waitForStatus(jobId, ['succeeded', 'failed'], 120_000);
       expect(job.status).toBe('succeeded');
       expect(job.attempts).toBe(2);
+      // Logged after the result is committed: wait for the line, not just for the row.
+      await worker.waitForLog(jobLine(jobId, 'job finished'));
 
       const attemptFailed = worker.lines.find(jobLine(jobId, 'job attempt failed'))!;
       expect(attemptFailed['final']).toBe(false);
