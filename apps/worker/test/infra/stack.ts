@@ -210,17 +210,21 @@ export class Space {
     );
     this.processes.push(service);
     const url = `http://127.0.0.1:${port}`;
-    // Polled rather than read from the log, so any LOG_LEVEL works.
-    await waitUntil(
-      `${service.name} answers /healthz`,
-      async () => {
-        if (!service.running) throw new Error(`the API exited before listening:\n${service.stderr()}`);
-        const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-        return res.status === 200;
-      },
-      60_000,
-      200,
-    ).catch((err: Error) => {
+    // Polled rather than read from the log, so any LOG_LEVEL works; an early exit ends the wait.
+    await Promise.race([
+      waitUntil(
+        `${service.name} answers /healthz`,
+        async () => {
+          const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+          return res.status === 200;
+        },
+        60_000,
+        200,
+      ),
+      service.exited.then((e) => {
+        throw new Error(`the API exited (${e.signal ?? e.code}) before listening`);
+      }),
+    ]).catch((err: Error) => {
       throw new Error(`${err.message}\n${service.stderr()}`);
     });
     return Object.assign(service, { url });
