@@ -122,12 +122,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(
     async (v1) => {
-      await v1.register(rateLimitPlugin);
-      await v1.register(authPlugin);
-      // Tenant data: no cache, shared or private, keeps a copy.
+      // Tenant data (and refusals of it): no cache, shared or private, keeps a copy.
       v1.addHook('onRequest', async (_request, reply) => {
         reply.header('cache-control', 'no-store');
       });
+      await v1.register(rateLimitPlugin);
+      await v1.register(authPlugin);
       // Every /v1 route can answer 401 (no valid key) and 429 (rate limit): say so in the document.
       v1.addHook('onRoute', (route) => {
         if (route.schema?.response) {

@@ -71,9 +71,14 @@ describe('security headers', () => {
     }
   });
 
-  it('tenant data is not cached', async () => {
-    const res = await ctx.app.inject({ method: 'GET', url: '/v1/networks' });
-    expect(res.headers['cache-control']).toBe('no-store');
+  it('tenant data, and refusals of it, are not cached', async () => {
+    for (const res of [
+      await ctx.app.inject({ method: 'GET', url: '/v1/networks' }),
+      await ctx.anonymous({ method: 'GET', url: '/v1/networks' }),
+      await ctx.app.inject({ method: 'GET', url: `/v1/jobs/${UNKNOWN_ID}` }),
+    ]) {
+      expect(res.headers['cache-control'], String(res.statusCode)).toBe('no-store');
+    }
   });
 });
 
