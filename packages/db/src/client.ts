@@ -31,12 +31,18 @@ export interface CreateDbOptions {
 /** Creates a PrismaClient on its own pg pool. `await db.$disconnect()` closes the pool. */
 export function createDb(options: CreateDbOptions): Db {
   const onError = options.onConnectionError ?? (() => {});
+  const statementTimeout = options.statementTimeoutMillis ?? 30_000;
   const pool = new pg.Pool({
     connectionString: options.databaseUrl,
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: options.idleTimeoutMillis ?? 10_000,
-    statement_timeout: options.statementTimeoutMillis ?? 30_000,
+    statement_timeout: statementTimeout,
+    // statement_timeout is enforced by the server: a frozen or partitioned server never sends
+    // its error, and a query on an open connection would wait forever. The client gives up a
+    // little after the server should have (RELIABILITY.md P14).
+    ...(statementTimeout > 0 ? { query_timeout: statementTimeout + 2_000 } : {}),
+    keepAlive: true,
     application_name: 'backprop',
   });
   // The adapter also listens, but only from its first connect: this one covers the whole life.
@@ -70,6 +76,7 @@ const UNAVAILABLE_MESSAGES = [
   'Connection terminated',
   'connect ECONNREFUSED',
   "Can't reach database server",
+  'Query read timeout',
 ];
 
 /**

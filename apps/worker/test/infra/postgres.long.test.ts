@@ -3,6 +3,7 @@
  * connections killed under load, Postgres down for 30 s while a job finishes, the pool exhausted.
  * The API runs as its own process (real sockets, and a crash would show as an exit).
  */
+import { createDb, isDatabaseUnavailable } from '@backprop/db';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../processes.ts';
@@ -298,6 +299,35 @@ describe('Postgres faults', () => {
         `${served.length} served after the lock; /healthz p99 ${percentile(health, 99).toFixed(0)} ms, /readyz ${readyz.status} in ` +
         `${readyz.ms.toFixed(0)} ms; API connections ${baseline} before, ${JSON.stringify(after)} after`,
     );
+  });
+});
+
+describe('a frozen Postgres', () => {
+  it('P14: a query on an open connection to a frozen (SIGSTOPped) server fails after statement_timeout + 2 s as "unavailable", and the pool recovers when it thaws', async () => {
+    const s = await space();
+    const db = createDb({ databaseUrl: s.databaseUrl, poolMax: 2, statementTimeoutMillis: 2000 });
+    try {
+      await db.$queryRaw`SELECT 1`;
+      await pgServer.freeze();
+      const started = Date.now();
+      const error = await db.$queryRaw`SELECT 1`.then(
+        () => null,
+        (err: unknown) => err,
+      );
+      const failedAfterMs = Date.now() - started;
+      await pgServer.freeze(false);
+      expect(error).not.toBeNull();
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      expect(failedAfterMs).toBeGreaterThanOrEqual(3500);
+      expect(failedAfterMs).toBeLessThan(10_000);
+      expect(await db.$queryRaw<{ one: number }[]>`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+      console.log(
+        `[P14] frozen Postgres: the query failed after ${failedAfterMs} ms; the pool recovered after the thaw`,
+      );
+    } finally {
+      await pgServer.freeze(false);
+      await db.$disconnect();
+    }
   });
 });
 

@@ -361,7 +361,29 @@ export class PrivatePostgres {
     );
   }
 
+  /** SIGSTOP (or SIGCONT) the postmaster and its backends: a frozen VM or a partition, not a crash. */
+  async freeze(frozen = true): Promise<void> {
+    const pid = this.pid;
+    if (pid === null) return;
+    const children = await run('ps', ['-o', 'pid=', '--ppid', String(pid)]).then(
+      ({ stdout }) =>
+        stdout
+          .split('\n')
+          .map(Number)
+          .filter((p) => p > 0),
+      () => [] as number[],
+    );
+    for (const p of [pid, ...children]) {
+      try {
+        process.kill(p, frozen ? 'SIGSTOP' : 'SIGCONT');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
   async destroy(): Promise<void> {
+    await this.freeze(false).catch(() => undefined);
     await this.stop('immediate').catch(() => this.kill().catch(() => undefined));
     if (this.pid !== null) await this.kill().catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
