@@ -34,6 +34,8 @@ export const WorkerEnv = z.object({
    * attempt fails (and the job resumes from its checkpoint later). */
   RESULT_SAVE_TIMEOUT_MS: int(120_000),
   THREAD_MAX_OLD_GENERATION_MB: int(2048),
+  /** Nice value of training threads (Linux, 0–19): CPU goes to lock renewals and the API first. */
+  THREAD_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** How often the worker logs its event-loop delay and memory ('health'); 0 = never. */
   HEALTH_LOG_EVERY_MS: int(60_000),
   /** Test-only fault injection (faults.ts); empty in production. */

@@ -173,6 +173,7 @@ export async function processTrainingJob(
       resume,
       progressEveryMs: env.PROGRESS_EVERY_MS,
       checkpointEveryMs: env.CHECKPOINT_EVERY_MS,
+      nice: env.THREAD_NICE,
       control: new SharedArrayBuffer(4 * 4),
       ...(takeFault(env.BACKPROP_FAULT_INJECT, 'thread-throw') ? { injectThrow: true } : {}),
     };

@@ -38,6 +38,8 @@ export interface TrainRequest {
   /** Int32Array flags the main thread sets and the training loop polls (see CONTROL_*). */
   control: SharedArrayBuffer;
   checkpointEveryMs: number;
+  /** The thread lowers its own scheduling priority to this nice value (0: leave it). */
+  nice: number;
   /** Test-only (faults.ts): throw at the first recorded cost, as a bug in training code would. */
   injectThrow?: boolean;
 }

@@ -3,6 +3,8 @@
  * train loop, reporting progress, checkpoints and the result to the main thread. It touches no
  * database and no network; it only computes.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Normalization } from '@backprop/contracts';
 import {
@@ -26,6 +28,24 @@ const port = parentPort!;
 const request = (workerData as { request: TrainRequest }).request;
 const control = new Int32Array(request.control);
 const post = (message: ThreadMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+/**
+ * Training is batch work; the worker's main thread is not: it renews the BullMQ locks, and a
+ * starved main thread loses them (RELIABILITY.md P1). On a machine whose cores are all busy (the
+ * API, Postgres, other trainings) the kernel should run it first. Linux keeps a nice value per
+ * thread, so this thread lowers its own; training then only loses the CPU time the others
+ * actually use. Elsewhere, or if not permitted, it runs at the process's priority.
+ */
+function lowerOwnPriority(nice: number): void {
+  if (nice <= 0) return;
+  try {
+    // /proc/thread-self names the calling thread: <pid>/task/<tid>.
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // Not Linux, or no /proc: nothing to do.
+  }
+}
 
 /** Statistics over all samples; a constant feature divides by 1 instead of 0. */
 function normalizationOf(req: TrainRequest): Normalization {
@@ -111,6 +131,7 @@ function metricsOf(
 
 function run(): void {
   const req = request;
+  lowerOwnPriority(req.nice);
   const t = req.training;
   const normalization = req.resume ? req.resume.state.normalization : normalizationOf(req);
   const X = inputMatrix(req, normalization);

@@ -102,9 +102,10 @@ describe('progress and checkpoints on time', () => {
       status = job.status;
       if (status === 'running' && job.progress.iteration !== seen.at(-1)?.iteration) {
         seen.push({ at: Date.now(), iteration: job.progress.iteration });
-        if (job.progress.iteration < 12_000) {
-          costsMidRun = (await stack.get<{ costs: number[] }>(`/v1/jobs/${jobId}/costs`)).body.costs;
-        }
+        // The history as of mid-run: read it first, and keep it only if the row read after it
+        // still shows the run unfinished (the final write sets both at once).
+        const costs = (await stack.get<{ costs: number[] }>(`/v1/jobs/${jobId}/costs`)).body.costs;
+        if ((await stack.job(jobId)).progress.iteration < 12_000) costsMidRun = costs;
       }
       const c = await stack.ctx.database.db.checkpoint.findUnique({ where: { jobId } });
       if (c) checkpoints.add(c.iteration);
