@@ -6,7 +6,7 @@
  * checkpoint instead of training again.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { LogLine, WorkerProcess } from '../processes.ts';
+import { eventually, type LogLine, type WorkerProcess } from '../processes.ts';
 import { createReport, createStack, jobLine, type Stack } from './harness.ts';
 
 let stack: Stack;
@@ -66,9 +66,16 @@ async function expectFailedOnce(jobId: string, code: string, message: RegExp) {
   expect(job.error?.code).toBe(code);
   expect(job.error?.message).toMatch(message);
   expect(job.attempts).toBe(1);
-  const bull = await stack.queue.getJob(jobId);
-  expect(await bull?.getState()).toBe('failed');
-  expect(bull?.attemptsMade).toBe(1);
+  // The row is failed first, then the processor's UnrecoverableError moves the queue entry.
+  const bull = await eventually(
+    async () => {
+      const entry = await stack.queue.getJob(jobId);
+      return { state: await entry?.getState(), attemptsMade: entry?.attemptsMade };
+    },
+    (b) => b.state === 'failed',
+    10_000,
+  );
+  expect(bull.attemptsMade).toBe(1);
   expect(await stack.ctx.database.db.model.count({ where: { jobId } })).toBe(0);
 }
 
