@@ -21,6 +21,7 @@ export interface NetworkShape {
 export interface TrainingLimits {
   LIMIT_ITERATIONS: number;
   LIMIT_TRAINING_WORK: number;
+  LIMIT_ACTIVATION_VALUES: number;
 }
 
 export interface TrainingPlan {
@@ -72,6 +73,9 @@ export function planTraining(
       'the training work (updates × samples per update)',
     );
   }
+  // The cost is evaluated on every training sample at once (and the validation split likewise),
+  // so each activation matrix of a training thread holds samples × units numbers.
+  checkActivations(dataset.samples, network.layers, limits.LIMIT_ACTIVATION_VALUES);
   if (training.initialParameters) checkParameters(training.initialParameters, network);
   return {
     training: {
@@ -81,6 +85,19 @@ export function planTraining(
     },
     updates,
   };
+}
+
+/** samples × Σ units of one forward pass: the memory a network's activations take. */
+export function checkActivations(samples: number, layers: readonly { units: number }[], max: number): void {
+  const values = samples * layers.reduce((n, l) => n + l.units, 0);
+  if (values > max) {
+    throw limitExceeded(
+      'LIMIT_ACTIVATION_VALUES',
+      values,
+      max,
+      'the activations of one forward pass (samples × Σ units)',
+    );
+  }
 }
 
 function incompatible(field: string, message: string): ApiError {

@@ -12,6 +12,7 @@ import {
 import { getModel } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
 import { predict } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
@@ -77,6 +78,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       }
       const loaded = await cache.get(request.tenantId, request.params.id);
       if (!loaded) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
+      checkActivations(samples.length, loaded.network.layers, env.LIMIT_ACTIVATION_VALUES);
       return { modelId: request.params.id, predictions: predict(loaded, samples) };
     },
   );
