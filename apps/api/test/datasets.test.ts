@@ -3,6 +3,7 @@ import { bytesToFloat64 } from '@backprop/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext, planarCsv } from './context.ts';
+import { expectError } from './support.ts';
 
 let ctx: ApiContext;
 /** Small limits, to hit every one of them with small requests. */
@@ -41,17 +42,6 @@ function postJson(body: unknown, query = '', c: ApiContext = ctx) {
     headers: { 'content-type': 'application/json' },
     payload: typeof body === 'string' ? body : JSON.stringify(body),
   });
-}
-
-/** The error body's shape and code; returns the body for more checks. */
-function expectError(res: LightMyRequestResponse, statusCode: number, code: string) {
-  expect(res.statusCode, res.body).toBe(statusCode);
-  const body = res.json();
-  expect(body).toMatchObject({ statusCode, code, error: expect.any(String), message: expect.any(String) });
-  expect(
-    Object.keys(body).every((k) => ['statusCode', 'code', 'error', 'message', 'details'].includes(k)),
-  ).toBe(true);
-  return body as { statusCode: number; code: string; error: string; message: string; details?: unknown };
 }
 
 /** Runs a request that must be rejected and checks that no dataset row appeared. */

@@ -8,6 +8,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
+import { expectError } from './support.ts';
 
 let ctx: ApiContext;
 let connection: Redis;
@@ -91,16 +92,6 @@ afterAll(async () => {
   connection?.disconnect();
   await ctx?.close();
 });
-
-function expectError(res: LightMyRequestResponse, statusCode: number, code: string) {
-  expect(res.statusCode, res.body).toBe(statusCode);
-  const body = res.json();
-  expect(body).toMatchObject({ statusCode, code, error: expect.any(String), message: expect.any(String) });
-  expect(
-    Object.keys(body).every((k) => ['statusCode', 'code', 'error', 'message', 'details'].includes(k)),
-  ).toBe(true);
-  return body as { statusCode: number; code: string; error: string; message: string; details?: unknown };
-}
 
 function job(training: Record<string, unknown>, datasetId = binaryId, networkId = sigmoidNetId) {
   return { datasetId, networkId, training };

@@ -5,9 +5,9 @@
  */
 import type { Prisma, Task } from '@backprop/db';
 import { claimJob, completeJob, packParameters } from '@backprop/db';
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
+import { expectError } from './support.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -19,16 +19,6 @@ const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 type Nested = Record<string, number[][]>;
 type LayerSpec = { units: number; activation: string };
-
-function expectError(res: LightMyRequestResponse, statusCode: number, code: string) {
-  expect(res.statusCode, res.body).toBe(statusCode);
-  const body = res.json();
-  expect(body).toMatchObject({ statusCode, code, error: expect.any(String), message: expect.any(String) });
-  expect(
-    Object.keys(body).every((k) => ['statusCode', 'code', 'error', 'message', 'details'].includes(k)),
-  ).toBe(true);
-  return body as { statusCode: number; code: string; error: string; message: string; details?: unknown };
-}
 
 async function post(url: string, payload: unknown) {
   return ctx.app.inject({

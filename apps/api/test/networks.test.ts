@@ -1,6 +1,6 @@
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
+import { expectError } from './support.ts';
 
 let ctx: ApiContext;
 /** Small limits: 3 layers, 10 units per layer, 100 parameters, 8 inputs, 400-byte bodies. */
@@ -30,16 +30,6 @@ function postNetwork(body: unknown, c: ApiContext = ctx) {
     headers: { 'content-type': 'application/json' },
     payload: typeof body === 'string' ? body : JSON.stringify(body),
   });
-}
-
-function expectError(res: LightMyRequestResponse, statusCode: number, code: string) {
-  expect(res.statusCode, res.body).toBe(statusCode);
-  const body = res.json();
-  expect(body).toMatchObject({ statusCode, code, error: expect.any(String), message: expect.any(String) });
-  expect(
-    Object.keys(body).every((k) => ['statusCode', 'code', 'error', 'message', 'details'].includes(k)),
-  ).toBe(true);
-  return body as { statusCode: number; code: string; error: string; message: string; details?: unknown };
 }
 
 /** A rejected create stores no network. */

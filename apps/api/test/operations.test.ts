@@ -1,26 +1,17 @@
 /** Liveness, readiness, the OpenAPI document, the docs page, unknown routes. */
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { createTrainingQueue } from '../src/queue.ts';
 import { type ApiContext, createApiContext } from './context.ts';
+import { expectError } from './support.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
   ctx = await createApiContext();
 });
 afterAll(async () => ctx?.close());
-
-function expectError(res: LightMyRequestResponse, statusCode: number, code: string) {
-  expect(res.statusCode, res.body).toBe(statusCode);
-  const body = res.json();
-  expect(body).toMatchObject({ statusCode, code, error: expect.any(String), message: expect.any(String) });
-  expect(
-    Object.keys(body).every((k) => ['statusCode', 'code', 'error', 'message', 'details'].includes(k)),
-  ).toBe(true);
-  return body as { statusCode: number; code: string; error: string; message: string; details?: unknown };
-}
 
 /** "METHOD /path/{param}" for every route the app serves under `prefix` (HEAD left out). */
 function servedRoutes(app: FastifyInstance, prefix: string): string[] {
