@@ -483,6 +483,17 @@ describe('Idempotency-Key', () => {
     expect(body.details).toEqual({ jobId: first.id });
   });
 
+  it('a retry after the queue dropped its entry (removeOnComplete) returns the job and enqueues nothing', async () => {
+    const key = `key-${Math.random()}`;
+    const first = await accepted(job({ learningRate: 0.2, iterations: 7 }), { 'idempotency-key': key });
+    await queue.remove(first.id);
+    expect(await queue.getJob(first.id)).toBeUndefined();
+    const again = await accepted(job({ learningRate: 0.2, iterations: 7 }), { 'idempotency-key': key });
+    expect(again.id).toBe(first.id);
+    expect(await queue.getJob(first.id)).toBeUndefined();
+    expect(await ctx.database.db.trainingJob.count({ where: { idempotencyKey: key } })).toBe(1);
+  });
+
   it('different keys make different jobs; a key too long is 400', async () => {
     const a = await accepted(job({ learningRate: 0.2, iterations: 7 }), {
       'idempotency-key': `a-${Math.random()}`,
