@@ -6,7 +6,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Normalization } from '@backprop/contracts';
+import { type Normalization, normalizeFeature } from '@backprop/contracts';
 import {
   DivergenceError,
   deserializeCheckpoint,
@@ -77,13 +77,7 @@ function inputMatrix(req: TrainRequest, norm: Normalization): Matrix {
   const X = new Float64Array(n * m);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      const v = x[i * n + j]!;
-      X[j * m + i] =
-        norm.kind === 'standard'
-          ? (v - norm.mean[j]!) / norm.std[j]!
-          : norm.kind === 'minmax'
-            ? (v - norm.min[j]!) / (norm.max[j]! - norm.min[j]!)
-            : v;
+      X[j * m + i] = normalizeFeature(norm, j, x[i * n + j]!);
     }
   }
   return { rows: n, cols: m, data: X };

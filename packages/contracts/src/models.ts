@@ -15,6 +15,21 @@ export const Normalization = z
   );
 export type Normalization = z.infer<typeof Normalization>;
 
+/**
+ * Feature j of a raw sample as the network sees it: (x − mean)/std or (x − min)/(max − min).
+ * Training and prediction both call this, so the two can never disagree.
+ */
+export function normalizeFeature(normalization: Normalization, j: number, x: number): number {
+  switch (normalization.kind) {
+    case 'standard':
+      return (x - normalization.mean[j]!) / normalization.std[j]!;
+    case 'minmax':
+      return (x - normalization.min[j]!) / (normalization.max[j]! - normalization.min[j]!);
+    case 'none':
+      return x;
+  }
+}
+
 export const Metrics = z.object({
   finalCost: z.number(),
   iterations: z.number().int().describe('Updates made (fewer than planned after early stopping)'),

@@ -1,21 +1,10 @@
 /** Predictions for samples in raw units: normalise as in training, forward, name the labels. */
-import { ApiError, type Normalization, type Prediction } from '@backprop/contracts';
+import { ApiError, type Normalization, normalizeFeature, type Prediction } from '@backprop/contracts';
 import type { LoadedModel } from './cache.ts';
 
-/** x' = (x − mean)/std or (x − min)/(max − min), as the model was trained. */
+/** Samples in raw units, normalised as the model was trained. */
 export function normalizeRows(samples: readonly number[][], normalization: Normalization): Float64Array[] {
-  return samples.map((row) => {
-    const out = Float64Array.from(row);
-    if (normalization.kind === 'standard') {
-      for (let j = 0; j < out.length; j++)
-        out[j] = (out[j]! - normalization.mean[j]!) / normalization.std[j]!;
-    } else if (normalization.kind === 'minmax') {
-      for (let j = 0; j < out.length; j++) {
-        out[j] = (out[j]! - normalization.min[j]!) / (normalization.max[j]! - normalization.min[j]!);
-      }
-    }
-    return out;
-  });
+  return samples.map((row) => Float64Array.from(row, (x, j) => normalizeFeature(normalization, j, x)));
 }
 
 export function predict(model: LoadedModel, samples: readonly number[][]): Prediction[] {
