@@ -16,13 +16,8 @@
 import { parseArgs } from 'node:util';
 import { checkInvariants } from '../apps/worker/test/infra/checks.ts';
 import { freePort, type PrivatePostgres, type PrivateRedis } from '../apps/worker/test/infra/services.ts';
-import {
-  type ApiProcess,
-  createFixtures,
-  type ServiceProcess,
-  Space,
-  startServers,
-} from '../apps/worker/test/infra/stack.ts';
+import { type ApiProcess, createFixtures, Space, startServers } from '../apps/worker/test/infra/stack.ts';
+import type { ServiceProcess } from '../apps/worker/test/processes.ts';
 
 const { values } = parseArgs({
   options: {
