@@ -6,7 +6,12 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type Normalization, normalizeFeature } from '@backprop/contracts';
+import {
+  columnStatistics,
+  type Normalization,
+  normalizationFor,
+  normalizeFeature,
+} from '@backprop/contracts';
 import {
   DivergenceError,
   deserializeCheckpoint,
@@ -47,28 +52,14 @@ function lowerOwnPriority(nice: number): void {
   }
 }
 
-/** Statistics over all samples; a constant feature divides by 1 instead of 0. */
+/**
+ * Statistics over all samples (contracts' columnStatistics: finite for any finite data); a
+ * constant feature is only shifted (normalizeFeature), so X holds no NaN.
+ */
 function normalizationOf(req: TrainRequest): Normalization {
   const { x, samples: m, features: n } = req;
   const kind = req.training.normalize;
-  if (kind === 'none') return { kind };
-  const mean = new Array<number>(n).fill(0);
-  const min = new Array<number>(n).fill(Number.POSITIVE_INFINITY);
-  const max = new Array<number>(n).fill(Number.NEGATIVE_INFINITY);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      const v = x[i * n + j]!;
-      mean[j]! += v / m;
-      if (v < min[j]!) min[j] = v;
-      if (v > max[j]!) max[j] = v;
-    }
-  }
-  if (kind === 'minmax') return { kind, min, max: max.map((hi, j) => (hi > min[j]! ? hi : min[j]! + 1)) };
-  const variance = new Array<number>(n).fill(0);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) variance[j]! += (x[i * n + j]! - mean[j]!) ** 2 / m;
-  }
-  return { kind, mean, std: variance.map((v) => (v > 0 ? Math.sqrt(v) : 1)) };
+  return normalizationFor(kind, kind === 'none' ? [] : columnStatistics(x, m, n));
 }
 
 /** X: (n, m), one column per sample, normalised, from rows of raw features. */

@@ -15,7 +15,35 @@ export const FiniteNumber = z
  */
 export const ABORT = { abort: true } as const;
 
-export const Name = z.string().trim().min(1).max(200);
+/**
+ * Characters Postgres cannot keep as sent: NUL (text and jsonb refuse it, SQLSTATE 22021/22P05)
+ * and a UTF-16 surrogate without its other half (JSON can spell one, UTF-8 cannot encode it: text
+ * would store U+FFFD instead, jsonb refuses it). With the `u` flag a paired surrogate is one code
+ * point, so only lone ones are category Cs.
+ */
+const UNSTORABLE = /[\0\p{Cs}]/u;
+
+/** Why `text` cannot be stored as sent, or null if it can. */
+export function unstorableText(text: string): string | null {
+  const found = UNSTORABLE.exec(text);
+  if (!found) return null;
+  const unit = found[0].charCodeAt(0);
+  const what = unit === 0 ? 'NUL (U+0000)' : `a lone UTF-16 surrogate (U+${unit.toString(16).toUpperCase()})`;
+  return `contains ${what} at position ${found.index}, which cannot be stored`;
+}
+
+const STORABLE_MESSAGE = 'must not contain NUL (U+0000) or a lone UTF-16 surrogate: they cannot be stored';
+
+/**
+ * Every string the API stores (names, labels, feature names, keys) is a StoredText: refused with
+ * a 400 naming the field rather than a database error (500) or a silently altered value.
+ */
+export const StoredText = z.string().refine((text) => !UNSTORABLE.test(text), {
+  message: STORABLE_MESSAGE,
+  abort: true,
+});
+
+export const Name = StoredText.trim().min(1).max(200);
 
 export const Timestamp = z.iso.datetime().describe('ISO 8601 timestamp (UTC)');
 

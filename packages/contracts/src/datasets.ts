@@ -1,6 +1,6 @@
 /** Datasets: numeric samples with one label each, uploaded as CSV or JSON. */
 import { z } from 'zod';
-import { ABORT, FiniteNumber, Id, Name, PageQuery, page, Timestamp } from './common.ts';
+import { ABORT, FiniteNumber, Id, Name, PageQuery, page, StoredText, Timestamp } from './common.ts';
 
 export const Task = z
   .enum(['binary', 'multiclass', 'regression'])
@@ -19,10 +19,10 @@ export const CreateDatasetJson = z
       .min(1)
       .describe('One row per sample, every row the same length'),
     labels: z
-      .array(z.union([FiniteNumber, z.string().min(1, ABORT).max(200, ABORT)]))
+      .array(z.union([FiniteNumber, StoredText.min(1, ABORT).max(200, ABORT)]))
       .min(1)
       .describe('One label per sample: 0/1, class names or numbers, or real values'),
-    featureNames: z.array(z.string().min(1, ABORT).max(200, ABORT)).optional(),
+    featureNames: z.array(StoredText.min(1, ABORT).max(200, ABORT)).optional(),
     task: Task.optional().describe('Overrides the inferred task'),
   })
   .meta({ id: 'CreateDatasetJson' });
@@ -30,7 +30,7 @@ export type CreateDatasetJson = z.infer<typeof CreateDatasetJson>;
 
 export const CreateDatasetQuery = z.strictObject({
   name: Name.optional(),
-  label: z.string().min(1).max(200).default('label').describe('CSV column holding the label'),
+  label: StoredText.min(1).max(200).default('label').describe('CSV column holding the label'),
   task: Task.optional(),
 });
 

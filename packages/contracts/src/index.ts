@@ -5,4 +5,5 @@ export * from './jobs.ts';
 export * from './models.ts';
 export * from './networks.ts';
 export * from './queue.ts';
+export * from './statistics.ts';
 export * from './usage.ts';

@@ -1,6 +1,6 @@
 /** Training jobs: a dataset, a network and how to train it. */
 import { z } from 'zod';
-import { FiniteNumber, Id, PageQuery, page, Timestamp } from './common.ts';
+import { FiniteNumber, Id, PageQuery, page, StoredText, Timestamp } from './common.ts';
 
 export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -144,5 +144,5 @@ export const JobPage = page(Job);
 export const ListJobsQuery = PageQuery.extend({ status: JobStatus.optional() });
 
 export const IdempotencyHeaders = z.object({
-  'idempotency-key': z.string().min(1).max(200).optional(),
+  'idempotency-key': StoredText.min(1).max(200).optional(),
 });

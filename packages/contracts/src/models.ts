@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ABORT, FiniteNumber, Id, Timestamp } from './common.ts';
 import { ClassLabel, Task } from './datasets.ts';
 import { Layer } from './networks.ts';
+import type { ColumnStatistics } from './statistics.ts';
 
 export const Normalization = z
   .discriminatedUnion('kind', [
@@ -11,20 +12,55 @@ export const Normalization = z
     z.object({ kind: z.literal('minmax'), min: z.array(z.number()), max: z.array(z.number()) }),
   ])
   .describe(
-    'Applied to raw samples before the forward pass: standard (x-mean)/std, minmax (x-min)/(max-min)',
+    'Applied to raw samples before the forward pass: standard (x-mean)/std, minmax (x-min)/(max-min). A constant feature (std 0, or max = min) is only shifted: x-mean, x-min.',
   );
 export type Normalization = z.infer<typeof Normalization>;
 
+/** The normalisation a job trains with, from the statistics of all its dataset's samples. */
+export function normalizationFor(
+  kind: Normalization['kind'],
+  stats: readonly ColumnStatistics[],
+): Normalization {
+  switch (kind) {
+    case 'standard':
+      return { kind, mean: stats.map((s) => s.mean), std: stats.map((s) => s.std) };
+    case 'minmax':
+      return { kind, min: stats.map((s) => s.min), max: stats.map((s) => s.max) };
+    case 'none':
+      return { kind };
+  }
+}
+
+/**
+ * (x − offset) / divisor for finite inputs, even where x − offset overflows (x = 1.7e308,
+ * offset = −1.7e308): halving is exact, so the halved difference gives the same quotient. A
+ * divisor of 0 (a constant feature) divides by 1: the feature is only shifted. The result is
+ * ±Infinity only where the true value is beyond the largest double.
+ */
+function shiftAndScale(x: number, offset: number, divisor: number): number {
+  const by = divisor === 0 ? 1 : divisor;
+  const difference = x - offset;
+  if (Number.isFinite(difference)) return difference / by;
+  return ((x / 2 - offset / 2) / by) * 2;
+}
+
 /**
  * Feature j of a raw sample as the network sees it: (x − mean)/std or (x − min)/(max − min).
- * Training and prediction both call this, so the two can never disagree.
+ * Training and prediction both call this, so the two can never disagree. For ordinary values it
+ * is exactly that formula; it differs only where the formula would overflow or divide by zero.
  */
 export function normalizeFeature(normalization: Normalization, j: number, x: number): number {
   switch (normalization.kind) {
     case 'standard':
-      return (x - normalization.mean[j]!) / normalization.std[j]!;
-    case 'minmax':
-      return (x - normalization.min[j]!) / (normalization.max[j]! - normalization.min[j]!);
+      return shiftAndScale(x, normalization.mean[j]!, normalization.std[j]!);
+    case 'minmax': {
+      const min = normalization.min[j]!;
+      const max = normalization.max[j]!;
+      const range = max - min;
+      if (Number.isFinite(range)) return shiftAndScale(x, min, range);
+      // max − min overflows (min = −1.7e308, max = 1.7e308): the halved range does not.
+      return (x / 2 - min / 2) / (max / 2 - min / 2);
+    }
     case 'none':
       return x;
   }

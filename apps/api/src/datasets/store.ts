@@ -1,5 +1,12 @@
 /** Turns a parsed upload (CSV or JSON) into a stored dataset, in one insert within the tenant's quota. */
-import type { ClassLabel, Dataset, FeatureStat, Task } from '@backprop/contracts';
+import {
+  ApiError,
+  type ClassLabel,
+  type Dataset,
+  type FeatureStat,
+  type Task,
+  unstorableText,
+} from '@backprop/contracts';
 import { createDatasetWithinQuota, type Db } from '@backprop/db';
 import { storageQuotaExceeded } from '../routes/quota.ts';
 import { encodeLabels } from './labels.ts';
@@ -30,6 +37,7 @@ export async function storeDataset(
   input: ParsedDataset,
   limits: StoreLimits,
 ): Promise<Dataset> {
+  refuseUnstorableText(input);
   const { task, classes, y } = encodeLabels(input.labels, input.task, limits.maxClasses);
   const stats = featureStats(input.x, input.samples, input.featureNames);
   const stored = await createDatasetWithinQuota(
@@ -55,6 +63,33 @@ export async function storeDataset(
   return toDataset(stored.dataset);
 }
 
+/**
+ * A CSV's header names and labels, checked once parsed: a JSON upload's were checked by its
+ * schema (StoredText) already, so only a CSV's can fail here.
+ */
+function refuseUnstorableText(input: ParsedDataset): void {
+  input.featureNames.forEach((name, j) => {
+    const problem = unstorableText(name);
+    if (problem) {
+      throw new ApiError(
+        'BP_ERR_VALIDATION',
+        `featureNames.${j}: the header name ${JSON.stringify(name)} ${problem}`,
+        { field: `featureNames.${j}` },
+      );
+    }
+  });
+  input.labels.forEach((label, i) => {
+    const problem = typeof label === 'string' ? unstorableText(label) : null;
+    if (problem) {
+      throw new ApiError(
+        'BP_ERR_VALIDATION',
+        `labels.${i}: the label of sample ${i + 1}, ${JSON.stringify(label)}, ${problem}`,
+        { field: `labels.${i}` },
+      );
+    }
+  });
+}
+
 interface DatasetRow {
   id: string;
   name: string;
@@ -66,6 +101,7 @@ interface DatasetRow {
   featureStats: unknown;
   byteSize: number;
   createdAt: Date;
+  deletedAt: Date | null;
 }
 
 export function toDataset(row: DatasetRow): Dataset {
@@ -79,6 +115,7 @@ export function toDataset(row: DatasetRow): Dataset {
     featureStats: row.featureStats as FeatureStat[],
     byteSize: row.byteSize,
     createdAt: row.createdAt.toISOString(),
+    deletedAt: row.deletedAt?.toISOString() ?? null,
   };
   if (Array.isArray(row.classes)) dataset.classes = row.classes as ClassLabel[];
   return dataset;

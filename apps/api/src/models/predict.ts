@@ -18,7 +18,19 @@ export function predict(model: LoadedModel, samples: readonly number[][]): Predi
       );
     }
   });
-  const { outputs, labels } = model.network.predictRows(normalizeRows(samples, model.normalization));
+  const rows = normalizeRows(samples, model.normalization);
+  // A finite raw value can still normalise beyond the largest double (x / a tiny std).
+  rows.forEach((row, i) => {
+    const j = row.findIndex((v) => !Number.isFinite(v));
+    if (j !== -1) {
+      throw new ApiError(
+        'BP_ERR_BAD_DATA',
+        `samples.${i}.${j}: ${samples[i]![j]} normalised with the model's statistics is beyond the largest number`,
+        { field: `samples.${i}.${j}` },
+      );
+    }
+  });
+  const { outputs, labels } = model.network.predictRows(rows);
   // Finite inputs can still overflow (1e308 · w): say which sample, rather than fail the response.
   const overflow = outputs.findIndex((o) => !o.every(Number.isFinite));
   if (overflow !== -1) {
