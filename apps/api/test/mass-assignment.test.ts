@@ -251,6 +251,7 @@ describe('responses carry only allow-listed fields', () => {
       'finishedAt',
       'error',
       'modelId',
+      'worker',
     ],
     model: ['id', 'jobId', 'inputSize', 'layers', 'task', 'classes', 'metrics', 'normalization', 'createdAt'],
   };

@@ -5,7 +5,7 @@ import { FaultList } from './faults.ts';
 
 const int = (def: number) => z.coerce.number().int().min(0).default(def);
 
-export const WorkerEnv = z.object({
+const WorkerEnvFields = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/backprop'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -13,15 +13,21 @@ export const WorkerEnv = z.object({
   DB_POOL_MAX: int(5),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(availableParallelism()),
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
-  /** How long a BullMQ lock lives without renewal; renewal runs every half of it. */
-  LOCK_DURATION_MS: int(60_000),
-  STALLED_INTERVAL_MS: int(30_000),
+  /** How long a BullMQ lock lives without renewal; renewal runs every half of it. A dead
+   * worker's job is taken again within LOCK_DURATION_MS + STALLED_INTERVAL_MS (at most 2 × lock). */
+  LOCK_DURATION_MS: int(30_000),
+  STALLED_INTERVAL_MS: int(15_000),
   MAX_STALLED_COUNT: int(2),
   /** Progress (iteration, cost, history) is persisted at least this often. */
   PROGRESS_EVERY_MS: int(500),
   CHECKPOINT_EVERY_MS: int(10_000),
-  /** A running job's lease in Postgres; renewed with each progress write. */
-  LEASE_MS: int(60_000),
+  /** A running job's lease in Postgres, renewed every third of it while its worker lives; the
+   * API shows a running job whose lease ran out as `worker.alive: false` (waiting for a worker). */
+  LEASE_MS: z.coerce.number().int().min(3).default(15_000),
+  /** Running jobs per tenant at once (across all workers); 0 = no cap. */
+  TENANT_MAX_RUNNING_JOBS: int(2),
+  /** A job deferred because its tenant is at the cap comes back to the queue after this long. */
+  TENANT_CAP_RETRY_MS: z.coerce.number().int().min(1).default(2_000),
   RECONCILE_EVERY_MS: int(15_000),
   /** A queued row older than this that the queue does not hold is enqueued again. */
   RECONCILE_QUEUED_AFTER_MS: int(10_000),
@@ -40,6 +46,11 @@ export const WorkerEnv = z.object({
   HEALTH_LOG_EVERY_MS: int(60_000),
   /** Test-only fault injection (faults.ts); empty in production. */
   BACKPROP_FAULT_INJECT: FaultList,
+});
+export const WorkerEnv = WorkerEnvFields.refine((env) => env.STALLED_INTERVAL_MS <= env.LOCK_DURATION_MS, {
+  path: ['STALLED_INTERVAL_MS'],
+  message:
+    "must not exceed LOCK_DURATION_MS: a dead worker's job waits up to LOCK_DURATION_MS + STALLED_INTERVAL_MS before another worker takes it",
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
 

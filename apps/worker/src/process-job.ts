@@ -7,7 +7,7 @@ import type { Layer, Normalization, Task, Training } from '@backprop/contracts';
 import { TrainingJobPayload } from '@backprop/contracts';
 import {
   bytesToFloat64,
-  claimJob,
+  claimJobWithinTenantCap,
   completeJob,
   type Db,
   failJob,
@@ -16,9 +16,11 @@ import {
   getNetwork,
   isDatabaseUnavailable,
   recordProgress,
+  releaseJob,
+  renewLease,
   saveCheckpoint,
 } from '@backprop/db';
-import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { WorkerEnv } from './env.ts';
 import { takeFault } from './faults.ts';
@@ -77,12 +79,29 @@ export async function processTrainingJob(
     throw new WaitingError();
   }
 
-  const claim = await claimJob(db, { jobId, workerId: deps.workerId, leaseMs: env.LEASE_MS });
-  if (!claim) {
+  const claim = await claimJobWithinTenantCap(db, {
+    jobId,
+    workerId: deps.workerId,
+    leaseMs: env.LEASE_MS,
+    tenantMaxRunning: env.TENANT_MAX_RUNNING_JOBS,
+  });
+  if (claim.outcome === 'finished') {
     // A re-delivery of a finished or cancelled job (a reconciler re-enqueue, a queue entry that
     // outlived its row's end): Postgres already holds the answer, nothing changes.
     log.info('skipped: the job is already finished or cancelled');
     return { outcome: 'skipped', reason: 'the job is finished or cancelled' };
+  }
+  if (claim.outcome === 'deferred') {
+    // The tenant has TENANT_MAX_RUNNING_JOBS running (or older jobs first in line): this one
+    // waits in the delayed set without spending an attempt, its row untouched (queued), and
+    // other tenants' jobs take the slot meanwhile.
+    log.info(
+      { ahead: claim.ahead, max: env.TENANT_MAX_RUNNING_JOBS, retryInMs: env.TENANT_CAP_RETRY_MS },
+      'deferred: the tenant is at TENANT_MAX_RUNNING_JOBS',
+    );
+    if (!token) throw new Error('deferred without a lock token');
+    await job.moveToDelayed(Date.now() + env.TENANT_CAP_RETRY_MS, token);
+    throw new DelayedError();
   }
   const { attempt } = claim;
   const row = claim.job;
@@ -111,10 +130,52 @@ export async function processTrainingJob(
       thread?.release();
     },
   });
+  // The lease says "a live worker holds this job": renewed on the clock, not only with progress,
+  // so loading a large dataset or a slow thread does not make a live job look abandoned.
+  let renewing = false;
+  let renewalStopped = false;
+  const leaseRenewal = setInterval(
+    () => {
+      if (renewing) return;
+      renewing = true;
+      renewLease(db, { jobId, attempt, leaseMs: env.LEASE_MS })
+        .then(async (ours) => {
+          if (ours || lost !== null || renewalStopped) return;
+          lost = 'the job was cancelled or taken over by another delivery';
+          log.warn(`${lost}: stopping the training`);
+          await thread?.stop(lost);
+        })
+        .catch((err: unknown) => log.warn({ err }, 'renewing the lease failed; training goes on'))
+        .finally(() => {
+          renewing = false;
+        });
+    },
+    Math.max(1, Math.floor(env.LEASE_MS / 3)),
+  );
+  // Stopped once the outcome is being written: a renewal refused after the job finished means nothing.
+  const stopRenewing = () => {
+    renewalStopped = true;
+    clearInterval(leaseRenewal);
+  };
   try {
     return await trainClaimedJob();
   } finally {
+    stopRenewing();
     deps.active.delete(jobId);
+  }
+
+  /**
+   * Back to the queue without spending an attempt: the row first says queued again (progress
+   * kept; fenced, so only if still ours), then the queue entry goes back to waiting.
+   */
+  async function handBack(lockToken: string, message: string): Promise<never> {
+    stopRenewing();
+    await releaseJob(db, { jobId, attempt }).catch((err: unknown) =>
+      log.warn({ err }, 'could not mark the job queued; it shows as running until its lease runs out'),
+    );
+    await job.moveToWait(lockToken);
+    log.info(message);
+    throw new WaitingError();
   }
 
   async function trainClaimedJob(): Promise<ProcessResult> {
@@ -133,9 +194,7 @@ export async function processTrainingJob(
     }
     if (lost !== null) return { outcome: 'cancelled', reason: lost };
     if (releaseRequested && token) {
-      log.info('shutting down before training started: the job goes back to the queue');
-      await job.moveToWait(token);
-      throw new WaitingError();
+      return handBack(token, 'shutting down before training started: the job went back to the queue');
     }
     const resume: ResumeState | null = checkpoint
       ? {
@@ -223,6 +282,7 @@ export async function processTrainingJob(
           });
           break;
         case 'done':
+          stopRenewing();
           enqueueWrite(async () => {
             if (takeFault(env.BACKPROP_FAULT_INJECT, 'sigstop-before-complete')) {
               log.warn('fault injection: this process stops itself (SIGSTOP) before writing the result');
@@ -273,6 +333,7 @@ export async function processTrainingJob(
         case 'released':
           break;
         case 'failed':
+          stopRenewing();
           enqueueWrite(async () => {
             await failJob(db, { jobId, attempt, code: message.code, message: message.message });
             failure = new UnrecoverableError(message.message);
@@ -331,9 +392,7 @@ export async function processTrainingJob(
     }
     if (outcome.kind === 'released' && token) {
       // Back to the queue without spending an attempt; the next worker resumes from the checkpoint.
-      await job.moveToWait(token);
-      log.info('released: checkpointed and back in the queue');
-      throw new WaitingError();
+      return handBack(token, 'released: checkpointed and back in the queue');
     }
     return { outcome: 'cancelled', reason: lost ?? 'stopped' };
   }

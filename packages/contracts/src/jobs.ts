@@ -127,6 +127,19 @@ export const Job = z
     finishedAt: Timestamp.nullable(),
     error: JobError.nullable(),
     modelId: Id.nullable(),
+    worker: z
+      .object({
+        alive: z
+          .boolean()
+          .describe(
+            "false: the worker stopped reporting (killed, frozen or cut off) and the job waits for another worker, which takes it within about LOCK_DURATION_MS + STALLED_INTERVAL_MS; progress resumes from the job's last checkpoint",
+          ),
+        lastSeenAt: Timestamp.describe('When the worker last reported'),
+      })
+      .nullable()
+      .describe(
+        'The worker training a running job (null unless status is running). A queued job waits for a worker; a queued job with startedAt set was handed back (a worker shut down) and resumes from its checkpoint',
+      ),
   })
   .meta({ id: 'Job' });
 export type Job = z.infer<typeof Job>;

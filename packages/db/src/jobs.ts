@@ -179,18 +179,71 @@ export async function claimJob(
   assertCount(input.leaseMs, 'leaseMs', { min: 1 });
   if (!isUuid(input.jobId)) return null;
   const [claimed, job] = await db.$transaction([
-    db.$queryRaw<{ attempt: number }[]>`
-      UPDATE "TrainingJob"
-      SET "status" = 'running', "attempt" = "attempt" + 1, "workerId" = ${input.workerId},
-          "startedAt" = COALESCE("startedAt", now()),
-          "leaseExpiresAt" = now() + ${input.leaseMs}::integer * interval '1 millisecond',
-          "updatedAt" = now()
-      WHERE "id" = ${input.jobId}::uuid AND "status" IN ('queued', 'running')
-      RETURNING "attempt"`,
+    claimStatement(db, input),
     db.trainingJob.findUnique({ where: { id: input.jobId } }),
   ]);
   const attempt = claimed[0]?.attempt;
   return attempt === undefined || job === null ? null : { job, attempt };
+}
+
+function claimStatement(db: DbOrTx, input: ClaimJobInput) {
+  return db.$queryRaw<{ attempt: number }[]>`
+    UPDATE "TrainingJob"
+    SET "status" = 'running', "attempt" = "attempt" + 1, "workerId" = ${input.workerId},
+        "startedAt" = COALESCE("startedAt", now()),
+        "leaseExpiresAt" = now() + ${input.leaseMs}::integer * interval '1 millisecond',
+        "updatedAt" = now()
+    WHERE "id" = ${input.jobId}::uuid AND "status" IN ('queued', 'running')
+    RETURNING "attempt"`;
+}
+
+export type FairClaim =
+  | { outcome: 'claimed'; job: TrainingJob; attempt: number }
+  /** missing or terminal: nothing to do */
+  | { outcome: 'finished' }
+  /** the tenant's running jobs (and its older queued ones) fill its cap: try again later */
+  | { outcome: 'deferred'; ahead: number };
+
+/**
+ * claimJob under a per-tenant cap on running jobs (0 = no cap). A job is taken only while fewer
+ * than `tenantMaxRunning` of its tenant's other jobs are running with a live lease or queued
+ * since before it: within a tenant, jobs start in the order they were created, so a deferred job
+ * is never overtaken by a newer one and cannot starve. An expired lease does not count (its
+ * worker is gone; the job is being taken again, or will be). Claims of one tenant are serialised
+ * by a transaction-scoped advisory lock, so two workers cannot both see the last free place.
+ */
+export async function claimJobWithinTenantCap(
+  db: Db,
+  input: ClaimJobInput & { tenantMaxRunning: number },
+): Promise<FairClaim> {
+  assertCount(input.leaseMs, 'leaseMs', { min: 1 });
+  assertCount(input.tenantMaxRunning, 'tenantMaxRunning');
+  if (input.tenantMaxRunning === 0) {
+    const claim = await claimJob(db, input);
+    return claim ? { outcome: 'claimed', ...claim } : { outcome: 'finished' };
+  }
+  if (!isUuid(input.jobId)) return { outcome: 'finished' };
+  return db.$transaction(async (tx) => {
+    const [target] = await tx.$queryRaw<{ tenantId: string; createdAt: Date }[]>`
+      SELECT "tenantId", "createdAt" FROM "TrainingJob"
+      WHERE "id" = ${input.jobId}::uuid AND "status" IN ('queued', 'running')`;
+    if (target === undefined) return { outcome: 'finished' };
+    await tx.$queryRaw`
+      SELECT pg_advisory_xact_lock(hashtextextended(${`claim:${target.tenantId}`}::text, 0))::text`;
+    const [counted] = await tx.$queryRaw<{ ahead: number }[]>`
+      SELECT count(*)::integer AS ahead FROM "TrainingJob"
+      WHERE "tenantId" = ${target.tenantId}::uuid AND "id" <> ${input.jobId}::uuid
+        AND (("status" = 'running' AND "leaseExpiresAt" > now())
+          OR ("status" = 'queued' AND ("createdAt", "id") < (${target.createdAt}::timestamptz, ${input.jobId}::uuid)))`;
+    const ahead = counted?.ahead ?? 0;
+    if (ahead >= input.tenantMaxRunning) return { outcome: 'deferred', ahead };
+    const claimed = await claimStatement(tx, input);
+    const attempt = claimed[0]?.attempt;
+    const job = await tx.trainingJob.findUnique({ where: { id: input.jobId } });
+    return attempt === undefined || job === null
+      ? { outcome: 'finished' }
+      : { outcome: 'claimed', job, attempt };
+  });
 }
 
 export interface RecordProgressInput {
@@ -233,6 +286,21 @@ export async function renewLease(
   const updated = await db.$executeRaw`
     UPDATE "TrainingJob"
     SET "leaseExpiresAt" = now() + ${input.leaseMs}::integer * interval '1 millisecond', "updatedAt" = now()
+    WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer`;
+  return updated === 1;
+}
+
+/**
+ * Hands a job back: running (this attempt) → queued, its progress kept, no worker and no lease,
+ * so a client sees it waiting for a worker (a graceful shutdown put it back in the queue). The
+ * next claim takes it as any queued job, resuming from its checkpoint. Returns false if the job
+ * is no longer this attempt's (cancelled, finished, or claimed again): nothing changes.
+ */
+export async function releaseJob(db: DbOrTx, input: { jobId: string; attempt: number }): Promise<boolean> {
+  if (!isUuid(input.jobId)) return false;
+  const updated = await db.$executeRaw`
+    UPDATE "TrainingJob"
+    SET "status" = 'queued', "workerId" = NULL, "leaseExpiresAt" = NULL, "updatedAt" = now()
     WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer`;
   return updated === 1;
 }

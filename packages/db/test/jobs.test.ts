@@ -3,8 +3,10 @@ import {
   bytesToFloat64,
   cancelJob,
   claimJob,
+  claimJobWithinTenantCap,
   completeJob,
   createJob,
+  createTenant,
   DEFAULT_TENANT_ID,
   failJob,
   findJobsToReconcile,
@@ -14,6 +16,7 @@ import {
   getModelWithParameters,
   listJobs,
   recordProgress,
+  releaseJob,
   renewLease,
   saveCheckpoint,
 } from '../src/index.ts';
@@ -328,5 +331,112 @@ describe('listJobs', () => {
     expect(succeeded.items.every((job) => job.status === 'succeeded')).toBe(true);
     const active = await listJobs(t.db, DEFAULT_TENANT_ID, { status: ['queued', 'running'], limit: 100 });
     expect(active.items.every((job) => job.status === 'queued' || job.status === 'running')).toBe(true);
+  });
+});
+
+describe('claims under a per-tenant cap on running jobs', () => {
+  /** A tenant of its own, so no other test's jobs count against its cap. */
+  async function tenantWithJobs(count: number) {
+    const tenant = await createTenant(t.db, { name: `capped-${Math.random()}` });
+    const dataset = await makeDataset(t.db, tenant.id);
+    const network = await makeNetwork(t.db, tenant.id);
+    const jobs = [];
+    for (let i = 0; i < count; i++) {
+      jobs.push(await makeJob(t.db, { tenantId: tenant.id, datasetId: dataset.id, networkId: network.id }));
+    }
+    return { tenant, jobs };
+  }
+  const claim = (jobId: string, tenantMaxRunning: number, leaseMs = LEASE) =>
+    claimJobWithinTenantCap(t.db, { jobId, workerId: 'w', leaseMs, tenantMaxRunning });
+
+  it('takes jobs up to the cap, defers the rest in creation order, and takes the next once one ends', async () => {
+    const { jobs } = await tenantWithJobs(4);
+    const [a, b, c, d] = jobs.map((j) => j.id) as [string, string, string, string];
+    // Only the oldest waiting job may take a free place: c and d are behind b.
+    expect(await claim(c, 2)).toMatchObject({ outcome: 'deferred', ahead: 2 });
+    const first = await claim(a, 2);
+    expect(first).toMatchObject({ outcome: 'claimed', attempt: 1 });
+    expect(await claim(d, 2)).toMatchObject({ outcome: 'deferred', ahead: 3 });
+    expect(await claim(b, 2)).toMatchObject({ outcome: 'claimed', attempt: 1 });
+    expect(await claim(c, 2)).toMatchObject({ outcome: 'deferred', ahead: 2 });
+    expect((await getJob(t.db, jobs[2]!.tenantId, c))?.status).toBe('queued');
+    expect((await getJob(t.db, jobs[2]!.tenantId, c))?.attempt).toBe(0);
+
+    await completeWith(a, 1);
+    expect(await claim(d, 2)).toMatchObject({ outcome: 'deferred', ahead: 2 });
+    expect(await claim(c, 2)).toMatchObject({ outcome: 'claimed', attempt: 1 });
+    expect(await claim(a, 2)).toEqual({ outcome: 'finished' });
+  });
+
+  it("another tenant's jobs do not count, and 0 means no cap", async () => {
+    const one = await tenantWithJobs(2);
+    const other = await tenantWithJobs(1);
+    expect((await claim(one.jobs[0]!.id, 1)).outcome).toBe('claimed');
+    expect((await claim(one.jobs[1]!.id, 1)).outcome).toBe('deferred');
+    expect((await claim(other.jobs[0]!.id, 1)).outcome).toBe('claimed');
+    expect((await claim(one.jobs[1]!.id, 0)).outcome).toBe('claimed');
+  });
+
+  it('a running job whose lease expired (its worker died) does not hold a place', async () => {
+    const { jobs } = await tenantWithJobs(2);
+    expect((await claim(jobs[0]!.id, 1, 1)).outcome).toBe('claimed');
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await claim(jobs[1]!.id, 1)).outcome).toBe('claimed');
+    // Taking the dead worker's job again is not blocked by itself.
+    expect(await claim(jobs[0]!.id, 2)).toMatchObject({ outcome: 'claimed', attempt: 2 });
+  });
+
+  it('concurrent claims of one tenant never exceed the cap', async () => {
+    const { jobs } = await tenantWithJobs(8);
+    const results = await Promise.all(jobs.map((j) => claim(j.id, 3)));
+    expect(results.filter((r) => r.outcome === 'claimed')).toHaveLength(3);
+    const running = await t.db.trainingJob.count({
+      where: { tenantId: jobs[0]!.tenantId, status: 'running' },
+    });
+    expect(running).toBe(3);
+  });
+});
+
+describe('releaseJob: a graceful shutdown hands the job back', () => {
+  it('running → queued with its progress kept, no lease; fenced on the attempt; claimed again as attempt 2', async () => {
+    const job = await makeJob(t.db, refs);
+    const { attempt } = (await claimJob(t.db, { jobId: job.id, workerId: 'w1', leaseMs: LEASE }))!;
+    expect(
+      await recordProgress(t.db, {
+        jobId: job.id,
+        attempt,
+        iteration: 40,
+        cost: 0.5,
+        costs: costs(5),
+        leaseMs: LEASE,
+      }),
+    ).toBe(true);
+    expect(await releaseJob(t.db, { jobId: job.id, attempt: attempt + 1 })).toBe(false);
+    expect(await releaseJob(t.db, { jobId: job.id, attempt })).toBe(true);
+    const released = await getJob(t.db, DEFAULT_TENANT_ID, job.id);
+    expect(released).toMatchObject({
+      status: 'queued',
+      iteration: 40,
+      attempt: 1,
+      workerId: null,
+      leaseExpiresAt: null,
+    });
+    expect(released?.startedAt).not.toBeNull();
+    // The released attempt's writes are refused from now on.
+    expect(
+      await recordProgress(t.db, {
+        jobId: job.id,
+        attempt,
+        iteration: 41,
+        cost: 0.5,
+        costs: costs(5),
+        leaseMs: LEASE,
+      }),
+    ).toBe(false);
+    expect(await releaseJob(t.db, { jobId: job.id, attempt })).toBe(false);
+    expect((await claimJob(t.db, { jobId: job.id, workerId: 'w2', leaseMs: LEASE }))?.attempt).toBe(2);
+    // A cancelled job is never handed back.
+    expect(await cancelJob(t.db, DEFAULT_TENANT_ID, job.id)).toMatchObject({ outcome: 'cancelled' });
+    expect(await releaseJob(t.db, { jobId: job.id, attempt: 2 })).toBe(false);
   });
 });

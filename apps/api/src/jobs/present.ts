@@ -14,12 +14,21 @@ export interface JobRow {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** the last write of the job's row: for a running job, its worker's last lease renewal */
+  updatedAt: Date;
+  leaseExpiresAt: Date | null;
   errorCode: string | null;
   errorMessage: string | null;
   model?: { id: string } | null;
 }
 
+/**
+ * `worker.alive` compares the API's clock with a lease the database's clock wrote: a skew between
+ * the two only moves the moment it turns false by that skew (hosts run NTP; leases are seconds).
+ * Who owns a job is never decided here: that stays a compare-and-set in Postgres.
+ */
 export function toJob(row: JobRow): Job {
+  const now = Date.now();
   return {
     id: row.id,
     status: row.status as JobStatus,
@@ -35,5 +44,12 @@ export function toJob(row: JobRow): Job {
     finishedAt: row.finishedAt?.toISOString() ?? null,
     error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
     modelId: row.model?.id ?? null,
+    worker:
+      row.status === 'running'
+        ? {
+            alive: row.leaseExpiresAt !== null && row.leaseExpiresAt.getTime() > now,
+            lastSeenAt: row.updatedAt.toISOString(),
+          }
+        : null,
   };
 }
