@@ -686,14 +686,15 @@ describe('GET and DELETE /v1/datasets/:id', () => {
     expect((await ctx.app.inject({ method: 'GET', url: `/v1/datasets/${datasetId}` })).statusCode).toBe(200);
   });
 
-  it('DELETE: 409 (not 404) when only finished jobs refer to it; the dataset stays', async () => {
+  it('DELETE: 204 when only finished jobs refer to it; its values go, its row stays marked deleted', async () => {
     const { datasetId, jobId } = await datasetWithJob();
     const cancel = await ctx.app.inject({ method: 'POST', url: `/v1/jobs/${jobId}/cancel` });
     expect(cancel.json().status).toBe('cancelled');
     const res = await ctx.app.inject({ method: 'DELETE', url: `/v1/datasets/${datasetId}` });
-    const body = expectError(res, 409, 'BP_ERR_DATASET_IN_USE');
-    expect(body.message).toMatch(/finished job/);
-    expect(body.details).toMatchObject({ reason: 'referenced' });
-    expect((await ctx.app.inject({ method: 'GET', url: `/v1/datasets/${datasetId}` })).statusCode).toBe(200);
+    expect(res.statusCode, res.body).toBe(204);
+    const shown = await ctx.app.inject({ method: 'GET', url: `/v1/datasets/${datasetId}` });
+    expect(shown.statusCode).toBe(200);
+    expect(shown.json()).toMatchObject({ id: datasetId, samples: 4, features: 2, byteSize: 0 });
+    expect(shown.json().deletedAt).not.toBeNull();
   });
 });

@@ -46,6 +46,8 @@ class World {
   readonly ids: Record<Kind, string[]> = { dataset: [], network: [], job: [], model: [] };
   readonly owner = new Map<string, Tenant>();
   readonly deleted = new Set<string>();
+  /** datasets deleted while finished jobs referred to them: values gone, row kept (deletedAt) */
+  readonly emptied = new Set<string>();
   readonly status = new Map<string, Status>();
   readonly jobDataset = new Map<string, string>();
   readonly jobModel = new Map<string, string>();
@@ -79,6 +81,10 @@ class World {
   }
   owned(tenant: Tenant, kind: Kind): string[] {
     return this.ids[kind].filter((id) => this.owns(tenant, id));
+  }
+  /** What lists and usage show: owned rows, deleted-but-kept datasets left out. */
+  listed(tenant: Tenant, kind: Kind): string[] {
+    return this.owned(tenant, kind).filter((id) => !this.emptied.has(id));
   }
   active(tenant: Tenant): number {
     return this.owned(tenant, 'job').filter((id) => ['queued', 'running'].includes(this.status.get(id)!))
@@ -193,6 +199,9 @@ class CreateJob implements Cmd {
       expect(expectError(res, 404, 'BP_ERR_DATASET_NOT_FOUND').message).toContain(datasetId);
     } else if (!m.owns(this.tenant, networkId)) {
       expect(expectError(res, 404, 'BP_ERR_NETWORK_NOT_FOUND').message).toContain(networkId);
+    } else if (m.emptied.has(datasetId)) {
+      expect(expectError(res, 409, 'BP_ERR_DATASET_DELETED').message).toContain(datasetId);
+      saw('job:dataset-emptied');
     } else if (m.active(this.tenant) >= ACTIVE_JOBS) {
       expectError(res, 429, 'BP_ERR_TOO_MANY_ACTIVE_JOBS');
       saw('job:429');
@@ -275,6 +284,7 @@ class Get implements Cmd {
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();
     if (suffix === '') expect(body.id).toBe(id);
+    if (this.kind === 'dataset') expect(body.deletedAt !== null).toBe(m.emptied.has(id));
     if (this.kind === 'job' && suffix === '') {
       expect(body.status).toBe(m.status.get(id));
       expect(body.modelId).toBe(m.jobModel.get(id) ?? null);
@@ -294,7 +304,7 @@ class List implements Cmd {
     expect(res.statusCode).toBe(200);
     if (m.owned(this.tenant === 0 ? 1 : 0, this.kind).length > 0) saw('list:with-foreign-rows');
     const listed = (res.json().items as { id: string }[]).map((i) => i.id).sort();
-    expect(listed).toEqual(m.owned(this.tenant, this.kind).sort());
+    expect(listed).toEqual(m.listed(this.tenant, this.kind).sort());
     if (this.kind === 'job') {
       const queued = await call(r, this.tenant, 'GET', '/v1/jobs?status=queued&limit=100');
       const expected = m.owned(this.tenant, 'job').filter((id) => m.status.get(id) === 'queued');
@@ -322,9 +332,14 @@ class DeleteDataset implements Cmd {
       m.deleted.add(id);
       return;
     }
-    const body = expectError(res, 409, 'BP_ERR_DATASET_IN_USE');
-    const inUse = jobs.some((s) => s === 'queued' || s === 'running');
-    expect(body.details).toEqual({ reason: inUse ? 'in_use' : 'referenced' });
+    if (jobs.some((s) => s === 'queued' || s === 'running')) {
+      expect(expectError(res, 409, 'BP_ERR_DATASET_IN_USE').details).toEqual({ reason: 'in_use' });
+      return;
+    }
+    // Only finished jobs refer to it: its values go, its row stays (again: no change).
+    expect(res.statusCode, res.body).toBe(204);
+    saw(m.emptied.has(id) ? 'delete:emptied-again' : 'delete:emptied');
+    m.emptied.add(id);
   }
   toString = () => `DeleteDataset(${this.tenant}, ${this.pick})`;
 }
@@ -384,7 +399,7 @@ class Usage implements Cmd {
     const jobs = m.owned(this.tenant, 'job');
     const count = (s: Status) => jobs.filter((id) => m.status.get(id) === s).length;
     expect(usage).toMatchObject({
-      datasets: m.owned(this.tenant, 'dataset').length,
+      datasets: m.listed(this.tenant, 'dataset').length,
       networks: m.owned(this.tenant, 'network').length,
       models: m.owned(this.tenant, 'model').length,
       jobs: {
@@ -396,7 +411,7 @@ class Usage implements Cmd {
       },
       activeJobs: { count: m.active(this.tenant), limit: ACTIVE_JOBS },
       storedBytes: {
-        datasets: m.owned(this.tenant, 'dataset').length * (4 * 2 + 4) * 8,
+        datasets: m.listed(this.tenant, 'dataset').length * (4 * 2 + 4) * 8,
         models: m.owned(this.tenant, 'model').length * PARAMETERS * 8,
         reserved: m.active(this.tenant) * PARAMETERS * 8,
       },
@@ -466,6 +481,8 @@ describe('tenant isolation, model-based', () => {
       'job:429',
       'delete:own',
       'delete:foreign',
+      'delete:emptied',
+      'job:dataset-emptied',
       'cancel:own',
       'cancel:foreign',
       'predict:own',

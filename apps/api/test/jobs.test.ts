@@ -416,8 +416,9 @@ describe('POST /v1/jobs racing a DELETE of its dataset', () => {
     const rowsBefore = await db.trainingJob.count();
     const queuedBefore = await queue.count();
     let response: Promise<LightMyRequestResponse> | undefined;
-    // Lock the dataset row, let the POST pass its checks and block on the foreign key of its
-    // insert, then delete the dataset and commit: the insert fails.
+    // Lock the dataset row, let the POST pass its checks and block on the row (the share lock
+    // that guards against a deleted dataset, or the foreign key of its insert), then delete the
+    // dataset and commit: the POST finds it gone.
     await db.$transaction(
       async (tx) => {
         await tx.$queryRaw`SELECT "id" FROM "Dataset" WHERE "id" = ${datasetId}::uuid FOR UPDATE`;
@@ -427,7 +428,8 @@ describe('POST /v1/jobs racing a DELETE of its dataset', () => {
           await new Promise((r) => setTimeout(r, 10));
           const rows = await db.$queryRaw<{ n: bigint }[]>`
             SELECT count(*) AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO%TrainingJob%'`;
+            WHERE datname = current_database() AND wait_event_type = 'Lock'
+              AND (query ILIKE 'INSERT INTO%TrainingJob%' OR query ILIKE '%FROM "Dataset"%FOR SHARE%')`;
           waiting = Number(rows[0]!.n);
         }
         expect(waiting).toBe(1);

@@ -179,9 +179,18 @@ describe('a completed job', () => {
     expect(job.status).toBe('succeeded');
   });
 
-  it('keeps its dataset: DELETE is 409 while a finished job refers to it', async () => {
+  it('outlives its dataset: once the dataset is deleted, the model predicts the same (it keeps its normalisation)', async () => {
+    const predict = () =>
+      ctx.app.inject({
+        method: 'POST',
+        url: `/v1/models/${binary.modelId}/predictions`,
+        payload: { samples: [[1, 2]] },
+      });
+    const before = await predict();
+    expect(before.statusCode, before.body).toBe(200);
     const res = await ctx.app.inject({ method: 'DELETE', url: `/v1/datasets/${binary.datasetId}` });
-    expectError(res, 409, 'BP_ERR_DATASET_IN_USE');
+    expect(res.statusCode, res.body).toBe(204);
+    expect((await predict()).json()).toEqual(before.json());
   });
 });
 

@@ -31,7 +31,15 @@ describe('GET /v1/usage', () => {
     const res = await asTenant(apiKey)('/v1/usage');
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
-      storedBytes: { datasets: 0, models: 0, reserved: 0, total: 0, limit: 100_000, remaining: 100_000 },
+      storedBytes: {
+        datasets: 0,
+        models: 0,
+        reserved: 0,
+        checkpoints: 0,
+        total: 0,
+        limit: 100_000,
+        remaining: 100_000,
+      },
       datasets: 0,
       networks: 0,
       models: 0,

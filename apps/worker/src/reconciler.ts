@@ -5,7 +5,7 @@
  * Adding with jobId = row id is a no-op while the queue still holds the job.
  */
 import { TRAIN_JOB_NAME, type TrainingJobPayload } from '@backprop/contracts';
-import { type Db, failJob, findJobsToReconcile } from '@backprop/db';
+import { type Db, failJob, findJobsToReconcile, sweepStorage } from '@backprop/db';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -19,6 +19,10 @@ export async function reconcileOnce(
   log: Logger,
   queuedAfterMs: number,
 ): Promise<number> {
+  // Checkpoints of finished jobs (and deleted rows nothing refers to) are dead weight counted
+  // against the tenant's quota; they are deleted as jobs finish, and this catches any left behind.
+  const swept = await sweepStorage(db);
+  if (swept.checkpoints + swept.rows > 0) log.info(swept, 'reconciler swept storage');
   const candidates = await findJobsToReconcile(db, { olderThanMs: queuedAfterMs, limit: ROWS_PER_ROUND });
   if (candidates.length === 0) return 0;
   // One pipelined round trip says, for every candidate, whether Redis holds the job and whether

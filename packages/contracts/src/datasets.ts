@@ -53,8 +53,11 @@ export const Dataset = z
     labelName: z.string(),
     classes: z.array(ClassLabel).optional().describe('Class names in label-index order (classification)'),
     featureStats: z.array(FeatureStat),
-    byteSize: z.number().int(),
+    byteSize: z.number().int().describe('Bytes of values stored now (0 once deleted)'),
     createdAt: Timestamp,
+    deletedAt: Timestamp.nullable().describe(
+      'Set once deleted: the values are gone, the rest stays because finished jobs refer to it',
+    ),
   })
   .meta({ id: 'Dataset' });
 export type Dataset = z.infer<typeof Dataset>;

@@ -7,6 +7,7 @@ const Count = z.number().int().min(0);
 
 /** Every limit a request can hit, by the name errors give it in `details.limit`. */
 export const LIMIT_NAMES = [
+  'LIMIT_HEADER_BYTES',
   'LIMIT_BODY_BYTES',
   'LIMIT_UPLOAD_BYTES',
   'LIMIT_DATASET_ROWS',
@@ -32,7 +33,10 @@ export const Usage = z
         datasets: Bytes.describe('Σ byteSize of your datasets'),
         models: Bytes.describe('Σ parameter bytes of your models (8 per weight or bias)'),
         reserved: Bytes.describe('The model bytes your queued and running jobs will store when they succeed'),
-        total: Bytes.describe('datasets + models + reserved: what counts against the quota'),
+        checkpoints: Bytes.describe(
+          'Checkpoints of your queued and running jobs (weights, optimiser state, cost history); gone when a job finishes',
+        ),
+        total: Bytes.describe('datasets + models + reserved + checkpoints: what counts against the quota'),
         limit: Bytes.describe('LIMIT_TENANT_STORED_BYTES'),
         remaining: Bytes.describe('limit − total, at least 0: the largest upload that still fits'),
       })

@@ -85,7 +85,10 @@ export async function createDataset(db: DbOrTx, input: CreateDatasetInput): Prom
   });
 }
 
-/** The dataset's metadata, without x and y; null if missing or another tenant's. */
+/**
+ * The dataset's metadata, without x and y; null if missing or another tenant's. A deleted dataset
+ * that finished jobs refer to is returned with deletedAt set (its values are gone).
+ */
 export async function getDataset(db: DbOrTx, tenantId: string, id: string): Promise<DatasetSummary | null> {
   if (!isUuid(id)) return null;
   return db.dataset.findFirst({ where: { id, tenantId }, omit: withoutValues });
@@ -101,7 +104,7 @@ export async function getDatasetWithValues(
   return db.dataset.findFirst({ where: { id, tenantId } });
 }
 
-/** The tenant's datasets, newest first, without values. */
+/** The tenant's datasets, newest first, without values; deleted ones are left out. */
 export async function listDatasets(
   db: DbOrTx,
   tenantId: string,
@@ -109,7 +112,7 @@ export async function listDatasets(
 ): Promise<Page<DatasetSummary>> {
   const page = pageQuery(options);
   const rows = await db.dataset.findMany({
-    where: { tenantId, ...page.after },
+    where: { tenantId, deletedAt: null, ...page.after },
     orderBy: page.orderBy,
     take: page.take,
     omit: withoutValues,
@@ -118,24 +121,32 @@ export async function listDatasets(
 }
 
 export type DeleteDatasetResult =
-  | { deleted: true }
+  /** no job referred to it: the row is gone */
+  | { deleted: true; kept: false }
+  /** finished jobs refer to it: x and y emptied (the bytes freed), the row kept with deletedAt */
+  | { deleted: true; kept: true; deletedAt: Date }
   | { deleted: false; reason: 'not_found' }
   /** a queued or running job trains on it */
-  | { deleted: false; reason: 'in_use' }
-  /** finished jobs refer to it (the foreign key keeps their provenance) */
-  | { deleted: false; reason: 'referenced' };
+  | { deleted: false; reason: 'in_use' };
 
 /**
- * Deletes a dataset unless a job refers to it. The dataset row is locked first, so a job being
- * created on it at the same time either commits before (and the delete is refused) or fails its
- * foreign key check after.
+ * Deletes a dataset unless a queued or running job uses it. If finished jobs refer to it, its
+ * values are emptied and its row stays (name, shape, statistics and deletedAt), so those jobs stay
+ * explainable; otherwise the row goes. Deleting a deleted dataset again changes nothing.
+ *
+ * The dataset row is locked first, so a job being created on it at the same time either commits
+ * before (and the delete is refused) or, after, fails its foreign key check (row gone) or sees
+ * deletedAt (createJobWithinQuota share-locks the row and checks it). No statement returns x or y:
+ * reading tens of megabytes back only to drop them stalled the API's event loop for seconds.
  */
 export async function deleteDataset(db: Db, tenantId: string, id: string): Promise<DeleteDatasetResult> {
   if (!isUuid(id)) return { deleted: false, reason: 'not_found' };
   return db.$transaction(async (tx) => {
-    const locked = await tx.$queryRaw<{ id: string }[]>`
-      SELECT "id" FROM "Dataset" WHERE "id" = ${id}::uuid AND "tenantId" = ${tenantId}::uuid FOR UPDATE`;
-    if (locked.length === 0) return { deleted: false, reason: 'not_found' } as const;
+    const locked = await tx.$queryRaw<{ deletedAt: Date | null }[]>`
+      SELECT "deletedAt" FROM "Dataset" WHERE "id" = ${id}::uuid AND "tenantId" = ${tenantId}::uuid FOR UPDATE`;
+    const row = locked[0];
+    if (row === undefined) return { deleted: false, reason: 'not_found' } as const;
+    if (row.deletedAt !== null) return { deleted: true, kept: true, deletedAt: row.deletedAt } as const;
     const jobs = await tx.trainingJob.groupBy({
       by: ['status'],
       where: { datasetId: id, tenantId },
@@ -144,8 +155,28 @@ export async function deleteDataset(db: Db, tenantId: string, id: string): Promi
     if (jobs.some((group) => group.status === 'queued' || group.status === 'running')) {
       return { deleted: false, reason: 'in_use' } as const;
     }
-    if (jobs.length > 0) return { deleted: false, reason: 'referenced' } as const;
-    await tx.dataset.delete({ where: { id } });
-    return { deleted: true } as const;
+    if (jobs.length === 0) {
+      await tx.$executeRaw`DELETE FROM "Dataset" WHERE "id" = ${id}::uuid`;
+      return { deleted: true, kept: false } as const;
+    }
+    const [emptied] = await tx.$queryRaw<{ deletedAt: Date }[]>`
+      UPDATE "Dataset" SET "x" = ''::bytea, "y" = ''::bytea, "byteSize" = 0, "deletedAt" = now()
+      WHERE "id" = ${id}::uuid
+      RETURNING "deletedAt"`;
+    return { deleted: true, kept: true, deletedAt: emptied!.deletedAt } as const;
   });
+}
+
+/**
+ * Deletes a soft-deleted dataset or network that no job refers to any more (after its last job
+ * was deleted). Returns how many rows went.
+ */
+export async function deleteUnreferencedDeletedRows(db: DbOrTx): Promise<number> {
+  const datasets = await db.$executeRaw`
+    DELETE FROM "Dataset" d WHERE d."deletedAt" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM "TrainingJob" j WHERE j."datasetId" = d."id")`;
+  const networks = await db.$executeRaw`
+    DELETE FROM "Network" n WHERE n."deletedAt" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM "TrainingJob" j WHERE j."networkId" = n."id")`;
+  return datasets + networks;
 }

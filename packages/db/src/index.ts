@@ -16,6 +16,7 @@ export {
   type DatasetSummary,
   type DeleteDatasetResult,
   deleteDataset,
+  deleteUnreferencedDeletedRows,
   type FeatureStats,
   getDataset,
   getDatasetWithValues,
@@ -54,6 +55,9 @@ export {
   claimJobWithinTenantCap,
   completeJob,
   createJob,
+  type DeleteJobResult,
+  deleteCheckpointsOfFinishedJobs,
+  deleteJob,
   type FailJobInput,
   type FairClaim,
   failJob,
@@ -76,10 +80,19 @@ export {
   TERMINAL_STATUSES,
 } from './jobs.ts';
 export { DEFAULT_DATABASE_URL, type MigrateOptions, migrate } from './migrate.ts';
-export { getModel, getModelByJob, getModelWithParameters, listModels, type ModelSummary } from './models.ts';
+export {
+  deleteModel,
+  getModel,
+  getModelByJob,
+  getModelWithParameters,
+  listModels,
+  type ModelSummary,
+} from './models.ts';
 export {
   type CreateNetworkInput,
   createNetwork,
+  type DeleteNetworkResult,
+  deleteNetwork,
   getNetwork,
   type LayerSpec,
   listNetworks,
@@ -97,7 +110,9 @@ export {
   type JobQuota,
   type StorageRefusal,
   type StoredBytes,
+  sweepStorage,
   type TenantUsage,
+  totalStoredBytes,
   UnknownTenantError,
   withTenantLock,
 } from './usage.ts';

@@ -419,20 +419,50 @@ export interface FailJobInput {
   message: string;
 }
 
-/** queued | running → failed. Returns false if the job is terminal (or not this attempt's). */
-export async function failJob(db: DbOrTx, input: FailJobInput): Promise<boolean> {
+/**
+ * queued | running → failed, and the checkpoint deleted in the same transaction. Returns false if
+ * the job is terminal (or not this attempt's).
+ */
+export async function failJob(db: Db, input: FailJobInput): Promise<boolean> {
   if (!isUuid(input.jobId)) return false;
   const attempt = input.attempt;
   const attemptCheck =
     attempt === undefined
       ? Prisma.empty
       : Prisma.sql`AND "status" = 'running' AND "attempt" = ${attempt}::integer`;
-  const updated = await db.$executeRaw`
-    UPDATE "TrainingJob"
-    SET "status" = 'failed', "errorCode" = ${input.code}, "errorMessage" = ${input.message},
-        "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now()
-    WHERE "id" = ${input.jobId}::uuid AND "status" IN ('queued', 'running') ${attemptCheck}`;
+  const [updated] = await db.$transaction([
+    db.$executeRaw`
+      UPDATE "TrainingJob"
+      SET "status" = 'failed', "errorCode" = ${input.code}, "errorMessage" = ${input.message},
+          "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now()
+      WHERE "id" = ${input.jobId}::uuid AND "status" IN ('queued', 'running') ${attemptCheck}`,
+    deleteCheckpointIfFinished(db, input.jobId),
+  ]);
   return updated === 1;
+}
+
+/**
+ * Deletes the job's checkpoint if the job is terminal: the second statement of every terminal
+ * transition. It runs after the status update in the same transaction, as its own statement (a
+ * fresh snapshot under READ COMMITTED), so it also sees a checkpoint committed while the update
+ * waited for the row; and saveCheckpoint share-locks a running row, so none can land after.
+ */
+function deleteCheckpointIfFinished(db: Db, jobId: string) {
+  return db.$executeRaw`
+    DELETE FROM "Checkpoint" c USING "TrainingJob" j
+    WHERE c."jobId" = ${jobId}::uuid AND j."id" = c."jobId"
+      AND j."status" IN ('succeeded', 'failed', 'cancelled')`;
+}
+
+/**
+ * The sweep: deletes every checkpoint whose job is terminal (left by code that predates the
+ * transactional delete, or written by hand). Returns how many it deleted. The worker's
+ * reconciler runs it every round.
+ */
+export async function deleteCheckpointsOfFinishedJobs(db: DbOrTx): Promise<number> {
+  return db.$executeRaw`
+    DELETE FROM "Checkpoint" c USING "TrainingJob" j
+    WHERE j."id" = c."jobId" AND j."status" IN ('succeeded', 'failed', 'cancelled')`;
 }
 
 export type CancelJobResult =
@@ -441,19 +471,23 @@ export type CancelJobResult =
   | { outcome: 'not_found' };
 
 /**
- * queued | running → cancelled (terminal: a late completion cannot overwrite it). The worker
- * learns it from its next recordProgress/renewLease returning false.
+ * queued | running → cancelled (terminal: a late completion cannot overwrite it), and the
+ * checkpoint deleted in the same transaction. The worker learns it from its next
+ * recordProgress/renewLease returning false.
  */
-export async function cancelJob(db: DbOrTx, tenantId: string, jobId: string): Promise<CancelJobResult> {
+export async function cancelJob(db: Db, tenantId: string, jobId: string): Promise<CancelJobResult> {
   if (!isUuid(jobId)) return { outcome: 'not_found' };
   // The update and the read are two statements: in between, the job can only move forward, so a
   // retry settles it (bounded all the same).
   for (let round = 0; round < 3; round++) {
-    const cancelled = await db.$queryRaw<{ id: string }[]>`
-      UPDATE "TrainingJob"
-      SET "status" = 'cancelled', "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now()
-      WHERE "id" = ${jobId}::uuid AND "tenantId" = ${tenantId}::uuid AND "status" IN ('queued', 'running')
-      RETURNING "id"`;
+    const [cancelled] = await db.$transaction([
+      db.$queryRaw<{ id: string }[]>`
+        UPDATE "TrainingJob"
+        SET "status" = 'cancelled', "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now()
+        WHERE "id" = ${jobId}::uuid AND "tenantId" = ${tenantId}::uuid AND "status" IN ('queued', 'running')
+        RETURNING "id"`,
+      deleteCheckpointIfFinished(db, jobId),
+    ]);
     const current = await db.trainingJob.findFirst({
       where: { id: jobId, tenantId },
       omit: withoutCosts,
@@ -494,4 +528,42 @@ export async function findJobsToReconcile(
        OR ("status" = 'running' AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now()))
     ORDER BY "createdAt"
     LIMIT ${limit}::integer`;
+}
+
+// ---- delete ----------------------------------------------------------------------------------
+
+export type DeleteJobResult =
+  | { deleted: true }
+  | { deleted: false; reason: 'not_found' }
+  /** queued or running: cancel it first */
+  | { deleted: false; reason: 'active'; status: JobStatus }
+  /** it produced a model that still exists: delete the model first */
+  | { deleted: false; reason: 'has_model'; modelId: string };
+
+/**
+ * Deletes a finished job (succeeded, failed or cancelled) with its cost history and checkpoint,
+ * unless its model still exists. A dataset or network deleted earlier and kept only for this job's
+ * sake goes too once no job refers to it. The job row is locked first, so a concurrent cancel or
+ * model deletion is either before or after, never in between.
+ */
+export async function deleteJob(db: Db, tenantId: string, id: string): Promise<DeleteJobResult> {
+  if (!isUuid(id)) return { deleted: false, reason: 'not_found' };
+  return db.$transaction(async (tx) => {
+    const [job] = await tx.$queryRaw<{ status: JobStatus; datasetId: string; networkId: string }[]>`
+      SELECT "status", "datasetId", "networkId" FROM "TrainingJob"
+      WHERE "id" = ${id}::uuid AND "tenantId" = ${tenantId}::uuid FOR UPDATE`;
+    if (job === undefined) return { deleted: false, reason: 'not_found' } as const;
+    if (!isTerminalStatus(job.status))
+      return { deleted: false, reason: 'active', status: job.status } as const;
+    const model = await tx.model.findUnique({ where: { jobId: id }, select: { id: true } });
+    if (model !== null) return { deleted: false, reason: 'has_model', modelId: model.id } as const;
+    await tx.$executeRaw`DELETE FROM "TrainingJob" WHERE "id" = ${id}::uuid`;
+    await tx.$executeRaw`
+      DELETE FROM "Dataset" d WHERE d."id" = ${job.datasetId}::uuid AND d."deletedAt" IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM "TrainingJob" j WHERE j."datasetId" = d."id")`;
+    await tx.$executeRaw`
+      DELETE FROM "Network" n WHERE n."id" = ${job.networkId}::uuid AND n."deletedAt" IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM "TrainingJob" j WHERE j."networkId" = n."id")`;
+    return { deleted: true } as const;
+  });
 }

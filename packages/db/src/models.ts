@@ -1,5 +1,5 @@
 // Models: the trained weights with what prediction needs (shape, task, classes, normalisation).
-// They are created only by completeJob (jobs.ts), once per job.
+// They are created only by completeJob (jobs.ts), once per job, and deleted only by deleteModel.
 import type { Model } from './generated/prisma/client.ts';
 import { type DbOrTx, isUuid, type Page, type PageOptions, pageQuery, toPage } from './internal.ts';
 
@@ -48,4 +48,15 @@ export async function listModels(
     omit: withoutParameters,
   });
   return toPage(rows, page.limit);
+}
+
+/**
+ * Deletes a model (its parameters are freed). Its job stays, succeeded, with no model: a
+ * succeeded job without a model had it deleted. Returns false if missing or another tenant's.
+ */
+export async function deleteModel(db: DbOrTx, tenantId: string, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
+  const deleted = await db.$executeRaw`
+    DELETE FROM "Model" WHERE "id" = ${id}::uuid AND "tenantId" = ${tenantId}::uuid`;
+  return deleted === 1;
 }

@@ -1,4 +1,5 @@
 // Networks: a definition (input width, layers, initialisation), no weights: those belong to models.
+import type { Db } from './client.ts';
 import type { Network } from './generated/prisma/client.ts';
 import {
   assertCount,
@@ -50,13 +51,13 @@ export async function createNetwork(db: DbOrTx, input: CreateNetworkInput): Prom
   });
 }
 
-/** null if missing or another tenant's. */
+/** null if missing or another tenant's; a deleted network that jobs refer to has deletedAt set. */
 export async function getNetwork(db: DbOrTx, tenantId: string, id: string): Promise<Network | null> {
   if (!isUuid(id)) return null;
   return db.network.findFirst({ where: { id, tenantId } });
 }
 
-/** The tenant's networks, newest first. */
+/** The tenant's networks, newest first; deleted ones are left out. */
 export async function listNetworks(
   db: DbOrTx,
   tenantId: string,
@@ -64,9 +65,49 @@ export async function listNetworks(
 ): Promise<Page<Network>> {
   const page = pageQuery(options);
   const rows = await db.network.findMany({
-    where: { tenantId, ...page.after },
+    where: { tenantId, deletedAt: null, ...page.after },
     orderBy: page.orderBy,
     take: page.take,
   });
   return toPage(rows, page.limit);
+}
+
+export type DeleteNetworkResult =
+  /** no job referred to it: the row is gone */
+  | { deleted: true; kept: false }
+  /** finished jobs refer to it: the row stays with deletedAt, and no new job may use it */
+  | { deleted: true; kept: true; deletedAt: Date }
+  | { deleted: false; reason: 'not_found' }
+  /** a queued or running job trains it */
+  | { deleted: false; reason: 'in_use' };
+
+/**
+ * Deletes a network unless a queued or running job uses it: the row goes if no job refers to it,
+ * otherwise it stays (marked deletedAt) so that finished jobs stay explainable. The row is locked
+ * first, as deleteDataset does, so a concurrent job creation is either seen (in_use) or refused.
+ */
+export async function deleteNetwork(db: Db, tenantId: string, id: string): Promise<DeleteNetworkResult> {
+  if (!isUuid(id)) return { deleted: false, reason: 'not_found' };
+  return db.$transaction(async (tx) => {
+    const locked = await tx.$queryRaw<{ deletedAt: Date | null }[]>`
+      SELECT "deletedAt" FROM "Network" WHERE "id" = ${id}::uuid AND "tenantId" = ${tenantId}::uuid FOR UPDATE`;
+    const row = locked[0];
+    if (row === undefined) return { deleted: false, reason: 'not_found' } as const;
+    if (row.deletedAt !== null) return { deleted: true, kept: true, deletedAt: row.deletedAt } as const;
+    const jobs = await tx.trainingJob.groupBy({
+      by: ['status'],
+      where: { networkId: id, tenantId },
+      _count: true,
+    });
+    if (jobs.some((group) => group.status === 'queued' || group.status === 'running')) {
+      return { deleted: false, reason: 'in_use' } as const;
+    }
+    if (jobs.length === 0) {
+      await tx.$executeRaw`DELETE FROM "Network" WHERE "id" = ${id}::uuid`;
+      return { deleted: true, kept: false } as const;
+    }
+    const [marked] = await tx.$queryRaw<{ deletedAt: Date }[]>`
+      UPDATE "Network" SET "deletedAt" = now() WHERE "id" = ${id}::uuid RETURNING "deletedAt"`;
+    return { deleted: true, kept: true, deletedAt: marked!.deletedAt } as const;
+  });
 }

@@ -1,19 +1,31 @@
 // Usage and quotas: what a tenant stores and runs, and the lock that makes quota checks exact.
 //
-// Stored bytes are the datasets' values (byteSize) and the models' parameters. A queued or running
-// job will store a model of its network's size (8 bytes per parameter) without asking anyone, so
-// quota checks count that as reserved: completing the job turns the reservation into model bytes
-// and leaves the sum unchanged.
+// Stored bytes are the datasets' values (byteSize; 0 once a dataset is deleted), the models'
+// parameters and the checkpoints of unfinished jobs (snapshot and cost history; every terminal
+// transition deletes them). A queued or running job will store a model of its network's size
+// (8 bytes per parameter) without asking anyone, so quota checks count that as reserved:
+// completing the job turns the reservation into model bytes and leaves the sum unchanged.
 //
 // A quota check is a count followed by an insert; two requests of one tenant at once would both
 // pass the count. withTenantLock serialises them on the tenant's row (FOR NO KEY UPDATE, which
 // does not block the FOR KEY SHARE that foreign-key checks take, so workers writing models and
 // other inserts of the tenant are not held up).
 import type { Db } from './client.ts';
-import { type CreateDatasetInput, createDataset, type DatasetSummary } from './datasets.ts';
+import {
+  type CreateDatasetInput,
+  createDataset,
+  type DatasetSummary,
+  deleteUnreferencedDeletedRows,
+} from './datasets.ts';
 import type { JobStatus, Prisma } from './generated/prisma/client.ts';
 import { type DbOrTx, isUuid } from './internal.ts';
-import { type CreateJobInput, type CreateJobResult, createJob } from './jobs.ts';
+import {
+  type CreateJobInput,
+  type CreateJobResult,
+  createJob,
+  deleteCheckpointsOfFinishedJobs,
+  MissingReferenceError,
+} from './jobs.ts';
 
 export interface StoredBytes {
   /** Σ byteSize of the tenant's datasets */
@@ -22,6 +34,13 @@ export interface StoredBytes {
   models: number;
   /** parameter bytes of the models the tenant's queued and running jobs will store */
   reserved: number;
+  /** Σ bytes of the checkpoints of the tenant's unfinished jobs (snapshot and cost history) */
+  checkpoints: number;
+}
+
+/** Everything that counts against LIMIT_TENANT_STORED_BYTES. */
+export function totalStoredBytes(bytes: StoredBytes): number {
+  return bytes.datasets + bytes.models + bytes.reserved + bytes.checkpoints;
 }
 
 export interface TenantUsage {
@@ -37,16 +56,26 @@ export const BYTES_PER_PARAMETER = 8;
 
 /** What the tenant stores and reserves, in bytes (0 for an unknown tenant). */
 export async function getStoredBytes(db: DbOrTx, tenantId: string): Promise<StoredBytes> {
-  if (!isUuid(tenantId)) return { datasets: 0, models: 0, reserved: 0 };
+  if (!isUuid(tenantId)) return { datasets: 0, models: 0, reserved: 0, checkpoints: 0 };
   // octet_length of a bytea reads its stored length, not the value (no detoasting).
-  const [row] = await db.$queryRaw<{ datasets: bigint; models: bigint; reserved: bigint }[]>`
+  const [row] = await db.$queryRaw<
+    { datasets: bigint; models: bigint; reserved: bigint; checkpoints: bigint }[]
+  >`
     SELECT
       (SELECT COALESCE(SUM("byteSize"), 0) FROM "Dataset" WHERE "tenantId" = ${tenantId}::uuid)::bigint AS "datasets",
       (SELECT COALESCE(SUM(octet_length("parameters")), 0) FROM "Model" WHERE "tenantId" = ${tenantId}::uuid)::bigint AS "models",
       (SELECT COALESCE(SUM(n."parameterCount"::bigint * ${BYTES_PER_PARAMETER}::integer), 0)
          FROM "TrainingJob" j JOIN "Network" n ON n."id" = j."networkId"
-        WHERE j."tenantId" = ${tenantId}::uuid AND j."status" IN ('queued', 'running'))::bigint AS "reserved"`;
-  return { datasets: Number(row!.datasets), models: Number(row!.models), reserved: Number(row!.reserved) };
+        WHERE j."tenantId" = ${tenantId}::uuid AND j."status" IN ('queued', 'running'))::bigint AS "reserved",
+      (SELECT COALESCE(SUM(octet_length(c."snapshot")::bigint + octet_length(c."costs")), 0)
+         FROM "Checkpoint" c JOIN "TrainingJob" j ON j."id" = c."jobId"
+        WHERE j."tenantId" = ${tenantId}::uuid)::bigint AS "checkpoints"`;
+  return {
+    datasets: Number(row!.datasets),
+    models: Number(row!.models),
+    reserved: Number(row!.reserved),
+    checkpoints: Number(row!.checkpoints),
+  };
 }
 
 /** Queued and running jobs of the tenant. */
@@ -60,7 +89,7 @@ export async function getTenantUsage(db: Db, tenantId: string): Promise<TenantUs
   const jobs: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
   if (!isUuid(tenantId)) {
     return {
-      storedBytes: { datasets: 0, models: 0, reserved: 0 },
+      storedBytes: { datasets: 0, models: 0, reserved: 0, checkpoints: 0 },
       datasets: 0,
       networks: 0,
       models: 0,
@@ -71,8 +100,8 @@ export async function getTenantUsage(db: Db, tenantId: string): Promise<TenantUs
     async (tx) => {
       const [storedBytes, datasets, networks, models, byStatus] = await Promise.all([
         getStoredBytes(tx, tenantId),
-        tx.dataset.count({ where: { tenantId } }),
-        tx.network.count({ where: { tenantId } }),
+        tx.dataset.count({ where: { tenantId, deletedAt: null } }),
+        tx.network.count({ where: { tenantId, deletedAt: null } }),
         tx.model.count({ where: { tenantId } }),
         tx.trainingJob.groupBy({ by: ['status'], where: { tenantId }, _count: true }),
       ]);
@@ -140,8 +169,7 @@ export async function createDatasetWithinQuota(
     db,
     input.tenantId,
     async (tx) => {
-      const bytes = await getStoredBytes(tx, input.tenantId);
-      const stored = bytes.datasets + bytes.models + bytes.reserved;
+      const stored = totalStoredBytes(await getStoredBytes(tx, input.tenantId));
       if (stored + requested > maxStoredBytes)
         return { outcome: 'storage_quota', stored, requested } as const;
       return { outcome: 'created', dataset: await createDataset(tx, input) } as const;
@@ -169,7 +197,10 @@ export async function createJobWithinQuota(
   input: CreateJobInput,
   quota: JobQuota,
 ): Promise<
-  { outcome: 'done'; result: CreateJobResult } | { outcome: 'active_jobs'; active: number } | StorageRefusal
+  | { outcome: 'done'; result: CreateJobResult }
+  | { outcome: 'active_jobs'; active: number }
+  | { outcome: 'deleted'; resource: 'dataset' | 'network'; deletedAt: Date }
+  | StorageRefusal
 > {
   return withTenantLock(db, input.tenantId, async (tx) => {
     const key = input.idempotencyKey ?? null;
@@ -186,13 +217,37 @@ export async function createJobWithinQuota(
         return { outcome: 'done', result: { created: false, job, requestHashMatches } } as const;
       }
     }
+    // Share-locked until the job is inserted: a concurrent delete either committed before (and
+    // deletedAt shows here) or waits and then sees this job as in use.
+    if (!isUuid(input.datasetId) || !isUuid(input.networkId)) throw new MissingReferenceError();
+    const [refs] = await tx.$queryRaw<{ datasetDeletedAt: Date | null; networkDeletedAt: Date | null }[]>`
+      SELECT d."deletedAt" AS "datasetDeletedAt", n."deletedAt" AS "networkDeletedAt"
+      FROM "Dataset" d, "Network" n
+      WHERE d."id" = ${input.datasetId}::uuid AND d."tenantId" = ${input.tenantId}::uuid
+        AND n."id" = ${input.networkId}::uuid AND n."tenantId" = ${input.tenantId}::uuid
+      FOR SHARE`;
+    if (refs === undefined) throw new MissingReferenceError();
+    if (refs.datasetDeletedAt !== null)
+      return { outcome: 'deleted', resource: 'dataset', deletedAt: refs.datasetDeletedAt } as const;
+    if (refs.networkDeletedAt !== null)
+      return { outcome: 'deleted', resource: 'network', deletedAt: refs.networkDeletedAt } as const;
     const active = await countActiveJobs(tx, input.tenantId);
     if (active >= quota.maxActiveJobs) return { outcome: 'active_jobs', active } as const;
-    const bytes = await getStoredBytes(tx, input.tenantId);
-    const stored = bytes.datasets + bytes.models + bytes.reserved;
+    const stored = totalStoredBytes(await getStoredBytes(tx, input.tenantId));
     if (stored + quota.modelBytes > quota.maxStoredBytes) {
       return { outcome: 'storage_quota', stored, requested: quota.modelBytes } as const;
     }
     return { outcome: 'done', result: await createJob(tx, input) } as const;
   });
+}
+
+/**
+ * The storage sweep (the worker's reconciler runs it every round): checkpoints of finished jobs,
+ * and deleted datasets and networks that no job refers to any more. Both are normally removed at
+ * once (terminal transitions, deleteJob); the sweep catches what a crash or a race left behind.
+ */
+export async function sweepStorage(db: DbOrTx): Promise<{ checkpoints: number; rows: number }> {
+  const checkpoints = await deleteCheckpointsOfFinishedJobs(db);
+  const rows = await deleteUnreferencedDeletedRows(db);
+  return { checkpoints, rows };
 }

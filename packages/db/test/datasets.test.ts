@@ -4,10 +4,12 @@ import {
   claimJob,
   createDataset,
   createJob,
+  createJobWithinQuota,
   DEFAULT_TENANT_ID,
   deleteDataset,
   failJob,
   getDataset,
+  getDatasetWithValues,
   InvalidCursorError,
   listDatasets,
   listNetworks,
@@ -54,7 +56,7 @@ describe('createDataset', () => {
 });
 
 describe('deleteDataset', () => {
-  it('refuses while a job on it is queued or running, then only while any job refers to it', async () => {
+  it('refuses while a job on it is queued or running; once they finished, frees the values and keeps the row', async () => {
     const dataset = await makeDataset(t.db);
     const network = await makeNetwork(t.db);
     const refs = { datasetId: dataset.id, networkId: network.id };
@@ -71,16 +73,23 @@ describe('deleteDataset', () => {
     });
 
     await failJob(t.db, { jobId: queued.id, code: 'X', message: 'x' });
-    expect(await deleteDataset(t.db, DEFAULT_TENANT_ID, dataset.id)).toEqual({
-      deleted: false,
-      reason: 'referenced',
-    });
-    expect(await getDataset(t.db, DEFAULT_TENANT_ID, dataset.id)).not.toBeNull();
+    const deleted = await deleteDataset(t.db, DEFAULT_TENANT_ID, dataset.id);
+    expect(deleted).toMatchObject({ deleted: true, kept: true });
+    const kept = await getDataset(t.db, DEFAULT_TENANT_ID, dataset.id);
+    expect(kept).toMatchObject({ name: dataset.name, samples: 3, features: 2, byteSize: 0 });
+    expect(kept?.deletedAt).toBeInstanceOf(Date);
+    const values = await getDatasetWithValues(t.db, DEFAULT_TENANT_ID, dataset.id);
+    expect([values?.x.byteLength, values?.y.byteLength]).toEqual([0, 0]);
+    // Again: nothing more to free, the same answer.
+    expect(await deleteDataset(t.db, DEFAULT_TENANT_ID, dataset.id)).toEqual(deleted);
+    expect(
+      (await listDatasets(t.db, DEFAULT_TENANT_ID, { limit: 100 })).items.map((d) => d.id),
+    ).not.toContain(dataset.id);
   });
 
   it('deletes a dataset no job refers to, once', async () => {
     const dataset = await makeDataset(t.db);
-    expect(await deleteDataset(t.db, DEFAULT_TENANT_ID, dataset.id)).toEqual({ deleted: true });
+    expect(await deleteDataset(t.db, DEFAULT_TENANT_ID, dataset.id)).toEqual({ deleted: true, kept: false });
     expect(await getDataset(t.db, DEFAULT_TENANT_ID, dataset.id)).toBeNull();
     expect(await deleteDataset(t.db, DEFAULT_TENANT_ID, dataset.id)).toEqual({
       deleted: false,
@@ -114,14 +123,44 @@ describe('deleteDataset', () => {
     }
   });
 
+  it('racing a job creation on a dataset finished jobs refer to: either the delete is refused, or the job', async () => {
+    for (let round = 0; round < 5; round++) {
+      const dataset = await makeDataset(t.db);
+      const network = await makeNetwork(t.db);
+      const old = await makeJob(t.db, { datasetId: dataset.id, networkId: network.id });
+      await cancelJob(t.db, DEFAULT_TENANT_ID, old.id);
+      const [deleted, job] = await Promise.all([
+        deleteDataset(t.db, DEFAULT_TENANT_ID, dataset.id),
+        createJobWithinQuota(
+          t.db,
+          {
+            tenantId: DEFAULT_TENANT_ID,
+            datasetId: dataset.id,
+            networkId: network.id,
+            training: {},
+            iterations: 1,
+            costEvery: 1,
+          },
+          { maxActiveJobs: 1000, maxStoredBytes: 1e12, modelBytes: 8 },
+        ),
+      ]);
+      if (deleted.deleted) {
+        expect(job).toMatchObject({ outcome: 'deleted', resource: 'dataset' });
+      } else {
+        expect(deleted).toEqual({ deleted: false, reason: 'in_use' });
+        expect(job).toMatchObject({ outcome: 'done', result: { created: true } });
+      }
+    }
+  });
+
   it('a cancelled job no longer makes the dataset in use', async () => {
     const dataset = await makeDataset(t.db);
     const network = await makeNetwork(t.db);
     const job = await makeJob(t.db, { datasetId: dataset.id, networkId: network.id });
     await cancelJob(t.db, DEFAULT_TENANT_ID, job.id);
-    expect(await deleteDataset(t.db, DEFAULT_TENANT_ID, dataset.id)).toEqual({
-      deleted: false,
-      reason: 'referenced',
+    expect(await deleteDataset(t.db, DEFAULT_TENANT_ID, dataset.id)).toMatchObject({
+      deleted: true,
+      kept: true,
     });
   });
 });

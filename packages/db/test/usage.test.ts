@@ -39,13 +39,18 @@ describe('getStoredBytes and countActiveJobs', () => {
   it('sum datasets, models and what active jobs will store, per tenant', async () => {
     const mine = await tenant('usage-sums');
     const other = await tenant('usage-sums-other');
-    expect(await getStoredBytes(t.db, mine)).toEqual({ datasets: 0, models: 0, reserved: 0 });
+    expect(await getStoredBytes(t.db, mine)).toEqual({ datasets: 0, models: 0, reserved: 0, checkpoints: 0 });
 
     const dataset = await makeDataset(t.db, mine);
     const network = await makeNetwork(t.db, mine);
     await makeDataset(t.db, other); // another tenant's rows count for it only
     expect(dataset.byteSize).toBe(DATASET_BYTES);
-    expect(await getStoredBytes(t.db, mine)).toEqual({ datasets: DATASET_BYTES, models: 0, reserved: 0 });
+    expect(await getStoredBytes(t.db, mine)).toEqual({
+      datasets: DATASET_BYTES,
+      models: 0,
+      reserved: 0,
+      checkpoints: 0,
+    });
 
     const jobs = [];
     for (let i = 0; i < 3; i++)
@@ -56,6 +61,7 @@ describe('getStoredBytes and countActiveJobs', () => {
       datasets: DATASET_BYTES,
       models: 0,
       reserved: 3 * MODEL_BYTES,
+      checkpoints: 0,
     });
 
     // Completing a job turns its reservation into model bytes; cancelling one frees it.
@@ -75,6 +81,7 @@ describe('getStoredBytes and countActiveJobs', () => {
       datasets: DATASET_BYTES,
       models: MODEL_BYTES,
       reserved: MODEL_BYTES,
+      checkpoints: 0,
     });
   });
 
@@ -83,8 +90,14 @@ describe('getStoredBytes and countActiveJobs', () => {
       datasets: 0,
       models: 0,
       reserved: 0,
+      checkpoints: 0,
     });
-    expect(await getStoredBytes(t.db, 'nope')).toEqual({ datasets: 0, models: 0, reserved: 0 });
+    expect(await getStoredBytes(t.db, 'nope')).toEqual({
+      datasets: 0,
+      models: 0,
+      reserved: 0,
+      checkpoints: 0,
+    });
     expect(await countActiveJobs(t.db, 'nope')).toBe(0);
   });
 });
@@ -108,10 +121,10 @@ describe('getTenantUsage', () => {
       model: modelOutput,
     });
     await cancelJob(t.db, mine, b.id);
-    expect(await deleteDataset(t.db, mine, second.id)).toEqual({ deleted: true });
+    expect(await deleteDataset(t.db, mine, second.id)).toEqual({ deleted: true, kept: false });
 
     expect(await getTenantUsage(t.db, mine)).toEqual({
-      storedBytes: { datasets: DATASET_BYTES, models: MODEL_BYTES, reserved: MODEL_BYTES },
+      storedBytes: { datasets: DATASET_BYTES, models: MODEL_BYTES, reserved: MODEL_BYTES, checkpoints: 0 },
       datasets: 1,
       networks: 1,
       models: 1,
@@ -119,7 +132,7 @@ describe('getTenantUsage', () => {
     });
     const empty = await getTenantUsage(t.db, await tenant('usage-empty'));
     expect(empty).toEqual({
-      storedBytes: { datasets: 0, models: 0, reserved: 0 },
+      storedBytes: { datasets: 0, models: 0, reserved: 0, checkpoints: 0 },
       datasets: 0,
       networks: 0,
       models: 0,

@@ -1,10 +1,12 @@
 /**
  * Trained networks ready for prediction, kept in memory. Models never change once written, so a
- * cached network is always current; the cache only saves the read and the decode. Entries
- * remember their tenant, and a lookup by another tenant misses exactly like a missing model.
+ * cached network is current as long as its row exists; the cache saves the read and the decode of
+ * the parameters, and a hit still checks (one indexed read, no parameters) that the model was not
+ * deleted, by this process or another. Entries remember their tenant, and a lookup by another
+ * tenant misses exactly like a missing model.
  */
 import type { ClassLabel, Layer, Normalization, Task } from '@backprop/contracts';
-import { bytesToFloat64, type Db, getModelWithParameters, unpackParameters } from '@backprop/db';
+import { bytesToFloat64, type Db, getModel, getModelWithParameters, unpackParameters } from '@backprop/db';
 import { Network } from '@backprop/nn';
 
 export interface LoadedModel {
@@ -28,6 +30,7 @@ export class ModelCache {
     if (hit) {
       if (hit.tenantId !== tenantId) return null;
       this.entries.delete(id);
+      if ((await getModel(this.db, tenantId, id)) === null) return null;
       this.entries.set(id, hit);
       return hit;
     }
@@ -48,5 +51,10 @@ export class ModelCache {
     this.entries.set(id, loaded);
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
     return loaded;
+  }
+
+  /** Forgets a deleted model. */
+  evict(id: string): void {
+    this.entries.delete(id);
   }
 }

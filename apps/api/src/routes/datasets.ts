@@ -11,7 +11,7 @@ import {
   ListDatasetsQuery,
   limitExceeded,
 } from '@backprop/contracts';
-import { deleteDataset, getDataset, getStoredBytes, listDatasets } from '@backprop/db';
+import { deleteDataset, getDataset, getStoredBytes, listDatasets, totalStoredBytes } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -56,8 +56,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
       },
       // A tenant whose quota is already used up is refused before its upload is read at all.
       preParsing: async (request) => {
-        const bytes = await getStoredBytes(app.deps.db, request.tenantId);
-        const stored = bytes.datasets + bytes.models + bytes.reserved;
+        const stored = totalStoredBytes(await getStoredBytes(app.deps.db, request.tenantId));
         if (stored + SMALLEST_DATASET_BYTES > env.LIMIT_TENANT_STORED_BYTES) {
           throw storageQuotaExceeded(
             { stored, requested: SMALLEST_DATASET_BYTES },
@@ -106,7 +105,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
-        summary: 'List datasets, newest first',
+        summary: 'List datasets, newest first (deleted ones are left out)',
         querystring: ListDatasetsQuery,
         response: { 200: DatasetPage },
       },
@@ -119,7 +118,15 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
 
   r.get(
     '/datasets/:id',
-    { schema: { tags, params: IdParams, querystring: NoQuery, response: { 200: Dataset, 404: ErrorBody } } },
+    {
+      schema: {
+        tags,
+        summary: 'Read a dataset (a deleted one that finished jobs refer to shows deletedAt)',
+        params: IdParams,
+        querystring: NoQuery,
+        response: { 200: Dataset, 404: ErrorBody },
+      },
+    },
     async (request) => {
       const row = await getDataset(app.deps.db, request.tenantId, request.params.id);
       if (!row) throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `dataset ${request.params.id} does not exist`);
@@ -132,7 +139,9 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
-        summary: 'Delete a dataset (refused while any job, queued, running or finished, refers to it)',
+        summary: 'Delete a dataset, freeing its bytes (refused while a queued or running job uses it)',
+        description:
+          'If no job refers to the dataset, it is gone (then 404). If finished jobs do, its values are deleted and its row stays with deletedAt set, so GET still explains those jobs; it is left out of lists, and new jobs on it are refused (409 BP_ERR_DATASET_DELETED). Deleting it again is a 204 that changes nothing. Either way its bytes no longer count in /v1/usage.',
         params: IdParams,
         querystring: NoQuery,
         body: NoBody,
@@ -145,15 +154,8 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
       if (result.reason === 'in_use') {
         throw new ApiError(
           'BP_ERR_DATASET_IN_USE',
-          `dataset ${request.params.id} is used by a queued or running job`,
+          `dataset ${request.params.id} is used by a queued or running job; cancel it or let it finish first`,
           { reason: 'in_use' },
-        );
-      }
-      if (result.reason === 'referenced') {
-        throw new ApiError(
-          'BP_ERR_DATASET_IN_USE',
-          `dataset ${request.params.id} is referenced by finished jobs (they keep their provenance), so it cannot be deleted`,
-          { reason: 'referenced' },
         );
       }
       throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `dataset ${request.params.id} does not exist`);

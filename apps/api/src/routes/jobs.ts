@@ -21,6 +21,7 @@ import {
   bytesToFloat64,
   cancelJob,
   createJobWithinQuota,
+  deleteJob,
   getDataset,
   getJob,
   getNetwork,
@@ -29,6 +30,7 @@ import {
 } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { planTraining } from '../jobs/plan.ts';
 import { toJob } from '../jobs/present.ts';
 import { isQueueRefusal } from '../queue.ts';
@@ -80,6 +82,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
           202: Job,
           400: ErrorBody,
           404: ErrorBody,
+          409: ErrorBody,
           413: ErrorBody,
           422: ErrorBody,
           429: ErrorBody,
@@ -98,6 +101,8 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `datasetId: dataset ${body.datasetId} does not exist`);
       if (!network)
         throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
+      if (dataset.deletedAt) throw referenceDeleted('dataset', dataset.id, dataset.deletedAt);
+      if (network.deletedAt) throw referenceDeleted('network', network.id, network.deletedAt);
       const plan = planTraining(
         dataset,
         { inputSize: network.inputSize, layers: network.layers as Layer[] },
@@ -143,6 +148,10 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
           'your queued and running jobs, with this one,',
           'BP_ERR_TOO_MANY_ACTIVE_JOBS',
         );
+      }
+      if (admitted.outcome === 'deleted') {
+        const id = admitted.resource === 'dataset' ? dataset.id : network.id;
+        throw referenceDeleted(admitted.resource, id, admitted.deletedAt);
       }
       if (admitted.outcome === 'storage_quota')
         throw storageQuotaExceeded(admitted, env.LIMIT_TENANT_STORED_BYTES, "the job's model");
@@ -272,5 +281,57 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       const job = await getJob(db, request.tenantId, id);
       return toJob(job!);
     },
+  );
+
+  r.delete(
+    '/jobs/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a finished job with its cost history',
+        description:
+          'Only a succeeded, failed or cancelled job (a queued or running one: cancel it first, 409 BP_ERR_JOB_ACTIVE), and only once its model is deleted (409 BP_ERR_JOB_HAS_MODEL, details.modelId). Then GET answers 404, and its Idempotency-Key may be used again.',
+        params: IdParams,
+        querystring: NoQuery,
+        body: NoBody,
+        response: { 204: z.null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const result = await deleteJob(db, request.tenantId, id);
+      if (result.deleted) {
+        // Its finished entry in the queue (kept a while for operators) goes too; no harm if not.
+        await queue.remove(id).catch((err: unknown) => {
+          request.log.warn({ err, jobId: id }, "could not remove a deleted job's queue entry");
+        });
+        return reply.code(204).send(null);
+      }
+      if (result.reason === 'active') {
+        throw new ApiError(
+          'BP_ERR_JOB_ACTIVE',
+          `job ${id} is ${result.status}; cancel it (POST /v1/jobs/${id}/cancel) before deleting it`,
+          { status: result.status },
+        );
+      }
+      if (result.reason === 'has_model') {
+        throw new ApiError(
+          'BP_ERR_JOB_HAS_MODEL',
+          `job ${id} produced model ${result.modelId}; delete the model (DELETE /v1/models/${result.modelId}) before the job`,
+          { modelId: result.modelId },
+        );
+      }
+      throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${id} does not exist`);
+    },
+  );
+}
+
+/** A new job names a deleted dataset or network (kept only so that finished jobs stay explainable). */
+function referenceDeleted(resource: 'dataset' | 'network', id: string, deletedAt: Date): ApiError {
+  const field = `${resource}Id`;
+  return new ApiError(
+    resource === 'dataset' ? 'BP_ERR_DATASET_DELETED' : 'BP_ERR_NETWORK_DELETED',
+    `${field}: ${resource} ${id} was deleted at ${deletedAt.toISOString()}; no new job may use it`,
+    { field, deletedAt: deletedAt.toISOString() },
   );
 }

@@ -9,14 +9,15 @@ import {
   PredictRequest,
   PredictResponse,
 } from '@backprop/contracts';
-import { getModel } from '@backprop/db';
+import { deleteModel, getModel } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
 import { predict } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
-import { NoQuery } from './strict.ts';
+import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['models'];
 
@@ -56,7 +57,8 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   r.post(
     '/models/:id/predictions',
     {
-      bodyLimit: env.LIMIT_UPLOAD_BYTES,
+      // LIMIT_BODY_BYTES, like every JSON body: Fastify refuses a longer one from its
+      // Content-Length, before reading it (JSON.parse and validation run on the main thread).
       schema: {
         tags,
         summary: 'Predict labels (classification) or values (regression) for samples in raw units',
@@ -80,6 +82,29 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       if (!loaded) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
       checkActivations(samples.length, loaded.network.layers, env.LIMIT_ACTIVATION_VALUES);
       return { modelId: request.params.id, predictions: predict(loaded, samples) };
+    },
+  );
+
+  r.delete(
+    '/models/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a model, freeing its parameter bytes',
+        description:
+          'The model is gone (then 404, predictions too). Its job stays succeeded with modelId null, and can then be deleted itself.',
+        params: IdParams,
+        querystring: NoQuery,
+        body: NoBody,
+        response: { 204: z.null(), 400: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      if (!(await deleteModel(db, request.tenantId, id)))
+        throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${id} does not exist`);
+      cache.evict(id);
+      return reply.code(204).send(null);
     },
   );
 }

@@ -12,11 +12,12 @@ import {
   NetworkPage,
   parameterCount,
 } from '@backprop/contracts';
-import { createNetwork, getNetwork, listNetworks } from '@backprop/db';
+import { createNetwork, deleteNetwork, getNetwork, listNetworks } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { ApiEnv } from '../env.ts';
-import { NoQuery } from './strict.ts';
+import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['networks'];
 
@@ -28,6 +29,7 @@ interface NetworkRow {
   init: string;
   parameterCount: number;
   createdAt: Date;
+  deletedAt: Date | null;
 }
 
 export function toNetwork(row: NetworkRow): Network {
@@ -39,6 +41,7 @@ export function toNetwork(row: NetworkRow): Network {
     init: row.init as Init,
     parameterCount: row.parameterCount,
     createdAt: row.createdAt.toISOString(),
+    deletedAt: row.deletedAt?.toISOString() ?? null,
   };
 }
 
@@ -106,7 +109,14 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
 
   r.get(
     '/networks',
-    { schema: { tags, querystring: ListNetworksQuery, response: { 200: NetworkPage } } },
+    {
+      schema: {
+        tags,
+        summary: 'List networks, newest first (deleted ones are left out)',
+        querystring: ListNetworksQuery,
+        response: { 200: NetworkPage },
+      },
+    },
     async (request) => {
       const page = await listNetworks(app.deps.db, request.tenantId, request.query);
       return { items: page.items.map(toNetwork), nextCursor: page.nextCursor };
@@ -120,6 +130,35 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
       const row = await getNetwork(app.deps.db, request.tenantId, request.params.id);
       if (!row) throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `network ${request.params.id} does not exist`);
       return toNetwork(row);
+    },
+  );
+
+  r.delete(
+    '/networks/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a network (refused while a queued or running job uses it)',
+        description:
+          'If no job refers to the network, it is gone (then 404). If finished jobs do, it stays with deletedAt set, so GET still explains those jobs; it is left out of lists, and new jobs on it are refused (409 BP_ERR_NETWORK_DELETED). Deleting it again is a 204 that changes nothing.',
+        params: IdParams,
+        querystring: NoQuery,
+        body: NoBody,
+        response: { 204: z.null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const result = await deleteNetwork(app.deps.db, request.tenantId, id);
+      if (result.deleted) return reply.code(204).send(null);
+      if (result.reason === 'in_use') {
+        throw new ApiError(
+          'BP_ERR_NETWORK_IN_USE',
+          `network ${id} is used by a queued or running job; cancel it or let it finish first`,
+          { reason: 'in_use' },
+        );
+      }
+      throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `network ${id} does not exist`);
     },
   );
 }

@@ -1,6 +1,6 @@
 /** /v1/usage: the tenant's consumption, its remaining quota, and every limit that applies. */
 import { LIMIT_NAMES, type LimitName, Usage } from '@backprop/contracts';
-import { getTenantUsage } from '@backprop/db';
+import { getTenantUsage, totalStoredBytes } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NoQuery } from './strict.ts';
@@ -25,8 +25,8 @@ export async function usageRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const usage = await getTenantUsage(db, request.tenantId);
-      const { datasets, models, reserved } = usage.storedBytes;
-      const total = datasets + models + reserved;
+      const { datasets, models, reserved, checkpoints } = usage.storedBytes;
+      const total = totalStoredBytes(usage.storedBytes);
       const active = usage.jobs.queued + usage.jobs.running;
       // Set by the per-key rate limit hook for this very request.
       const header = (name: string, fallback: number) => {
@@ -38,6 +38,7 @@ export async function usageRoutes(app: FastifyInstance): Promise<void> {
           datasets,
           models,
           reserved,
+          checkpoints,
           total,
           limit: env.LIMIT_TENANT_STORED_BYTES,
           remaining: Math.max(0, env.LIMIT_TENANT_STORED_BYTES - total),
