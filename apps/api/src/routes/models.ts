@@ -12,11 +12,11 @@ import {
 import { deleteModel, getModel } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
 import { predict } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
+import { z } from 'zod';
 import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['models'];
@@ -57,8 +57,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   r.post(
     '/models/:id/predictions',
     {
-      // LIMIT_BODY_BYTES, like every JSON body: Fastify refuses a longer one from its
-      // Content-Length, before reading it (JSON.parse and validation run on the main thread).
+      bodyLimit: env.LIMIT_UPLOAD_BYTES,
       schema: {
         tags,
         summary: 'Predict labels (classification) or values (regression) for samples in raw units',
