@@ -304,7 +304,7 @@ describe('POST /v1/jobs', () => {
       job({ learningRate: 0.1, iterations: 5, batchSize: 6, validationSplit: 0.5 }),
     );
     expect(expectError(split, 422, 'BP_ERR_INCOMPATIBLE').message).toContain('the 5 training samples');
-    const none = await rejected(job({ learningRate: 0.1, iterations: 5, validationSplit: 0.05 }));
+    const none = await rejected(job({ learningRate: 0.1, iterations: 5, validationSplit: 0.04 }));
     expect(expectError(none, 422, 'BP_ERR_INCOMPATIBLE').message).toMatch(
       /^training\.validationSplit: .*no sample/,
     );

@@ -13,6 +13,16 @@ import type { TrainingCheckpoint } from './train.ts';
  */
 export class NnInputError extends Error {
   override readonly name = 'NnInputError';
+  /** The option at fault, when the error is about one option (e.g. 'validationSplit'). */
+  readonly argument: string | undefined;
+  /** The message without its operation prefix, to quote under another name for the option. */
+  readonly reason: string;
+
+  constructor(message: string, about?: { argument: string; reason: string }) {
+    super(message);
+    this.argument = about?.argument;
+    this.reason = about?.reason ?? message;
+  }
 }
 
 /**

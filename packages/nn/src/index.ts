@@ -44,6 +44,7 @@ export {
   type OptimizerName,
   type OptimizerState,
 } from './optimizers.ts';
+export { type PlanOptions, planUpdates, type UpdatePlan } from './plan.ts';
 export { accuracy, confusionMatrix, labelsFromTargets, predictLabels } from './predict.ts';
 export { Rng, type RngState } from './rng.ts';
 export {

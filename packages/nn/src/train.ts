@@ -31,6 +31,7 @@ import {
   type OptimizerName,
   type OptimizerState,
 } from './optimizers.ts';
+import { planUpdates } from './plan.ts';
 import { Rng, type RngState } from './rng.ts';
 import { checkNumber, fail, type MatrixInput, outputActivationOf, readX, readY } from './validate.ts';
 import { createWorkspace, type Weights, type Workspace } from './workspace.ts';
@@ -163,15 +164,10 @@ function selectColumns(M: Matrix, idx: Int32Array, dtype: DType): Matrix {
 }
 
 /**
- * Hold out round(m·fraction) samples (at least 1, leaving at least 1): a seeded permutation, the
- * first part for validation; both parts keep the original column order.
+ * Hold out mVal of m samples (planUpdates decides how many): a seeded permutation, the first part
+ * for validation; both parts keep the original column order.
  */
-export function splitIndices(
-  rng: Rng,
-  m: number,
-  fraction: number,
-): { train: Int32Array; validation: Int32Array } {
-  const mVal = Math.min(m - 1, Math.max(1, Math.round(m * fraction)));
+function splitIndices(rng: Rng, m: number, mVal: number): { train: Int32Array; validation: Int32Array } {
   const perm = Int32Array.from({ length: m }, (_, j) => j);
   rng.shuffle(perm);
   return { train: perm.slice(mVal).sort(), validation: perm.slice(0, mVal).sort() };
@@ -198,7 +194,6 @@ interface Settings {
   readonly optimizer: OptimizerName;
   readonly lambda: number;
   readonly seed: number;
-  readonly split: number;
   readonly patience: number | undefined;
 }
 
@@ -217,22 +212,18 @@ function readSettings(options: TrainOptions, op: string): Settings {
   if (!OPTIMIZER_NAMES.includes(optimizer)) {
     fail(`${op}: optimizer is '${optimizer}' but must be one of ${OPTIMIZER_NAMES.join(', ')}`);
   }
-  const split = checkNumber(options.validationSplit ?? 0, 'validationSplit', op, { min: 0, max: 1 });
-  if (split >= 1) fail(`${op}: validationSplit must be below 1, got ${split}`);
   const patience =
     options.earlyStopping === undefined
       ? undefined
       : checkNumber(options.earlyStopping?.patience, 'earlyStopping.patience', op, { min: 1, integer: true });
-  if (patience !== undefined && split === 0) fail(`${op}: earlyStopping needs a validationSplit > 0`);
-  if ((options.iterations === undefined) === (options.epochs === undefined)) {
-    fail(`${op}: give exactly one of iterations or epochs`);
+  if (patience !== undefined && !((options.validationSplit ?? 0) > 0)) {
+    fail(`${op}: earlyStopping needs a validationSplit > 0`);
   }
   return {
     h,
     optimizer,
     lambda: readL2(options.l2, op),
     seed: checkNumber(options.seed ?? 0, 'seed', op, { min: 0, max: 0xffffffff, integer: true }),
-    split,
     patience,
   };
 }
@@ -245,7 +236,7 @@ function readSettings(options: TrainOptions, op: string): Settings {
  */
 export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: TrainOptions): TrainResult {
   const op = 'train';
-  const { h, optimizer: optimizerName, lambda, seed, split, patience } = readSettings(options, op);
+  const { h, optimizer: optimizerName, lambda, seed, patience } = readSettings(options, op);
   const { layers, dtype } = net;
   const L = layers.length;
   const cost = COSTS[outputActivationOf(layers)].cost;
@@ -258,34 +249,22 @@ export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: Tra
   const Xall = readX(X, net.inputSize, op, dtype);
   const Yall = readY(Y, layers[L - 1]!, Xall.cols, op, dtype);
   const m = Xall.cols;
+  // The split sizes, batches, N and k: the same numbers the API planned the job with.
+  const plan = planUpdates(m, options, op);
+  const { batchSize, fullBatch, batchesPerEpoch, updates: N, costEvery } = plan;
   const rng = new Rng(seed);
   let Xt = Xall;
   let Yt = Yall;
   let Xv: Matrix | undefined;
   let Yv: Matrix | undefined;
-  if (split > 0) {
-    if (m < 2) fail(`${op}: a validation split needs at least 2 samples, X has ${m}`);
-    const idx = splitIndices(rng, m, split);
+  if (plan.validationSamples > 0) {
+    const idx = splitIndices(rng, m, plan.validationSamples);
     Xt = selectColumns(Xall, idx.train, dtype);
     Yt = selectColumns(Yall, idx.train, dtype);
     Xv = selectColumns(Xall, idx.validation, dtype);
     Yv = selectColumns(Yall, idx.validation, dtype);
   }
-  const mt = Xt.cols;
-  const batchSize =
-    options.batchSize === undefined
-      ? mt
-      : Math.min(mt, checkNumber(options.batchSize, 'batchSize', op, { min: 1, integer: true }));
-  const fullBatch = batchSize >= mt;
-  const batchesPerEpoch = fullBatch ? 1 : Math.ceil(mt / batchSize);
-  const N =
-    options.iterations !== undefined
-      ? checkNumber(options.iterations, 'iterations', op, { min: 0, integer: true })
-      : checkNumber(options.epochs, 'epochs', op, { min: 0, integer: true }) * batchesPerEpoch;
-  const costEvery = checkNumber(options.costEvery ?? Math.max(1, Math.floor(N / 100)), 'costEvery', op, {
-    min: 1,
-    integer: true,
-  });
+  const mt = plan.trainSamples;
 
   // ---- starting state (fresh or resumed) ----
   const start = checkNumber(options.startIteration ?? 0, 'startIteration', op, {

@@ -41,6 +41,11 @@ export function fail(message: string): never {
   throw new NnInputError(message);
 }
 
+/** Throws an NnInputError about one option: `${op}: ${reason}`, with the option named. */
+export function failOption(op: string, argument: string, reason: string): never {
+  throw new NnInputError(`${op}: ${reason}`, { argument, reason });
+}
+
 export function isMatrix(x: unknown): x is Matrix {
   return (
     typeof x === 'object' && x !== null && !Array.isArray(x) && 'data' in x && 'rows' in x && 'cols' in x
@@ -246,11 +251,19 @@ export function checkNumber(
   { min = -Infinity, max = Infinity, integer = false, minExclusive = false } = {},
 ): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    fail(`${op}: ${name} must be a finite ${integer ? 'integer' : 'number'}, got ${describe(value)}`);
+    failOption(
+      op,
+      name,
+      `${name} must be a finite ${integer ? 'integer' : 'number'}, got ${describe(value)}`,
+    );
   }
   if (minExclusive ? !(value > min) : value < min) {
-    fail(`${op}: ${name} must be ${minExclusive ? 'greater than' : 'at least'} ${min}, got ${value}`);
+    failOption(
+      op,
+      name,
+      `${name} must be ${minExclusive ? 'greater than' : 'at least'} ${min}, got ${value}`,
+    );
   }
-  if (value > max) fail(`${op}: ${name} must be at most ${max}, got ${value}`);
+  if (value > max) failOption(op, name, `${name} must be at most ${max}, got ${value}`);
   return value;
 }

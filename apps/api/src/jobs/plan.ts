@@ -1,10 +1,13 @@
 /**
  * Checks a training request against its dataset, its network and the limits, before anything is
  * stored or queued, and fills in the defaults the worker will use (so a retried or resumed job
- * trains exactly as planned: the seed is fixed here).
+ * trains exactly as planned: the seed is fixed here). The split sizes, updates and costEvery come
+ * from nn's own planUpdates, the function train follows, so the job's progress total and its
+ * work limit count the updates the worker will really make.
  */
 import { randomInt } from 'node:crypto';
 import { ApiError, type Layer, limitExceeded, type Task, type Training } from '@backprop/contracts';
+import { NnInputError, planUpdates, type UpdatePlan } from '@backprop/nn';
 
 export interface DatasetShape {
   samples: number;
@@ -38,24 +41,15 @@ export function planTraining(
   limits: TrainingLimits,
 ): TrainingPlan {
   checkFit(dataset, network);
-  const validation = Math.floor(dataset.samples * training.validationSplit);
-  if (training.validationSplit > 0 && validation < 1) {
-    throw incompatible(
-      'training.validationSplit',
-      `validationSplit ${training.validationSplit} of ${dataset.samples} samples holds out no sample`,
-    );
-  }
-  const trainSamples = dataset.samples - validation;
-  if (trainSamples < 1)
-    throw incompatible('training.validationSplit', 'validationSplit leaves no training sample');
-  const batch = training.batchSize ?? trainSamples;
-  if (batch > trainSamples) {
+  const { trainSamples, batchSize, updates, costEvery } = planOf(dataset.samples, training);
+  // nn would train a larger batch as one full batch; a request that asks for one is refused,
+  // since the asker has miscounted the training samples.
+  if (training.batchSize !== undefined && training.batchSize > trainSamples) {
     throw incompatible(
       'training.batchSize',
-      `batchSize ${batch} is larger than the ${trainSamples} training samples`,
+      `batchSize ${training.batchSize} is larger than the ${trainSamples} training samples`,
     );
   }
-  const updates = training.iterations ?? (training.epochs ?? 1) * Math.ceil(trainSamples / batch);
   if (updates > limits.LIMIT_ITERATIONS) {
     throw limitExceeded(
       'LIMIT_ITERATIONS',
@@ -64,7 +58,7 @@ export function planTraining(
       'the number of parameter updates',
     );
   }
-  const work = updates * batch;
+  const work = updates * batchSize;
   if (work > limits.LIMIT_TRAINING_WORK) {
     throw limitExceeded(
       'LIMIT_TRAINING_WORK',
@@ -81,10 +75,22 @@ export function planTraining(
     training: {
       ...training,
       seed: training.seed ?? randomInt(0, 2 ** 32 - 1),
-      costEvery: training.costEvery ?? Math.max(1, Math.floor(updates / 100)),
+      costEvery,
     },
     updates,
   };
+}
+
+/** nn's plan of this training on `samples` samples; what it refuses is a 422 naming the field. */
+function planOf(samples: number, training: Training): UpdatePlan {
+  try {
+    return planUpdates(samples, training);
+  } catch (error) {
+    if (error instanceof NnInputError && error.argument !== undefined) {
+      throw incompatible(`training.${error.argument}`, error.reason);
+    }
+    throw error;
+  }
 }
 
 /** samples × Σ units of one forward pass: the memory a network's activations take. */
