@@ -87,8 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       done(err as Error, undefined);
     }
   });
-  // CSV uploads are streamed to the route: the handler reads and limits them itself.
-  app.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
+  // Dataset uploads (CSV streams, gzip, big JSON) have their own parsers: datasets/upload.ts.
 
   await app.register(errorsPlugin);
   await app.register(securityPlugin);

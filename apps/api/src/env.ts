@@ -65,6 +65,8 @@ export const ApiEnv = z.object({
 
   LIMIT_BODY_BYTES: int(10 * 1024 * 1024),
   LIMIT_UPLOAD_BYTES: int(100 * 1024 * 1024),
+  /** One CSV line, in bytes: a longer line is refused as soon as it is seen (a line is parsed whole). */
+  LIMIT_CSV_LINE_BYTES: positive(1024 * 1024),
   LIMIT_DATASET_ROWS: int(1_000_000),
   LIMIT_DATASET_COLUMNS: int(20_000),
   LIMIT_DATASET_VALUES: int(10_000_000),

@@ -1,16 +1,21 @@
 /**
- * Streaming CSV reader for dataset uploads. It never holds the upload as text: lines are parsed
- * as bytes arrive and features go straight into a growing Float64Array, so memory stays near
- * 8 bytes per value. Every limit is checked while reading, and every error names the line and
- * the column.
+ * Streaming CSV reader for dataset uploads. It never holds the upload as text: csv-parse reads
+ * the bytes as they arrive (linear in them, whatever the line lengths), and features go straight
+ * into a growing Float64Array, so memory stays near 8 bytes per value. Every limit is checked
+ * while reading, and every error names the line and the column.
  *
- * Format: a header row; comma separated; optional double quotes ("" escapes a quote) within a
- * line; \n or \r\n line ends; a UTF-8 byte-order mark is ignored; blank lines are skipped.
+ * Format: a header row; comma separated; optional double quotes ("" escapes a quote); \n, \r\n or
+ * \r line ends (the first one seen is the one used); a UTF-8 byte-order mark is ignored; blank
+ * lines are skipped. A feature cell is a decimal number: an optional sign, digits with an
+ * optional decimal point, an optional exponent (`-1.5`, `.5`, `2e-3`); nothing else (no `0x10`,
+ * `Infinity` or `1_000`).
  */
 import { ApiError, limitExceeded } from '@backprop/contracts';
+import { CsvError, parse } from 'csv-parse';
 
 export interface CsvLimits {
   LIMIT_UPLOAD_BYTES: number;
+  LIMIT_CSV_LINE_BYTES: number;
   LIMIT_DATASET_ROWS: number;
   LIMIT_DATASET_COLUMNS: number;
   LIMIT_DATASET_VALUES: number;
@@ -25,52 +30,109 @@ export interface CsvTable {
   samples: number;
 }
 
+/** The grammar of a feature cell (after trimming): a decimal number, nothing JavaScript adds. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * The parser sees at most this many bytes at a time, so a line is measured (and refused when
+ * too long) within this much of LIMIT_CSV_LINE_BYTES, however big the chunks that arrive.
+ */
+const SLICE_BYTES = 64 * 1024;
+
 export async function readCsv(
-  source: AsyncIterable<Uint8Array | string>,
+  source: AsyncIterable<Uint8Array>,
   labelName: string,
   limits: CsvLimits,
 ): Promise<CsvTable> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
   const table = new TableBuilder(labelName, limits);
+  /** Byte offset where the last line ended: the line being read is everything after it. */
+  let lineStart = 0;
+  const parser = parse({
+    bom: true,
+    relax_column_count: true,
+    on_record: (record: string[], info: { lines: number; bytes: number }) => {
+      table.addLine(record, info.lines);
+      lineStart = info.bytes;
+      return null; // consumed here: nothing is queued in the stream
+    },
+  });
+  parser.on('error', () => undefined); // reported through the write callbacks below
+  parser.resume();
+  const write = (bytes: Uint8Array) =>
+    new Promise<void>((resolve, reject) => {
+      parser.write(bytes, (err) => (err ? reject(err) : resolve()));
+    });
+
   let bytes = 0;
-  let pending = '';
-  for await (const chunk of source) {
-    bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    if (bytes > limits.LIMIT_UPLOAD_BYTES) {
-      throw limitExceeded(
-        'LIMIT_UPLOAD_BYTES',
-        bytes,
-        limits.LIMIT_UPLOAD_BYTES,
-        'the upload (bytes so far)',
-        'BP_ERR_PAYLOAD_TOO_LARGE',
-      );
+  try {
+    for await (const chunk of source) {
+      for (let offset = 0; offset < chunk.byteLength; offset += SLICE_BYTES) {
+        const slice = chunk.subarray(offset, offset + SLICE_BYTES);
+        bytes += slice.byteLength;
+        if (bytes > limits.LIMIT_UPLOAD_BYTES) {
+          throw limitExceeded(
+            'LIMIT_UPLOAD_BYTES',
+            bytes,
+            limits.LIMIT_UPLOAD_BYTES,
+            'the upload (bytes so far)',
+            'BP_ERR_PAYLOAD_TOO_LARGE',
+          );
+        }
+        checkUtf8(utf8, slice, true);
+        await write(slice);
+        if (bytes - lineStart > limits.LIMIT_CSV_LINE_BYTES) {
+          throw limitExceeded(
+            'LIMIT_CSV_LINE_BYTES',
+            bytes - lineStart,
+            limits.LIMIT_CSV_LINE_BYTES,
+            `line ${table.lines + 1} of the CSV (bytes so far)`,
+            'BP_ERR_PAYLOAD_TOO_LARGE',
+          );
+        }
+      }
     }
-    pending += typeof chunk === 'string' ? chunk : decodeChunk(decoder, chunk, true);
-    let start = 0;
-    for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n', start)) {
-      table.addLine(pending.slice(start, nl));
-      start = nl + 1;
-    }
-    pending = pending.slice(start);
+    checkUtf8(utf8, new Uint8Array(0), false);
+    await new Promise<void>((resolve, reject) => {
+      parser.once('error', reject);
+      parser.once('end', resolve);
+      parser.end();
+    });
+  } catch (err) {
+    parser.destroy();
+    throw err instanceof CsvError ? fromCsvError(err) : err;
   }
-  pending += decodeChunk(decoder, new Uint8Array(0), false);
-  table.addLine(pending);
   return table.finish();
 }
 
-function decodeChunk(decoder: InstanceType<typeof TextDecoder>, chunk: Uint8Array, stream: boolean): string {
+/** A header name as quoted in a message: at most 40 characters. */
+function clip(name: string): string {
+  return name.length > 40 ? `${name.slice(0, 40)}…` : name;
+}
+
+function checkUtf8(decoder: InstanceType<typeof TextDecoder>, bytes: Uint8Array, stream: boolean): void {
   try {
-    return decoder.decode(chunk, { stream });
+    decoder.decode(bytes, { stream });
   } catch {
     throw new ApiError('BP_ERR_VALIDATION', 'the CSV is not valid UTF-8 text');
   }
+}
+
+/** csv-parse's refusals (quotes out of place), naming the line. */
+function fromCsvError(err: CsvError): ApiError {
+  const line = 'lines' in err && typeof err.lines === 'number' ? err.lines : 0;
+  if (err.code === 'CSV_QUOTE_NOT_CLOSED') {
+    return new ApiError('BP_ERR_VALIDATION', `line ${line}: a quoted value is not closed`, { line });
+  }
+  return new ApiError('BP_ERR_VALIDATION', `line ${line}: ${err.message}`, { line });
 }
 
 class TableBuilder {
   private header: string[] | null = null;
   private labelIndex = -1;
   private width = 0;
-  private line = 0;
+  /** the last line read (1-based, blank lines included) */
+  lines = 0;
   private x = new Float64Array(0);
   private samples = 0;
   private readonly labels: string[] = [];
@@ -80,13 +142,11 @@ class TableBuilder {
     private readonly limits: CsvLimits,
   ) {}
 
-  addLine(raw: string): void {
-    this.line++;
-    const text = (this.line === 1 ? raw.replace(/^\uFEFF/, '') : raw).replace(/\r$/, '');
-    if (text.trim() === '') return;
-    const cells = splitCsvLine(text, this.line);
+  addLine(cells: string[], line: number): void {
+    this.lines = line;
+    if (cells.every((cell) => cell.trim() === '')) return;
     if (this.header === null) this.setHeader(cells);
-    else this.addRow(cells);
+    else this.addRow(cells, line);
   }
 
   private setHeader(cells: string[]): void {
@@ -103,7 +163,7 @@ class TableBuilder {
     if (this.labelIndex === -1) {
       throw new ApiError(
         'BP_ERR_VALIDATION',
-        `the CSV header has no column named "${this.labelName}" (columns: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}); choose the label column with ?label=<column>`,
+        `the CSV header has no column named "${this.labelName}" (columns: ${names.slice(0, 20).map(clip).join(', ')}${names.length > 20 ? ', ...' : ''}); choose the label column with ?label=<column>`,
         { field: 'label', line: 1 },
       );
     }
@@ -131,13 +191,13 @@ class TableBuilder {
     this.width = names.length;
   }
 
-  private addRow(cells: string[]): void {
+  private addRow(cells: string[], line: number): void {
     const header = this.header!;
     if (cells.length !== this.width) {
       throw new ApiError(
         'BP_ERR_VALIDATION',
-        `line ${this.line} has ${cells.length} values but the header has ${this.width} columns`,
-        { line: this.line },
+        `line ${line} has ${cells.length} values but the header has ${this.width} columns`,
+        { line },
       );
     }
     if (this.samples + 1 > this.limits.LIMIT_DATASET_ROWS) {
@@ -163,19 +223,19 @@ class TableBuilder {
       const cell = cells[c]!.trim();
       if (c === this.labelIndex) {
         if (cell === '')
-          throw new ApiError('BP_ERR_VALIDATION', `line ${this.line}: the label is empty`, {
-            line: this.line,
+          throw new ApiError('BP_ERR_VALIDATION', `line ${line}: the label is empty`, {
+            line,
             column: header[c],
           });
         this.labels.push(cell);
         continue;
       }
-      const value = cell === '' ? Number.NaN : Number(cell);
+      const value = DECIMAL.test(cell) ? Number(cell) : Number.NaN;
       if (!Number.isFinite(value)) {
         throw new ApiError(
           'BP_ERR_VALIDATION',
-          `line ${this.line}, column "${header[c]}": "${cell.slice(0, 40)}" is not a finite number`,
-          { line: this.line, column: header[c] },
+          `line ${line}, column "${header[c]}": "${cell.slice(0, 40)}" is not a finite number`,
+          { line, column: header[c] },
         );
       }
       this.x[offset++] = value;
@@ -203,32 +263,4 @@ class TableBuilder {
       samples: this.samples,
     };
   }
-}
-
-/** Splits one CSV line into cells, honouring double quotes. */
-export function splitCsvLine(line: string, lineNumber: number): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      cells.push(cell);
-      cell = '';
-    } else cell += ch;
-  }
-  if (quoted)
-    throw new ApiError('BP_ERR_VALIDATION', `line ${lineNumber}: a quoted value is not closed`, {
-      line: lineNumber,
-    });
-  cells.push(cell);
-  return cells;
 }

@@ -1,5 +1,4 @@
 /** /v1/datasets: upload (CSV stream or JSON), read, list, delete. */
-import type { Readable } from 'node:stream';
 import {
   ApiError,
   CreateDatasetJson,
@@ -9,14 +8,13 @@ import {
   ErrorBody,
   IdParams,
   ListDatasetsQuery,
-  limitExceeded,
 } from '@backprop/contracts';
 import { deleteDataset, getDataset, getStoredBytes, listDatasets, totalStoredBytes } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { readCsv } from '../datasets/csv.ts';
-import { type ParsedDataset, storeDataset, toDataset } from '../datasets/store.ts';
+import { storeDataset, toDataset } from '../datasets/store.ts';
+import { readUpload, registerUploadParsers, uploadValidatorCompiler } from '../datasets/upload.ts';
 import { storageQuotaExceeded } from './quota.ts';
 import { NoBody, NoQuery } from './strict.ts';
 
@@ -34,11 +32,13 @@ const CsvUpload = z.any().meta({
 export async function datasetRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { env } = app.deps;
+  registerUploadParsers(app, env);
 
   r.post(
     '/datasets',
     {
       bodyLimit: env.LIMIT_UPLOAD_BYTES,
+      validatorCompiler: uploadValidatorCompiler,
       schema: {
         tags,
         summary: 'Upload a dataset as CSV (text/csv, streamed) or JSON',
@@ -67,30 +67,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      let parsed: ParsedDataset;
-      if (contentType === 'text/csv') {
-        const declared = Number(request.headers['content-length']);
-        if (declared > env.LIMIT_UPLOAD_BYTES) {
-          throw limitExceeded(
-            'LIMIT_UPLOAD_BYTES',
-            declared,
-            env.LIMIT_UPLOAD_BYTES,
-            'the upload',
-            'BP_ERR_PAYLOAD_TOO_LARGE',
-          );
-        }
-        const table = await readCsv(request.body as Readable, request.query.label, env);
-        parsed = { ...table, name: request.query.name, task: request.query.task };
-      } else if (contentType === 'application/json') {
-        parsed = fromJson(request.body as CreateDatasetJson, request.query.task, env);
-        parsed.name ??= request.query.name;
-      } else {
-        throw new ApiError(
-          'BP_ERR_UNSUPPORTED_MEDIA_TYPE',
-          'send the dataset as text/csv or application/json',
-        );
-      }
+      const parsed = await readUpload(request, request.query, env);
       const dataset = await storeDataset(app.deps.db, request.tenantId, parsed, {
         maxClasses: env.LIMIT_CLASSES,
         maxStoredBytes: env.LIMIT_TENANT_STORED_BYTES,
@@ -161,83 +138,4 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
       throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `dataset ${request.params.id} does not exist`);
     },
   );
-}
-
-interface JsonLimits {
-  LIMIT_DATASET_ROWS: number;
-  LIMIT_DATASET_COLUMNS: number;
-  LIMIT_DATASET_VALUES: number;
-}
-
-function fromJson(
-  body: CreateDatasetJson,
-  queryTask: ParsedDataset['task'],
-  limits: JsonLimits,
-): ParsedDataset {
-  const samples = body.features.length;
-  const width = body.features[0]!.length;
-  if (samples > limits.LIMIT_DATASET_ROWS) {
-    throw limitExceeded('LIMIT_DATASET_ROWS', samples, limits.LIMIT_DATASET_ROWS, 'the number of rows');
-  }
-  if (width > limits.LIMIT_DATASET_COLUMNS) {
-    throw limitExceeded(
-      'LIMIT_DATASET_COLUMNS',
-      width,
-      limits.LIMIT_DATASET_COLUMNS,
-      'the number of features',
-    );
-  }
-  if (samples * width > limits.LIMIT_DATASET_VALUES) {
-    throw limitExceeded(
-      'LIMIT_DATASET_VALUES',
-      samples * width,
-      limits.LIMIT_DATASET_VALUES,
-      'the number of feature values',
-    );
-  }
-  if (body.labels.length !== samples) {
-    throw new ApiError(
-      'BP_ERR_VALIDATION',
-      `labels: ${body.labels.length} labels for ${samples} feature rows`,
-      {
-        field: 'labels',
-      },
-    );
-  }
-  const featureNames = body.featureNames ?? Array.from({ length: width }, (_, j) => `x${j + 1}`);
-  if (featureNames.length !== width) {
-    throw new ApiError(
-      'BP_ERR_VALIDATION',
-      `featureNames: ${featureNames.length} names for ${width} features`,
-      {
-        field: 'featureNames',
-      },
-    );
-  }
-  const duplicate = featureNames.findIndex((name, j) => featureNames.indexOf(name) !== j);
-  if (duplicate !== -1) {
-    throw new ApiError(
-      'BP_ERR_VALIDATION',
-      `featureNames.${duplicate}: "${featureNames[duplicate]}" appears twice`,
-      { field: `featureNames.${duplicate}` },
-    );
-  }
-  const x = new Float64Array(samples * width);
-  body.features.forEach((row, i) => {
-    if (row.length !== width) {
-      throw new ApiError('BP_ERR_VALIDATION', `features.${i}: ${row.length} values, but row 0 has ${width}`, {
-        field: `features.${i}`,
-      });
-    }
-    x.set(row, i * width);
-  });
-  return {
-    name: body.name,
-    featureNames,
-    labelName: 'label',
-    x,
-    samples,
-    labels: body.labels,
-    task: body.task ?? queryTask,
-  };
 }

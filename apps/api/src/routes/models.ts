@@ -57,7 +57,8 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   r.post(
     '/models/:id/predictions',
     {
-      bodyLimit: env.LIMIT_UPLOAD_BYTES,
+      // LIMIT_BODY_BYTES, like every JSON body: Fastify refuses a longer one from its
+      // Content-Length, before reading it (JSON.parse and validation run on the main thread).
       schema: {
         tags,
         summary: 'Predict labels (classification) or values (regression) for samples in raw units',

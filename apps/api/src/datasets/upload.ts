@@ -1,0 +1,84 @@
+/**
+ * How a dataset upload's body is read: its Content-Encoding undone (gzip), then, by content type,
+ * CSV streamed into csv.ts or JSON bytes parsed (off the main thread when big, json-thread.ts).
+ * Nothing here holds the event loop for long, so other tenants are served while one uploads.
+ */
+import { Readable } from 'node:stream';
+import { ApiError, limitExceeded, type Task } from '@backprop/contracts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
+import { z } from 'zod';
+import type { ApiEnv } from '../env.ts';
+import { parseJsonBody, validatorCompiler } from '../validation.ts';
+import { readCsv } from './csv.ts';
+import { decodeBody } from './encoding.ts';
+import { parseJsonUpload } from './json.ts';
+import type { ParsedDataset } from './store.ts';
+
+const UPLOAD_ROUTE = '/v1/datasets';
+
+const isUpload = (request: FastifyRequest) =>
+  request.method === 'POST' && request.routeOptions.url === UPLOAD_ROUTE;
+
+/**
+ * Registers, in the datasets routes' context, what the upload route needs: CSV bodies as streams,
+ * JSON upload bodies as bytes (other JSON bodies of the context are parsed as everywhere else),
+ * and Content-Encoding undone before either parser reads.
+ */
+export function registerUploadParsers(app: FastifyInstance, env: ApiEnv): void {
+  app.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      if (!Buffer.isBuffer(body)) throw new TypeError('the JSON parser was given no bytes');
+      done(null, isUpload(request) ? body : parseJsonBody(body.toString('utf8')));
+    } catch (err) {
+      done(err instanceof Error ? err : new Error(String(err)), undefined);
+    }
+  });
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    if (!isUpload(request)) return payload;
+    return decodeBody(payload, request.headers['content-encoding'], env.LIMIT_UPLOAD_BYTES);
+  });
+}
+
+/**
+ * The upload route's body is checked where it is parsed (readUpload: bytes or a stream are all the
+ * validator would see); its other parts as on every route.
+ */
+export function uploadValidatorCompiler<S>(route: FastifyRouteSchemaDef<S>): FastifyValidationResult {
+  if (route.httpPart === 'body') return (data: unknown) => ({ value: data });
+  const { schema } = route;
+  if (!(schema instanceof z.ZodType))
+    throw new TypeError(`the ${route.httpPart} schema of ${route.url} is not zod`);
+  return validatorCompiler({ ...route, schema });
+}
+
+export async function readUpload(
+  request: FastifyRequest,
+  query: { name?: string | undefined; label: string; task?: Task | undefined },
+  env: ApiEnv,
+): Promise<ParsedDataset> {
+  const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const body = request.body;
+  if (contentType === 'text/csv' && body instanceof Readable) {
+    const declared = Number(request.headers['content-length']);
+    if (declared > env.LIMIT_UPLOAD_BYTES) {
+      throw limitExceeded(
+        'LIMIT_UPLOAD_BYTES',
+        declared,
+        env.LIMIT_UPLOAD_BYTES,
+        'the upload',
+        'BP_ERR_PAYLOAD_TOO_LARGE',
+      );
+    }
+    const table = await readCsv(body, query.label, env);
+    return { ...table, name: query.name, task: query.task };
+  }
+  if (contentType === 'application/json' && Buffer.isBuffer(body)) {
+    const parsed = await parseJsonUpload(body, query.task, env);
+    parsed.name ??= query.name;
+    return parsed;
+  }
+  throw new ApiError('BP_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the dataset as text/csv or application/json');
+}
