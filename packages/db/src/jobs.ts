@@ -208,8 +208,9 @@ export type FairClaim =
  * claimJob under a per-tenant cap on running jobs (0 = no cap). A job is taken only while fewer
  * than `tenantMaxRunning` of its tenant's other jobs are running with a live lease or queued
  * since before it: within a tenant, jobs start in the order they were created, so a deferred job
- * is never overtaken by a newer one and cannot starve. An expired lease does not count (its
- * worker is gone; the job is being taken again, or will be). Claims of one tenant are serialised
+ * is never overtaken by a newer one and cannot starve. A running job whose lease expired holds no
+ * running place (its worker is gone) but keeps its turn as a waiting one, so it is taken again
+ * before newer jobs of its tenant. Claims of one tenant are serialised
  * by a transaction-scoped advisory lock, so two workers cannot both see the last free place.
  */
 export async function claimJobWithinTenantCap(
@@ -230,11 +231,14 @@ export async function claimJobWithinTenantCap(
     if (target === undefined) return { outcome: 'finished' };
     await tx.$queryRaw`
       SELECT pg_advisory_xact_lock(hashtextextended(${`claim:${target.tenantId}`}::text, 0))::text`;
+    // Ahead of this job: the tenant's jobs training now (a live lease), and those waiting for a
+    // worker (queued, or running with an expired lease: their worker is gone) created before it.
     const [counted] = await tx.$queryRaw<{ ahead: number }[]>`
       SELECT count(*)::integer AS ahead FROM "TrainingJob"
       WHERE "tenantId" = ${target.tenantId}::uuid AND "id" <> ${input.jobId}::uuid
+        AND "status" IN ('queued', 'running')
         AND (("status" = 'running' AND "leaseExpiresAt" > now())
-          OR ("status" = 'queued' AND ("createdAt", "id") < (${target.createdAt}::timestamptz, ${input.jobId}::uuid)))`;
+          OR ("createdAt", "id") < (${target.createdAt}::timestamptz, ${input.jobId}::uuid))`;
     const ahead = counted?.ahead ?? 0;
     if (ahead >= input.tenantMaxRunning) return { outcome: 'deferred', ahead };
     const claimed = await claimStatement(tx, input);

@@ -377,13 +377,17 @@ describe('claims under a per-tenant cap on running jobs', () => {
     expect((await claim(one.jobs[1]!.id, 0)).outcome).toBe('claimed');
   });
 
-  it('a running job whose lease expired (its worker died) does not hold a place', async () => {
-    const { jobs } = await tenantWithJobs(2);
-    expect((await claim(jobs[0]!.id, 1, 1)).outcome).toBe('claimed');
+  it('a running job whose lease expired (its worker died) holds no running place but keeps its turn', async () => {
+    const { jobs } = await tenantWithJobs(3);
+    const [dead, next, last] = jobs.map((j) => j.id) as [string, string, string];
+    expect((await claim(dead, 1, 1)).outcome).toBe('claimed');
     await new Promise((r) => setTimeout(r, 20));
-    expect((await claim(jobs[1]!.id, 1)).outcome).toBe('claimed');
-    // Taking the dead worker's job again is not blocked by itself.
-    expect(await claim(jobs[0]!.id, 2)).toMatchObject({ outcome: 'claimed', attempt: 2 });
+    // Its worker is gone: with room for two, a newer job starts beside it...
+    expect(await claim(next, 2)).toMatchObject({ outcome: 'claimed', attempt: 1 });
+    // ...but with room for one, the dead worker's job is taken again first (not blocked by itself).
+    expect(await claim(last, 2)).toMatchObject({ outcome: 'deferred', ahead: 2 });
+    expect(await claim(dead, 2)).toMatchObject({ outcome: 'claimed', attempt: 2 });
+    expect(await claim(last, 2)).toMatchObject({ outcome: 'deferred', ahead: 2 });
   });
 
   it('concurrent claims of one tenant never exceed the cap', async () => {
