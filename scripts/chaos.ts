@@ -13,13 +13,28 @@
  * It exits 1 on a violation (or if the run does not settle in time), 0 otherwise, and prints the
  * schedule so a failing seed can be replayed. Everything it started is stopped on the way out.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine, usageError } from '@backprop/db/cli';
 import { checkInvariants } from '../apps/worker/test/infra/checks.ts';
 import { freePort, type PrivatePostgres, type PrivateRedis } from '../apps/worker/test/infra/services.ts';
 import { type ApiProcess, createFixtures, Space, startServers } from '../apps/worker/test/infra/stack.ts';
 import type { ServiceProcess } from '../apps/worker/test/processes.ts';
 
-const { values } = parseArgs({
+const USAGE = `usage: npm run chaos -- [--rounds N] [--seed S] [--jobs K] [--settle-ms MS]
+
+A bounded, seeded chaos run on a private Postgres and Redis (started and removed by the run; the
+machine's own are never touched): the API and two workers serve a client that submits K jobs
+with idempotency keys while each round kill -9s one of API, worker, Redis or Postgres and
+restarts it 1-5 s later. Then it checks the invariants in SQL and exits 0 (all hold) or 1.
+
+options:
+  --rounds N       fault rounds (default 10)
+  --seed S         seeds the schedule; a failing run prints it for replay (default: from the clock)
+  --jobs K         jobs the client submits (default 20)
+  --settle-ms MS   how long accepted jobs get to finish after the faults (default 180000)
+  -h, --help       this help`;
+
+const { values, positionals } = parseCommandLine(USAGE, {
+  allowPositionals: true,
   options: {
     rounds: { type: 'string', default: '10' },
     seed: { type: 'string', default: String(Date.now() % 100_000) },
@@ -27,12 +42,20 @@ const { values } = parseArgs({
     'settle-ms': { type: 'string', default: '180000' },
   },
 });
-const rounds = Number(values.rounds);
-const seed = Number(values.seed);
-const jobCount = Number(values.jobs);
-const settleMs = Number(values['settle-ms']);
-for (const [name, v] of Object.entries({ rounds, seed, jobs: jobCount, settleMs }))
-  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a non-negative integer`);
+if (positionals.length > 0) usageError(USAGE, `unexpected argument ${positionals[0]}`);
+/** A non-negative integer option, or a usage error naming it. */
+const count = (name: 'rounds' | 'seed' | 'jobs' | 'settle-ms'): number => {
+  const text = values[name];
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
+    usageError(USAGE, `--${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  }
+  return value;
+};
+const rounds = count('rounds');
+const seed = count('seed');
+const jobCount = count('jobs');
+const settleMs = count('settle-ms');
 
 /** mulberry32: a small seeded PRNG, so a seed replays the same schedule. */
 function prng(s: number): () => number {

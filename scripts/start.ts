@@ -5,6 +5,20 @@
  * Redis.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { parseCommandLine } from '@backprop/db/cli';
+
+parseCommandLine(
+  `usage: npm start
+
+Runs the whole service on this machine: applies the migrations (npm run db:migrate), then the
+API (on PORT, default 3000) and one worker, stopping both when either exits or on a signal.
+Configuration comes from the environment (DATABASE_URL, REDIS_URL, ...; see the README).
+Run the parts apart with npm run start:api and npm run start:worker.
+
+options:
+  -h, --help   this help`,
+  {},
+);
 
 function run(name: string, script: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: 'inherit', env: process.env });

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseCommandLine, usageError } from '../src/cli.ts';
 import { ensureDatabase } from '../src/databases.ts';
 import {
   DEFAULT_DATABASE_URL,
@@ -16,10 +17,27 @@ import {
 } from '../src/migrate.ts';
 import { withSchemaEngine } from '../src/schema-engine.ts';
 
-const name = process.argv[2];
-if (name === undefined || !/^[a-z0-9_]+$/.test(name)) {
-  console.error('usage: npm run db:migration -- <name>   (lower-case letters, digits and _)');
-  process.exit(2);
+const USAGE = `usage: npm run db:migration -- <name>
+
+Writes prisma/migrations/<timestamp>_<name>/migration.sql: the SQL that takes a database from
+the committed migrations to prisma/schema.prisma. It replays the migrations in a temporary
+shadow database on the server of DATABASE_URL (default ${DEFAULT_DATABASE_URL}),
+and writes nothing when they already match the schema.
+
+arguments:
+  <name>       lower-case letters, digits and _, e.g. add_job_priority
+
+options:
+  -h, --help   this help`;
+const { positionals } = parseCommandLine(USAGE, { allowPositionals: true, options: {} });
+const [name, ...extra] = positionals;
+if (name === undefined) usageError(USAGE, 'missing the migration name');
+if (extra.length > 0) usageError(USAGE, `unexpected argument ${extra[0]}`);
+if (!/^[a-z0-9_]+$/.test(name)) {
+  usageError(
+    USAGE,
+    `the migration name ${JSON.stringify(name)} may hold only lower-case letters, digits and _`,
+  );
 }
 
 const databaseUrl = process.env['DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
