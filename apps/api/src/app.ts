@@ -13,9 +13,10 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { ApiEnv } from './env.ts';
+import { loggerOptions } from './logging.ts';
 import { openApiTransform, openApiTransformObject } from './openapi.ts';
 import { authPlugin } from './plugins/auth.ts';
-import { errorsPlugin } from './plugins/errors.ts';
+import { clientErrorHandler, errorsPlugin } from './plugins/errors.ts';
 import { rateLimitPlugin } from './plugins/rate-limit.ts';
 import { BARE_SECURITY_HEADERS, DOCS_CSP, securityPlugin } from './plugins/security.ts';
 import { datasetRoutes } from './routes/datasets.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
   queue: Queue;
   /** The queue's own connection: readiness pings and cancel notifications go through it. */
   redis: Redis;
+  /** Where log lines go (default stdout); tests read the real log through it. */
+  logStream?: { write(line: string): unknown };
 }
 
 declare module 'fastify' {
@@ -44,13 +47,16 @@ declare module 'fastify' {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { env } = deps;
   const app = Fastify({
-    logger: { level: env.LOG_LEVEL },
+    logger: loggerOptions(env.LOG_LEVEL, deps.logStream),
     bodyLimit: env.LIMIT_BODY_BYTES,
     requestTimeout: env.REQUEST_TIMEOUT_MS,
     connectionTimeout: env.CONNECTION_TIMEOUT_MS,
-    http: slowClientOptions(env),
+    http: { ...slowClientOptions(env), maxHeaderSize: env.LIMIT_HEADER_BYTES },
     trustProxy: env.TRUST_PROXY as boolean | string[],
-    return503OnClosing: true,
+    // Requests that arrive while closing get our 503 (errors.ts), in the error catalog's shape.
+    return503OnClosing: false,
+    // Refusals Node makes before Fastify sees a request (431, 408, malformed HTTP), likewise.
+    clientErrorHandler,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // The router's own refusals (a malformed %-escape, a path segment over 100 characters) in our

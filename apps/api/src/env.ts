@@ -63,6 +63,8 @@ export const ApiEnv = z.object({
   RATE_LIMIT_WINDOW_MS: positive(60_000),
   RATE_LIMIT_UNAUTHENTICATED_MAX: positive(30),
 
+  /** Request line and headers together (Node's maxHeaderSize): a longer URL or more headers is a 431. */
+  LIMIT_HEADER_BYTES: positive(16 * 1024),
   LIMIT_BODY_BYTES: int(10 * 1024 * 1024),
   LIMIT_UPLOAD_BYTES: int(100 * 1024 * 1024),
   /** One CSV line, in bytes: a longer line is refused as soon as it is seen (a line is parsed whole). */

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createApiKey, createTenant } from '@backprop/db';
 import { createTestDatabase, type TestDatabase } from '@backprop/db/testing';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../src/app.ts';
+import { type AppDeps, buildApp } from '../src/app.ts';
 import { type ApiEnv, loadApiEnv } from '../src/env.ts';
 import { createTrainingQueue } from '../src/queue.ts';
 
@@ -26,7 +26,10 @@ export interface ApiContext {
   close(): Promise<void>;
 }
 
-export async function createApiContext(overrides: Record<string, string> = {}): Promise<ApiContext> {
+export async function createApiContext(
+  overrides: Record<string, string> = {},
+  extra: Pick<AppDeps, 'logStream'> = {},
+): Promise<ApiContext> {
   const database = await createTestDatabase();
   const prefix = `bp-test-${randomBytes(6).toString('hex')}`;
   const env = loadApiEnv({
@@ -38,7 +41,7 @@ export async function createApiContext(overrides: Record<string, string> = {}): 
   });
   const { queue, redis } = createTrainingQueue(env.REDIS_URL, env.JOB_ATTEMPTS, prefix);
   await queue.waitUntilReady();
-  const app = await buildApp({ env, db: database.db, queue, redis });
+  const app = await buildApp({ env, db: database.db, queue, redis, ...extra });
   const createTenantKey = async (name: string) => {
     const tenant = await createTenant(database.db, { name });
     const { key } = await createApiKey(database.db, { tenantId: tenant.id, name: `${name} test key` });

@@ -3,6 +3,7 @@
  * request could change (every table's rows, the queue's jobs) to prove a refused request changed
  * nothing.
  */
+import { ErrorBody } from '@backprop/contracts';
 import type { Db } from '@backprop/db';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
@@ -31,6 +32,9 @@ export function expectErrorShape(res: LightMyRequestResponse, context = ''): Err
   expect(typeof body.error, where).toBe('string');
   expect(typeof body.message, where).toBe('string');
   expect(res.body, where).not.toMatch(/\bat \S+ \(|node_modules|\.ts:\d+/); // no stack frames
+  // The documented schema, `details` included (one of its shapes): every error a test looks at.
+  const parsed = ErrorBody.safeParse(body);
+  expect(parsed.success, `${where} ${parsed.error?.message}`).toBe(true);
   return body;
 }
 

@@ -3,9 +3,12 @@
  * body has the same shape. Clients branch on `code`, people read `message`.
  */
 import { z } from 'zod';
+import { ErrorDetails } from './error-details.ts';
 
 export const ERRORS = {
   BP_ERR_VALIDATION: { statusCode: 400, error: 'Bad Request' },
+  /** the request did not arrive within REQUEST_TIMEOUT_MS (Node answers, before any route) */
+  BP_ERR_REQUEST_TIMEOUT: { statusCode: 408, error: 'Request Timeout' },
   BP_ERR_UNAUTHORIZED: { statusCode: 401, error: 'Unauthorized' },
   BP_ERR_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
   BP_ERR_DATASET_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
@@ -26,6 +29,8 @@ export const ERRORS = {
   /** LIMIT_TENANT_STORED_BYTES: what the tenant stores, plus this, would exceed its quota */
   BP_ERR_STORAGE_QUOTA_EXCEEDED: { statusCode: 413, error: 'Payload Too Large' },
   BP_ERR_UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, error: 'Unsupported Media Type' },
+  /** LIMIT_HEADER_BYTES: the request line and headers (URL included) are larger than that */
+  BP_ERR_HEADERS_TOO_LARGE: { statusCode: 431, error: 'Request Header Fields Too Large' },
   BP_ERR_LIMIT_EXCEEDED: { statusCode: 422, error: 'Unprocessable Entity' },
   BP_ERR_INCOMPATIBLE: { statusCode: 422, error: 'Unprocessable Entity' },
   BP_ERR_BAD_DATA: { statusCode: 422, error: 'Unprocessable Entity' },
@@ -46,7 +51,7 @@ export const ErrorBody = z
     code: z.string(),
     error: z.string(),
     message: z.string(),
-    details: z.unknown().optional(),
+    details: ErrorDetails.optional(),
   })
   .meta({ id: 'Error' });
 export type ErrorBody = z.infer<typeof ErrorBody>;
@@ -55,9 +60,9 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
-  readonly details: unknown;
+  readonly details: ErrorDetails | undefined;
 
-  constructor(code: ErrorCode, message: string, details?: unknown) {
+  constructor(code: ErrorCode, message: string, details?: ErrorDetails) {
     super(message);
     this.name = 'ApiError';
     this.code = code;

@@ -4,7 +4,15 @@ import { ABORT, Id, Name, PageQuery, page, Timestamp } from './common.ts';
 
 export const HIDDEN_ACTIVATIONS = ['sigmoid', 'tanh', 'relu', 'leaky_relu'] as const;
 export const OUTPUT_ACTIVATIONS = ['sigmoid', 'softmax', 'linear'] as const;
-export const Activation = z.enum([...HIDDEN_ACTIVATIONS, 'softmax', 'linear']);
+/**
+ * Any activation; which one a layer may take depends on its position, checked by CreateNetwork.
+ * An unknown name is refused with both lists, so a hidden layer is not offered the output-only
+ * softmax and linear (a zod enum's message would list all six as if any layer took them).
+ */
+export const Activation = z.enum([...HIDDEN_ACTIVATIONS, 'softmax', 'linear'], {
+  error: (issue) =>
+    `${JSON.stringify(issue.input)} is not an activation: hidden layers take ${HIDDEN_ACTIVATIONS.join(', ')}; the output layer takes ${OUTPUT_ACTIVATIONS.join(', ')}`,
+});
 export type Activation = z.infer<typeof Activation>;
 
 export const Init = z

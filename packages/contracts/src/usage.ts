@@ -7,6 +7,7 @@ const Count = z.number().int().min(0);
 
 /** Every limit a request can hit, by the name errors give it in `details.limit`. */
 export const LIMIT_NAMES = [
+  'LIMIT_HEADER_BYTES',
   'LIMIT_BODY_BYTES',
   'LIMIT_UPLOAD_BYTES',
   'LIMIT_DATASET_ROWS',

@@ -3,11 +3,14 @@
  * Validation failures name the field path and the reason; 5xx messages are masked and logged with
  * the request id.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { ApiError, ERRORS, type ErrorBody } from '@backprop/contracts';
 import { InvalidCursorError, isDatabaseUnavailable } from '@backprop/db';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { BARE_SECURITY_HEADERS } from './security.ts';
 
 interface ValidationIssue {
   path: string;
@@ -56,8 +59,77 @@ function fromFastifyError(err: FastifyError, request: FastifyRequest, app: Fasti
   return null;
 }
 
+/** What Node's HTTP parser refused, as the catalog says it. */
+function fromClientError(err: Error & { code?: string }, maxHeaderBytes: number): ApiError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new ApiError(
+        'BP_ERR_HEADERS_TOO_LARGE',
+        `the request line and headers are larger than LIMIT_HEADER_BYTES = ${maxHeaderBytes} bytes (a long URL counts too)`,
+        { limit: 'LIMIT_HEADER_BYTES', max: maxHeaderBytes },
+      );
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new ApiError('BP_ERR_REQUEST_TIMEOUT', 'the request did not arrive within REQUEST_TIMEOUT_MS');
+    default:
+      // HPE_INVALID_METHOD, HPE_INVALID_HEADER_TOKEN, ...: the parser's reason, without the bytes.
+      return new ApiError(
+        'BP_ERR_VALIDATION',
+        `the request is not valid HTTP/1.1 (${err.code ?? 'parse error'})`,
+      );
+  }
+}
+
+/** True once a response has begun on this socket: then nothing more may be written to it. */
+function responseStarted(socket: Socket): boolean {
+  const current: unknown = Reflect.get(socket, '_httpMessage');
+  return typeof current === 'object' && current !== null && Reflect.get(current, 'headersSent') === true;
+}
+
+/**
+ * Fastify's `clientErrorHandler`: Node's own refusals (431 headers too large, 408 timeout, 400
+ * malformed HTTP), which no route or hook sees, answered in the error catalog's shape. Fastify's
+ * default answers `{ error, message, statusCode }` without a `code`. Only the error's code and
+ * message are logged: the error also carries the raw bytes (`rawPacket`), Authorization included.
+ */
+export function clientErrorHandler(
+  this: FastifyInstance,
+  err: Error & { code?: string },
+  socket: Socket,
+): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const body = fromClientError(err, this.deps.env.LIMIT_HEADER_BYTES).toBody();
+  this.log.debug({ clientError: { code: err.code, message: err.message } }, 'client error');
+  if (socket.writable && !responseStarted(socket)) {
+    const json = JSON.stringify(body);
+    const headers = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(json)),
+      connection: 'close',
+      ...BARE_SECURITY_HEADERS,
+    };
+    const head = Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    socket.write(`HTTP/1.1 ${body.statusCode} ${STATUS_CODES[body.statusCode]}\r\n${head}\r\n${json}`);
+  }
+  socket.destroy(err);
+}
+
 export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
+    // Requests that arrive while the server closes (on a connection already open): 503, so a
+    // load balancer retries them elsewhere, and the connection closes. Fastify's own
+    // (return503OnClosing) would answer without a `code`.
+    let closing = false;
+    app.addHook('preClose', async () => {
+      closing = true;
+    });
+    app.addHook('onRequest', async (_request, reply) => {
+      if (!closing) return;
+      reply.header('connection', 'close');
+      throw new ApiError('BP_ERR_UNAVAILABLE', 'the server is shutting down; retry the request');
+    });
+
     app.setNotFoundHandler((request, reply) => {
       const body: ErrorBody = {
         statusCode: 404,
