@@ -41,15 +41,17 @@ export function columnStatistics(
     }
   }
   const scale = Float64Array.from(min, (lo, j) => powerOfTwoScale(Math.max(Math.abs(lo), Math.abs(max[j]!))));
+  // 1/s is a power of two too, so x · (1/s) is exactly x / s, and a multiplication is cheaper.
+  const inverse = scale.map((s) => 1 / s);
   const sum = new Float64Array(n);
   for (let i = 0; i < samples; i++) {
-    for (let j = 0; j < n; j++) sum[j]! += x[i * n + j]! / scale[j]!;
+    for (let j = 0; j < n; j++) sum[j]! += x[i * n + j]! * inverse[j]!;
   }
   const scaledMean = sum.map((s) => s / samples);
   const squares = new Float64Array(n);
   for (let i = 0; i < samples; i++) {
     for (let j = 0; j < n; j++) {
-      const d = x[i * n + j]! / scale[j]! - scaledMean[j]!;
+      const d = x[i * n + j]! * inverse[j]! - scaledMean[j]!;
       squares[j]! += d * d;
     }
   }
