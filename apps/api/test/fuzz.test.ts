@@ -598,9 +598,12 @@ describe('fuzzing every route from its OpenAPI schemas', () => {
     const statuses = new Map<string, Map<number, number>>();
     const rssStart = process.memoryUsage().rss;
     let rssPeak = rssStart;
+    // Deletes last, so that the reads and writes before them find the rows they would remove
+    // (and a job delete finds cancelled jobs to succeed on).
     const operations = Object.entries(doc.paths)
       .filter(([p]) => p.startsWith('/v1/'))
-      .flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => [m.toUpperCase(), p, op] as const));
+      .flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => [m.toUpperCase(), p, op] as const))
+      .sort(([a], [b]) => Number(a === 'DELETE') - Number(b === 'DELETE'));
     for (const [method, path, op] of operations) {
       const name = `${method} ${path}`;
       const seen = new Map<number, number>();
@@ -622,8 +625,9 @@ describe('fuzzing every route from its OpenAPI schemas', () => {
             ids[kind].push(res.json().id);
           }
           if (res.statusCode === 204) {
+            const kind = path.split('/')[2]!.replace(/s$/, '') as 'dataset' | 'network' | 'job' | 'model';
             const gone = decodeURIComponent(request.url.split('/')[3]!.split('?')[0]!);
-            ids.dataset = ids.dataset.filter((id) => id !== gone);
+            ids[kind] = ids[kind].filter((id) => id !== gone);
           }
           const where = `${request.method} ${request.url.slice(0, 200)} ${JSON.stringify(request.headers).slice(0, 200)} ${(request.payload ?? '').slice(0, 300)}`;
           expect(res.statusCode, `${where} → ${res.body.slice(0, 500)}`).toBeLessThan(500);

@@ -235,8 +235,9 @@ describe('responses carry only allow-listed fields', () => {
       'featureStats',
       'byteSize',
       'createdAt',
+      'deletedAt',
     ],
-    network: ['id', 'name', 'inputSize', 'layers', 'init', 'parameterCount', 'createdAt'],
+    network: ['id', 'name', 'inputSize', 'layers', 'init', 'parameterCount', 'createdAt', 'deletedAt'],
     job: [
       'id',
       'status',
