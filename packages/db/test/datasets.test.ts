@@ -7,6 +7,7 @@ import {
   createJobWithinQuota,
   DEFAULT_TENANT_ID,
   deleteDataset,
+  deleteJob,
   failJob,
   getDataset,
   getDatasetWithValues,
@@ -14,6 +15,7 @@ import {
   listDatasets,
   listNetworks,
   MissingReferenceError,
+  sweepStorage,
 } from '../src/index.ts';
 import { createTestDatabase, type TestDatabase } from '../src/testing.ts';
 import { makeDataset, makeJob, makeNetwork } from './helpers.ts';
@@ -151,6 +153,27 @@ describe('deleteDataset', () => {
         expect(job).toMatchObject({ outcome: 'done', result: { created: true } });
       }
     }
+  });
+
+  it('a deleted dataset kept for its jobs goes with its last job (deleteJob), or with the sweep', async () => {
+    const network = await makeNetwork(t.db);
+    const [viaDeleteJob, viaSweep] = [await makeDataset(t.db), await makeDataset(t.db)];
+    const jobs = [];
+    for (const dataset of [viaDeleteJob, viaSweep]) {
+      const job = await makeJob(t.db, { datasetId: dataset.id, networkId: network.id });
+      await cancelJob(t.db, DEFAULT_TENANT_ID, job.id);
+      expect(await deleteDataset(t.db, DEFAULT_TENANT_ID, dataset.id)).toMatchObject({ kept: true });
+      jobs.push(job.id);
+    }
+    expect(await deleteJob(t.db, DEFAULT_TENANT_ID, jobs[0]!)).toEqual({ deleted: true });
+    expect(await getDataset(t.db, DEFAULT_TENANT_ID, viaDeleteJob.id)).toBeNull();
+    // A job row removed some other way (an operator, a race of two job deletes): the sweep.
+    await t.db.trainingJob.delete({ where: { id: jobs[1]! } });
+    expect(await getDataset(t.db, DEFAULT_TENANT_ID, viaSweep.id)).not.toBeNull();
+    expect(await sweepStorage(t.db)).toMatchObject({ rows: 1 });
+    expect(await getDataset(t.db, DEFAULT_TENANT_ID, viaSweep.id)).toBeNull();
+    expect(await getDataset(t.db, DEFAULT_TENANT_ID, (await makeDataset(t.db)).id)).not.toBeNull();
+    expect(await sweepStorage(t.db)).toEqual({ checkpoints: 0, rows: 0 });
   });
 
   it('a cancelled job no longer makes the dataset in use', async () => {

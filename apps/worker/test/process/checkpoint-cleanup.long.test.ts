@@ -1,8 +1,9 @@
 /**
  * Issue 7, item 4: a checkpoint lives only while its job can resume. With real worker processes:
  * cancelling a running job deletes its checkpoint in the cancel's own transaction (and the
- * stopping worker writes none after), /v1/usage counts the checkpoint while it exists, and a job
- * failed by BullMQ's stalled handling (its worker killed) leaves no checkpoint behind either.
+ * stopping worker writes none after), /v1/usage counts the checkpoint while it exists, a job
+ * failed by BullMQ's stalled handling (its worker killed) leaves no checkpoint behind either, and
+ * the reconciler sweeps away a checkpoint that a finished job still has (as older code left them).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../processes.ts';
@@ -95,5 +96,20 @@ describe('checkpoints of finished jobs', () => {
     expect(await checkpointBytes(jobId)).toBeNull();
     expect(await usageCheckpoints()).toBe(0);
     report.record('checkpointOfStalledOutJob', { status: failed.status, code: failed.error?.code });
+  });
+
+  it("the worker's reconciler sweeps a checkpoint left behind by a finished job", async () => {
+    const jobId = await stack.startJob(endless, await stack.createNetwork(8));
+    expect((await stack.post(`/v1/jobs/${jobId}/cancel`)).status).toBe(200);
+    // What older code left behind: a cancelled job that still has its checkpoint.
+    await db().$executeRaw`
+      INSERT INTO "Checkpoint" ("jobId", "iteration", "attempt", "snapshot", "state", "costs", "updatedAt")
+      VALUES (${jobId}::uuid, 10, 1, ${new Uint8Array(50_000)}, '{}'::jsonb, ''::bytea, now())`;
+    expect(await usageCheckpoints()).toBe(50_000);
+
+    const worker = stack.spawnWorker(); // RECONCILE_EVERY_MS = 1000
+    await worker.waitForLog((l) => l.msg === 'reconciler swept storage', 30_000);
+    expect(await checkpointBytes(jobId)).toBeNull();
+    expect(await usageCheckpoints()).toBe(0);
   });
 });
