@@ -265,7 +265,7 @@ describe('each limit is refused, naming it, with nothing stored or queued', () =
         () => send(tenant, 'POST', `/v1/models/${modelId}/predictions`, { samples: rows(40_000) }),
         413,
         'BP_ERR_PAYLOAD_TOO_LARGE',
-        'LIMIT_UPLOAD_BYTES',
+        'LIMIT_BODY_BYTES',
       ],
     ];
     for (const [what, request, status, code, limit] of cases) {

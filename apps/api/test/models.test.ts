@@ -308,12 +308,12 @@ describe('POST /v1/models/:id/predictions', () => {
     expect(body.message).toContain('LIMIT_PREDICT_SAMPLES');
   });
 
-  it('413 naming LIMIT_UPLOAD_BYTES for a body above it', async () => {
-    const samples = Array.from({ length: 5 }, () => Array.from({ length: 100 }, () => 1.2345678901));
-    const res = await predict(binary.modelId, { samples });
+  it('413 naming LIMIT_BODY_BYTES for a body above it', async () => {
+    const samples = [[1, 2]];
+    const res = await predict(binary.modelId, { samples, padding: 'x'.repeat(ctx.env.LIMIT_BODY_BYTES) });
     expect(expectError(res, 413, 'BP_ERR_PAYLOAD_TOO_LARGE').details).toMatchObject({
-      limit: 'LIMIT_UPLOAD_BYTES',
-      max: 4000,
+      limit: 'LIMIT_BODY_BYTES',
+      max: ctx.env.LIMIT_BODY_BYTES,
     });
   });
 
