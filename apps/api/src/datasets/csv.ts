@@ -258,7 +258,8 @@ class TableBuilder {
     return {
       featureNames,
       labelName: this.labelName,
-      x: this.x.slice(0, this.samples * featureNames.length),
+      // a view, not a copy: copying 80 MB would hold the event loop for ~80 ms
+      x: this.x.subarray(0, this.samples * featureNames.length),
       labels: this.labels,
       samples: this.samples,
     };
