@@ -303,6 +303,24 @@ describe('DELETE /v1/datasets/:id', () => {
     expect((await own('GET', `/v1/datasets/${datasetId}`)).json().deletedAt).toBe(shown.deletedAt);
   });
 
+  it('a retried POST with the Idempotency-Key of a job created before the delete still returns that job', async () => {
+    const [datasetId, networkId] = [await dataset(own), await network(own)];
+    const post = () =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        headers: { 'idempotency-key': 'before-the-delete' },
+        payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 5 } },
+      });
+    const first = await post();
+    expect(first.statusCode).toBe(202);
+    await own('POST', `/v1/jobs/${first.json().id}/cancel`);
+    expect((await own('DELETE', `/v1/datasets/${datasetId}`)).statusCode).toBe(204);
+    const retry = await post();
+    expect(retry.statusCode, retry.body).toBe(202);
+    expect(retry.json().id).toBe(first.json().id);
+  });
+
   it('a queued job uses it: 409 BP_ERR_DATASET_IN_USE, the bytes stay', async () => {
     const datasetId = await dataset(own);
     await startJob(own, datasetId, await network(own));

@@ -101,8 +101,6 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `datasetId: dataset ${body.datasetId} does not exist`);
       if (!network)
         throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
-      if (dataset.deletedAt) throw referenceDeleted('dataset', dataset.id, dataset.deletedAt);
-      if (network.deletedAt) throw referenceDeleted('network', network.id, network.deletedAt);
       const plan = planTraining(
         dataset,
         { inputSize: network.inputSize, layers: network.layers as Layer[] },
@@ -149,6 +147,8 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
           'BP_ERR_TOO_MANY_ACTIVE_JOBS',
         );
       }
+      // A deleted dataset or network is refused there, under a lock, after an Idempotency-Key
+      // retry of a job created before the delete got its job back.
       if (admitted.outcome === 'deleted') {
         const id = admitted.resource === 'dataset' ? dataset.id : network.id;
         throw referenceDeleted(admitted.resource, id, admitted.deletedAt);
