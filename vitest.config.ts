@@ -17,7 +17,11 @@ export default defineConfig({
       {
         test: {
           name: 'long',
-          include: ['packages/*/test/**/*.long.test.ts', 'apps/*/test/**/*.long.test.ts'],
+          include: [
+            'packages/*/test/**/*.long.test.ts',
+            'apps/*/test/**/*.long.test.ts',
+            'scripts/test/**/*.long.test.ts',
+          ],
           testTimeout: 1_800_000,
           hookTimeout: 120_000,
           fileParallelism: false,
