@@ -12,11 +12,11 @@ import {
 import { deleteModel, getModel } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
 import { predict } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
-import { z } from 'zod';
 import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['models'];
