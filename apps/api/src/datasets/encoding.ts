@@ -35,18 +35,22 @@ export function decodeBody(
     );
   }
   const gunzip = createGunzip();
-  const output = new DecompressedLimit(maxBytes);
-  payload.on('data', (chunk: Buffer) => {
-    output.receivedEncodedLength += chunk.length;
+  // Nothing flows until the body's reader asks for it: an error (not gzip, a bomb) must reach a
+  // reader that listens, not fire while the route's other preParsing hooks are still awaited.
+  const output = new DecompressedLimit(maxBytes, () => {
+    payload.on('data', (chunk: Buffer) => {
+      output.receivedEncodedLength += chunk.length;
+    });
+    payload.on('error', (err) => output.destroy(err));
+    gunzip.on('error', (err) =>
+      output.destroy(
+        new ApiError('BP_ERR_VALIDATION', `the body is not valid gzip: ${err.message}`, {
+          field: 'content-encoding',
+        }),
+      ),
+    );
+    payload.pipe(gunzip).pipe(output);
   });
-  payload.on('error', (err) => output.destroy(err));
-  gunzip.on('error', (err) =>
-    output.destroy(
-      new ApiError('BP_ERR_VALIDATION', `the body is not valid gzip: ${err.message}`, {
-        field: 'content-encoding',
-      }),
-    ),
-  );
   // Whoever reads the body gets the error; once it stopped listening (the request answered), a
   // late one has nowhere to go and must not become an uncaught exception.
   output.on('error', () => undefined);
@@ -54,7 +58,6 @@ export function decodeBody(
   output.on('close', () => {
     gunzip.destroy();
   });
-  payload.pipe(gunzip).pipe(output);
   return output;
 }
 
@@ -62,9 +65,21 @@ export function decodeBody(
 class DecompressedLimit extends Transform implements DecodedPayload {
   receivedEncodedLength = 0;
   private bytes = 0;
+  private started = false;
 
-  constructor(private readonly maxBytes: number) {
+  constructor(
+    private readonly maxBytes: number,
+    private readonly start: () => void,
+  ) {
     super();
+  }
+
+  override _read(size: number): void {
+    if (!this.started) {
+      this.started = true;
+      this.start();
+    }
+    super._read(size);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

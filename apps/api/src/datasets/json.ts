@@ -2,23 +2,15 @@
  * The JSON form of a dataset upload, from its bytes to a ParsedDataset: JSON.parse, the
  * contract's schema (CreateDatasetJson, with the same bounded error reporting as every other
  * body), then the checks across fields. Big bodies run this in a worker thread
- * (`json-thread.ts`): a 50 MB JSON.parse and its validation would hold the event loop for
+ * (upload-thread.ts): a 50 MB JSON.parse and its validation would hold the event loop for
  * seconds.
  */
-import { Worker } from 'node:worker_threads';
-import {
-  ApiError,
-  ClassLabel,
-  CreateDatasetJson,
-  ERRORS,
-  type ErrorCode,
-  limitExceeded,
-  Task,
-} from '@backprop/contracts';
+import { ApiError, ClassLabel, CreateDatasetJson, limitExceeded, Task } from '@backprop/contracts';
 import { z } from 'zod';
 import { type $ZodIssue, type ParseContextInternal, safeParse } from 'zod/v4/core';
 import { parseJsonBody } from '../validation.ts';
 import type { ParsedDataset } from './store.ts';
+import { ownBuffer, runUploadThread } from './thread.ts';
 
 export interface JsonLimits {
   LIMIT_DATASET_ROWS: number;
@@ -123,40 +115,19 @@ function fromJson(body: CreateDatasetJson, queryTask: Task | undefined, limits: 
 /** Bodies up to this size are parsed on the main thread: a thread's start costs more than they do. */
 const OFF_THREAD_BYTES = 1024 * 1024;
 
-const THREAD_BOOT = new URL('./thread-boot.mjs', import.meta.url);
-const THREAD_ENTRY = new URL('./json-thread.ts', import.meta.url).href;
-
-/** What json-thread.ts answers: the parsed dataset (x transferred, not copied) or the refusal. */
-export const ThreadAnswer = z.discriminatedUnion('ok', [
-  z.object({
-    ok: z.literal(true),
-    dataset: z.object({
-      name: z.string().optional(),
-      featureNames: z.array(z.string()),
-      labelName: z.string(),
-      x: z.instanceof(Float64Array),
-      samples: z.number().int(),
-      labels: z.array(ClassLabel).readonly(),
-      task: Task.optional(),
-    }),
-  }),
-  z.object({
-    ok: z.literal(false),
-    error: z.object({
-      code: z.custom<ErrorCode>((code) => typeof code === 'string' && Object.hasOwn(ERRORS, code)),
-      message: z.string(),
-      // the details of an ApiError the thread threw: an object of the catalog's shapes
-      details: z.custom<ConstructorParameters<typeof ApiError>[2]>(
-        (details) => details === undefined || (typeof details === 'object' && details !== null),
-      ),
-    }),
-  }),
-]);
-export type ThreadAnswer = z.infer<typeof ThreadAnswer>;
+const ParsedInThread = z.object({
+  name: z.string().optional(),
+  featureNames: z.array(z.string()),
+  labelName: z.string(),
+  x: z.instanceof(Float64Array),
+  samples: z.number().int(),
+  labels: z.array(ClassLabel).readonly(),
+  task: Task.optional(),
+});
 
 /**
  * parseJsonDataset, in a worker thread when the body is big: the main thread only hands over
- * the bytes (transferred) and takes back the Float64Array of features (transferred too).
+ * the bytes and takes back the Float64Array of features (both transferred, not copied).
  */
 export async function parseJsonUpload(
   bytes: Buffer,
@@ -164,36 +135,21 @@ export async function parseJsonUpload(
   limits: JsonLimits,
 ): Promise<ParsedDataset> {
   if (bytes.byteLength <= OFF_THREAD_BYTES) return parseJsonDataset(bytes, queryTask, limits);
-  // Fastify's Buffer.concat gives a big body its own ArrayBuffer; copy if not, never transfer a pool.
-  const own =
-    bytes.buffer instanceof ArrayBuffer &&
-    bytes.byteOffset === 0 &&
-    bytes.byteLength === bytes.buffer.byteLength
-      ? new Uint8Array(bytes.buffer)
-      : Uint8Array.from(bytes);
-  const thread = new Worker(THREAD_BOOT, {
-    workerData: {
-      entry: THREAD_ENTRY,
-      bytes: own,
-      queryTask,
-      limits: {
-        LIMIT_DATASET_ROWS: limits.LIMIT_DATASET_ROWS,
-        LIMIT_DATASET_COLUMNS: limits.LIMIT_DATASET_COLUMNS,
-        LIMIT_DATASET_VALUES: limits.LIMIT_DATASET_VALUES,
+  const own = new Uint8Array(ownBuffer(bytes));
+  const result = ParsedInThread.parse(
+    await runUploadThread(
+      {
+        kind: 'json',
+        bytes: own,
+        queryTask,
+        limits: {
+          LIMIT_DATASET_ROWS: limits.LIMIT_DATASET_ROWS,
+          LIMIT_DATASET_COLUMNS: limits.LIMIT_DATASET_COLUMNS,
+          LIMIT_DATASET_VALUES: limits.LIMIT_DATASET_VALUES,
+        },
       },
-    },
-    transferList: [own.buffer],
-  });
-  try {
-    const message = await new Promise<unknown>((resolve, reject) => {
-      thread.once('message', resolve);
-      thread.once('error', reject);
-      thread.once('exit', (code) => reject(new Error(`the JSON parsing thread exited (code ${code})`)));
-    });
-    const answer = ThreadAnswer.parse(message);
-    if (!answer.ok) throw new ApiError(answer.error.code, answer.error.message, answer.error.details);
-    return { ...answer.dataset, name: answer.dataset.name, task: answer.dataset.task };
-  } finally {
-    await thread.terminate();
-  }
+      [own.buffer],
+    ),
+  );
+  return { ...result, name: result.name, task: result.task };
 }

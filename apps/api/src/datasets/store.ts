@@ -9,8 +9,7 @@ import {
 } from '@backprop/contracts';
 import { createDatasetWithinQuota, type Db } from '@backprop/db';
 import { storageQuotaExceeded } from '../routes/quota.ts';
-import { encodeLabels } from './labels.ts';
-import { featureStats } from './stats.ts';
+import { describeUpload } from './describe.ts';
 
 export interface ParsedDataset {
   name: string | undefined;
@@ -38,8 +37,8 @@ export async function storeDataset(
   limits: StoreLimits,
 ): Promise<Dataset> {
   refuseUnstorableText(input);
-  const { task, classes, y } = encodeLabels(input.labels, input.task, limits.maxClasses);
-  const stats = featureStats(input.x, input.samples, input.featureNames);
+  // Off the event loop for a big dataset; input.x is then detached: x is the features.
+  const { task, classes, y, featureStats: stats, x } = await describeUpload(input, limits.maxClasses);
   const stored = await createDatasetWithinQuota(
     db,
     {
@@ -51,7 +50,7 @@ export async function storeDataset(
       featureNames: input.featureNames,
       labelName: input.labelName,
       classes: classes ?? null,
-      x: input.x,
+      x,
       y,
       featureStats: stats,
     },

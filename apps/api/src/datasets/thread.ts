@@ -1,0 +1,55 @@
+/**
+ * Runs one CPU-heavy step of an upload (upload-thread.ts: parsing a big JSON body, or encoding
+ * the labels and computing the statistics of a big dataset) in a fresh worker thread, so the API's
+ * event loop keeps serving other requests meanwhile. Arguments and results cross as messages:
+ * typed arrays are transferred, not copied. A refusal in the thread (an ApiError) is thrown here
+ * as the same ApiError.
+ */
+import { Worker } from 'node:worker_threads';
+import { ApiError, ERRORS, type ErrorCode } from '@backprop/contracts';
+import { z } from 'zod';
+
+const BOOT = new URL('./thread-boot.mjs', import.meta.url);
+const ENTRY = new URL('./upload-thread.ts', import.meta.url).href;
+
+/** What the thread posts: its result, or the ApiError it threw. */
+export const ThreadAnswer = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({
+    ok: z.literal(false),
+    error: z.object({
+      code: z.custom<ErrorCode>((code) => typeof code === 'string' && Object.hasOwn(ERRORS, code)),
+      message: z.string(),
+      // the details of an ApiError the thread threw: an object of the catalog's shapes
+      details: z.custom<ConstructorParameters<typeof ApiError>[2]>(
+        (details) => details === undefined || (typeof details === 'object' && details !== null),
+      ),
+    }),
+  }),
+]);
+export type ThreadAnswer = z.infer<typeof ThreadAnswer>;
+
+/** The thread's result for `request` (unchecked: the caller parses it with its own schema). */
+export async function runUploadThread(request: object, transferList: ArrayBuffer[]): Promise<unknown> {
+  const thread = new Worker(BOOT, { workerData: { entry: ENTRY, request }, transferList });
+  try {
+    const message = await new Promise<unknown>((resolve, reject) => {
+      thread.once('message', resolve);
+      thread.once('error', reject);
+      thread.once('exit', (code) => reject(new Error(`the upload thread exited (code ${code})`)));
+    });
+    const answer = ThreadAnswer.parse(message);
+    if (!answer.ok) throw new ApiError(answer.error.code, answer.error.message, answer.error.details);
+    return answer.result;
+  } finally {
+    await thread.terminate();
+  }
+}
+
+/** The buffer of a typed array, to transfer: its own, or a copy if it shares one (Node's pool). */
+export function ownBuffer(view: ArrayBufferView): ArrayBuffer {
+  const { buffer } = view;
+  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength)
+    return buffer;
+  return new Uint8Array(new Uint8Array(buffer, view.byteOffset, view.byteLength)).buffer;
+}
