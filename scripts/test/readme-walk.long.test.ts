@@ -129,44 +129,76 @@ function bash(
   });
 }
 
-let database: TestDatabase;
-let service: ChildProcess;
-let serviceExit: Promise<number | null>;
-let port: number;
-let env: Record<string, string>;
+interface Service {
+  npm: ChildProcess;
+  port: number;
+  env: Record<string, string>;
+  exited: Promise<number | null>;
+}
 
-beforeAll(async () => {
-  database = await createTestDatabase({ poolMax: 1 });
-  port = await freePort();
-  env = {
-    DATABASE_URL: database.url,
-    QUEUE_PREFIX: `bp-readme-${process.pid}`,
+/**
+ * `npm start` in its own process group (as a terminal's foreground job is: Ctrl-C signals the
+ * whole group), on a free port; resolves once /readyz answers 200.
+ */
+async function npmStart(databaseUrl: string): Promise<Service> {
+  const port = await freePort();
+  const env = {
+    DATABASE_URL: databaseUrl,
+    QUEUE_PREFIX: `bp-readme-${process.pid}-${port}`,
     PORT: String(port),
     LOG_LEVEL: 'warn',
   };
-  // Its own process group, as a terminal's foreground job is: Ctrl-C signals the whole group.
-  service = spawn('npm', ['start'], {
+  const npm = spawn('npm', ['start'], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: 'ignore',
     detached: true,
   });
-  serviceExit = new Promise((resolve) => service.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
+  services.push(npm);
   for (let waited = 0; ; waited += 500) {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
       (res) => res.ok,
       () => false,
     );
-    if (ready) break;
+    if (ready) return { npm, port, env, exited };
     if (waited > 120_000) throw new Error('npm start did not become ready in 120 s');
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** Resolves true once no process of the group is left (false after 30 s). */
+async function groupGone(pgid: number): Promise<boolean> {
+  for (let waited = 0; waited < 30_000; waited += 250) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+const portRefuses = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/healthz`).then(
+    () => false,
+    () => true,
+  );
+
+const services: ChildProcess[] = [];
+let database: TestDatabase;
+let service: Service;
+
+beforeAll(async () => {
+  database = await createTestDatabase({ poolMax: 1 });
+  service = await npmStart(database.url);
 });
 
 afterAll(async () => {
-  if (service?.pid !== undefined && service.exitCode === null) {
+  for (const npm of services) {
     try {
-      process.kill(-service.pid, 'SIGKILL');
+      process.kill(-npm.pid!, 'SIGKILL');
     } catch {}
   }
   await database?.drop();
@@ -181,12 +213,12 @@ describe('the README walk through the API', () => {
       'set -euo pipefail',
       ...steps.map(
         (step, i) =>
-          `echo ${marker} ${i}\n${step.commands.replaceAll('localhost:3000', `localhost:${port}`)}`,
+          `echo ${marker} ${i}\n${step.commands.replaceAll('localhost:3000', `localhost:${service.port}`)}`,
       ),
       `echo ${marker} end`,
       ...['KEY', 'DATASET', 'NETWORK', 'JOB', 'MODEL'].map((name) => `echo "${name}=$${name}"`),
     ].join('\n');
-    const run = await bash(script, env);
+    const run = await bash(script, service.env);
     expect(run.code, `${run.stderr}\n${run.stdout.slice(-2000)}`).toBe(0);
     const parts = run.stdout.split(new RegExp(`^${marker} `, 'm')).slice(1);
     const variables = Object.fromEntries(
@@ -220,24 +252,17 @@ describe('the README walk through the API', () => {
   });
 
   it('Ctrl-C (SIGINT to the foreground group) stops npm start, the API and the worker', async () => {
-    process.kill(-service.pid!, 'SIGINT');
-    const code = await serviceExit;
-    expect(code === 0 || code === 130 || code === null).toBe(true);
-    // Nothing of the group is left, and the port is free.
-    let left = true;
-    for (let waited = 0; waited < 30_000 && left; waited += 250) {
-      try {
-        process.kill(-service.pid!, 0);
-        await new Promise((r) => setTimeout(r, 250));
-      } catch {
-        left = false;
-      }
-    }
-    expect(left).toBe(false);
-    const refused = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-      () => false,
-      () => true,
-    );
-    expect(refused).toBe(true);
+    process.kill(-service.npm.pid!, 'SIGINT');
+    await service.exited;
+    expect(await groupGone(service.npm.pid!)).toBe(true);
+    expect(await portRefuses(service.port)).toBe(true);
+  });
+
+  it("SIGTERM to npm alone (a process manager's stop) stops the API and the worker too", async () => {
+    const other = await npmStart(database.url);
+    process.kill(other.npm.pid!, 'SIGTERM');
+    await other.exited;
+    expect(await groupGone(other.npm.pid!)).toBe(true);
+    expect(await portRefuses(other.port)).toBe(true);
   });
 });
