@@ -64,7 +64,12 @@ export const Training = z
     optimizer: z.enum(['gd', 'momentum', 'adam']).default('gd'),
     l2: z.number().min(0).max(1e6).default(0).describe('L2 regularisation strength λ'),
     seed: z.number().int().min(0).max(0xffffffff).optional().describe('Seeds initialisation and shuffling'),
-    validationSplit: z.number().min(0).max(0.9).default(0).describe('Fraction of samples held out'),
+    validationSplit: z
+      .number()
+      .min(0)
+      .max(0.9)
+      .default(0)
+      .describe('Fraction of samples held out: round(samples × split) of them, at least one and not all'),
     earlyStopping: z
       .strictObject({ patience: z.number().int().min(1).max(1_000_000) })
       .optional()
