@@ -334,6 +334,14 @@ describe('big JSON datasets (parsed off the main thread) answer as small ones do
     expect(y).toEqual(labels);
   });
 
+  it('more big uploads at once than there are cores all succeed (they wait for a thread)', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => json({ name: `concurrent-${i}`, features, labels })),
+    );
+    for (const res of answers) expect(res.statusCode, res.body.slice(0, 300)).toBe(201);
+    expect(new Set(answers.map((res) => res.json().id)).size).toBe(6);
+  });
+
   it('names the bad field, the row and the limit as for a small body', async () => {
     const bad = features.map((row, i) => (i === rows - 2 ? [row[0], 'x'] : row));
     const badRes = await json({ features: bad, labels });

@@ -5,6 +5,7 @@
  * typed arrays are transferred, not copied. A refusal in the thread (an ApiError) is thrown here
  * as the same ApiError.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ApiError, ERRORS, type ErrorCode } from '@backprop/contracts';
 import { z } from 'zod';
@@ -29,8 +30,40 @@ export const ThreadAnswer = z.discriminatedUnion('ok', [
 ]);
 export type ThreadAnswer = z.infer<typeof ThreadAnswer>;
 
+/**
+ * At most this many upload threads at once (one per core; more would not run any sooner): a big
+ * JSON body can take a gigabyte or two of heap while parsed, and before it was parsed one at a
+ * time on the main thread. Further uploads wait for a thread, and the event loop stays free.
+ */
+const MAX_THREADS = Math.max(1, availableParallelism());
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function acquire(): Promise<void> {
+  if (running < MAX_THREADS) {
+    running++;
+    return;
+  }
+  await new Promise<void>((resolve) => waiting.push(resolve));
+}
+
+function release(): void {
+  const next = waiting.shift();
+  if (next) next();
+  else running--;
+}
+
 /** The thread's result for `request` (unchecked: the caller parses it with its own schema). */
 export async function runUploadThread(request: object, transferList: ArrayBuffer[]): Promise<unknown> {
+  await acquire();
+  try {
+    return await runThread(request, transferList);
+  } finally {
+    release();
+  }
+}
+
+async function runThread(request: object, transferList: ArrayBuffer[]): Promise<unknown> {
   const thread = new Worker(BOOT, { workerData: { entry: ENTRY, request }, transferList });
   try {
     const message = await new Promise<unknown>((resolve, reject) => {
