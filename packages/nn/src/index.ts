@@ -39,6 +39,7 @@ export {
   type RowPredictions,
 } from './network.ts';
 export {
+  OPTIMIZER_DEFAULTS,
   OPTIMIZER_NAMES,
   type OptimizerHyperparameters,
   type OptimizerName,

@@ -21,6 +21,12 @@ export type OptimizerName = 'gd' | 'momentum' | 'adam';
 /** Names of the optimisers. */
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['gd', 'momentum', 'adam'];
 
+/**
+ * The course's defaults of the optimisers' hyper-parameters: momentum's β; Adam's β1, β2, ε.
+ * `train` takes β, β1, β2 in [0, 1) and ε > 0.
+ */
+export const OPTIMIZER_DEFAULTS = { beta: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const;
+
 /** Hyper-parameters: α, momentum's β, Adam's β1, β2, ε. */
 export interface OptimizerHyperparameters {
   readonly learningRate: number;

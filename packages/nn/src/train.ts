@@ -26,6 +26,7 @@ import type { Network, ParameterMatrices, ParametersInput } from './network.ts';
 import { readL2, readParameters } from './network.ts';
 import {
   createOptimizer,
+  OPTIMIZER_DEFAULTS,
   OPTIMIZER_NAMES,
   type OptimizerHyperparameters,
   type OptimizerName,
@@ -33,7 +34,15 @@ import {
 } from './optimizers.ts';
 import { planUpdates } from './plan.ts';
 import { Rng, type RngState } from './rng.ts';
-import { checkNumber, fail, type MatrixInput, outputActivationOf, readX, readY } from './validate.ts';
+import {
+  checkNumber,
+  fail,
+  failOption,
+  type MatrixInput,
+  outputActivationOf,
+  readX,
+  readY,
+} from './validate.ts';
 import { createWorkspace, type Weights, type Workspace } from './workspace.ts';
 
 export interface TrainOptions {
@@ -197,16 +206,65 @@ interface Settings {
   readonly patience: number | undefined;
 }
 
+/**
+ * Every option `train` reads. The Record makes the compiler list each key of TrainOptions here, so
+ * an option added to the interface cannot be forgotten and then refused.
+ */
+const TRAIN_OPTION_KEYS: Readonly<Record<keyof TrainOptions, true>> = {
+  learningRate: true,
+  iterations: true,
+  epochs: true,
+  batchSize: true,
+  optimizer: true,
+  beta: true,
+  beta1: true,
+  beta2: true,
+  epsilon: true,
+  l2: true,
+  seed: true,
+  costEvery: true,
+  validationSplit: true,
+  earlyStopping: true,
+  signal: true,
+  onProgress: true,
+  parameters: true,
+  startIteration: true,
+  optimizerState: true,
+  rngState: true,
+  earlyStoppingState: true,
+};
+
+/**
+ * Refuse keys train does not read: a typo (`costEvry`) or a setting of another tool (`threads`)
+ * would otherwise be ignored silently and the run would use the default instead.
+ */
+function checkOptionKeys(options: object, op: string): void {
+  const unknown = Object.keys(options).filter((key) => !Object.hasOwn(TRAIN_OPTION_KEYS, key));
+  if (unknown.length > 0) {
+    failOption(
+      op,
+      unknown[0]!,
+      `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; ` +
+        `train takes ${Object.keys(TRAIN_OPTION_KEYS).join(', ')}`,
+    );
+  }
+}
+
 function readSettings(options: TrainOptions, op: string): Settings {
   if (typeof options !== 'object' || options === null) {
     fail(`${op}: options must be an object with learningRate and iterations or epochs`);
   }
+  checkOptionKeys(options, op);
+  const { beta, beta1, beta2, epsilon } = OPTIMIZER_DEFAULTS;
+  // β = 1 (or β1, β2 = 1) would keep a moment at 0 for ever, and Adam would divide 0 by its bias
+  // correction 1 − 1^t = 0; ε = 0 divides 0 by 0 wherever a gradient has been 0 so far.
+  const moment = { min: 0, max: 1, maxExclusive: true };
   const h: OptimizerHyperparameters = {
     learningRate: checkNumber(options.learningRate, 'learningRate', op, { min: 0, minExclusive: true }),
-    beta: checkNumber(options.beta ?? 0.9, 'beta', op, { min: 0, max: 1 }),
-    beta1: checkNumber(options.beta1 ?? 0.9, 'beta1', op, { min: 0, max: 1 }),
-    beta2: checkNumber(options.beta2 ?? 0.999, 'beta2', op, { min: 0, max: 1 }),
-    epsilon: checkNumber(options.epsilon ?? 1e-8, 'epsilon', op, { min: 0 }),
+    beta: checkNumber(options.beta ?? beta, 'beta', op, moment),
+    beta1: checkNumber(options.beta1 ?? beta1, 'beta1', op, moment),
+    beta2: checkNumber(options.beta2 ?? beta2, 'beta2', op, moment),
+    epsilon: checkNumber(options.epsilon ?? epsilon, 'epsilon', op, { min: 0, minExclusive: true }),
   };
   const optimizer = options.optimizer ?? 'gd';
   if (!OPTIMIZER_NAMES.includes(optimizer)) {

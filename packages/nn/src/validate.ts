@@ -248,7 +248,7 @@ export function checkNumber(
   value: unknown,
   name: string,
   op: string,
-  { min = -Infinity, max = Infinity, integer = false, minExclusive = false } = {},
+  { min = -Infinity, max = Infinity, integer = false, minExclusive = false, maxExclusive = false } = {},
 ): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
     failOption(
@@ -264,6 +264,8 @@ export function checkNumber(
       `${name} must be ${minExclusive ? 'greater than' : 'at least'} ${min}, got ${value}`,
     );
   }
-  if (value > max) failOption(op, name, `${name} must be at most ${max}, got ${value}`);
+  if (maxExclusive ? !(value < max) : value > max) {
+    failOption(op, name, `${name} must be ${maxExclusive ? 'below' : 'at most'} ${max}, got ${value}`);
+  }
   return value;
 }

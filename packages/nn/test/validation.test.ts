@@ -3,7 +3,15 @@
  * operation, the argument and the sizes.
  */
 import { describe, expect, it } from 'vitest';
-import { type LayerSpec, matrix, Network, NnInputError, train } from '../src/index.ts';
+import {
+  type LayerSpec,
+  matrix,
+  Network,
+  NnInputError,
+  type TrainingCheckpoint,
+  type TrainProgress,
+  train,
+} from '../src/index.ts';
 
 const layers: LayerSpec[] = [
   { units: 4, activation: 'tanh' },
@@ -340,8 +348,72 @@ describe('architecture and options', () => {
       'startIteration must be at most 5',
     );
     expectInputError(
+      () => train(net(), X, Y, { learningRate: 1, iterations: 1, optimizer: 'adam', beta1: 1 }),
+      'train: beta1 must be below 1, got 1',
+    );
+    expectInputError(
+      () => train(net(), X, Y, { learningRate: 1, iterations: 1, optimizer: 'adam', epsilon: 0 }),
+      'train: epsilon must be greater than 0, got 0',
+    );
+    expectInputError(
       () => Network.create({ inputSize: 2, layers, init: 'ones' as 'he' }),
       "init is 'ones' but must be one of random, xavier, he, zeros",
     );
+  });
+});
+
+describe('option keys', () => {
+  /** Options as an untyped caller (JavaScript, a JSON body passed through) would hand them in. */
+  const options = (extra: Record<string, unknown>) => ({ learningRate: 1, iterations: 2, ...extra });
+
+  it('an option train does not know is refused by name, not ignored', () => {
+    const n = net();
+    const before = n.parameters();
+    let error: unknown;
+    try {
+      train(n, X, Y, options({ threads: 2 }));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(NnInputError);
+    expect((error as NnInputError).message).toMatch(
+      /^train: unknown option threads; train takes learningRate, /,
+    );
+    expect((error as NnInputError).argument).toBe('threads');
+    expect(n.parameters()).toEqual(before);
+  });
+
+  it('a typo is refused instead of falling back to the default; every unknown key is named', () => {
+    expectInputError(
+      () => train(net(), X, Y, options({ costEvry: 1, learning_rate: 0.1 })),
+      'train: unknown options costEvry, learning_rate; train takes ',
+    );
+  });
+
+  it('every documented option is accepted, including those of a checkpoint', () => {
+    const n = net();
+    let checkpoint: TrainingCheckpoint | undefined;
+    const all = {
+      learningRate: 0.1,
+      iterations: 4,
+      optimizer: 'adam' as const,
+      beta: 0.8,
+      beta1: 0.8,
+      beta2: 0.99,
+      epsilon: 1e-7,
+      l2: 0.1,
+      seed: 3,
+      costEvery: 2,
+      validationSplit: 0.34,
+      earlyStopping: { patience: 5 },
+      signal: { aborted: false },
+      onProgress: (p: TrainProgress) => {
+        if (p.iteration === 2) checkpoint = p.checkpoint();
+      },
+      parameters: n.parameters(),
+    };
+    expect(train(n, X, Y, all).iterations).toBe(4);
+    // A resume hands the checkpoint's own keys back in (startIteration, optimizerState, rngState, ...).
+    expect(train(net(), X, Y, { ...all, ...checkpoint! }).iterations).toBe(4);
   });
 });
