@@ -54,6 +54,8 @@ export const ApiEnv = z.object({
   DB_POOL_MAX: int(10),
   REQUEST_TIMEOUT_MS: int(120_000),
   CONNECTION_TIMEOUT_MS: int(30_000),
+  /** After an answer sent before its request's body arrived: how long the rest is read and dropped before the close. */
+  LINGER_MS: int(2_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000),
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   TRUST_PROXY: trustProxy,

@@ -6,7 +6,7 @@
  * elements (whose validation errors once cost gigabytes).
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { claimJob, completeJob } from '@backprop/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -553,6 +553,34 @@ describe('memory stays bounded under attack', () => {
     }
     expect(growth).toBeLessThan(150);
     expect(await fingerprint(server.database.db, server.app)).toEqual(before);
+    await expectConnectionsClosed();
+  });
+
+  it('a client that writes its whole body before reading gets the early 413, not a reset', async () => {
+    // 32 MiB declared against LIMIT_BODY_BYTES (1 MiB): refused from the header, before any of
+    // the body is read. The client writes all of it first, as curl and most clients do; more
+    // than the sockets' buffers hold, so the server must read on after its answer.
+    const body = Buffer.alloc(32 * 1024 * 1024, 'x');
+    const answer = await new Promise<{ text: string; writeError: string | null }>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      const received: Buffer[] = [];
+      let writeError: string | null = null;
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('error', (err) => {
+        if (received.length === 0) reject(err);
+        else writeError = err.message;
+      });
+      socket.on('close', () => resolve({ text: Buffer.concat(received).toString('utf8'), writeError }));
+      socket.write(
+        `POST /v1/networks HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${server.apiKey}\r\n` +
+          `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+      );
+      socket.end(body);
+    });
+    expect(answer.writeError).toBeNull();
+    expect(answer.text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.text.toLowerCase()).toContain('connection: close');
+    expect(answer.text).toContain('LIMIT_BODY_BYTES');
     await expectConnectionsClosed();
   });
 

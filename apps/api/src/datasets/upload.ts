@@ -72,7 +72,11 @@ export async function readUpload(
         'BP_ERR_PAYLOAD_TOO_LARGE',
       );
     }
-    const table = await readCsv(body, query.label, env);
+    // A refusal mid-stream must not destroy the request itself (a for-await's exit would): that
+    // resets the connection before the 413 is read; the security plugin's lingering close ends
+    // it. A gunzip stream in between is destroyed as before, which stops the decompression.
+    const source = body === request.raw ? body.iterator({ destroyOnReturn: false }) : body;
+    const table = await readCsv(source, query.label, env);
     return { ...table, name: query.name, task: query.task };
   }
   if (contentType === 'application/json' && Buffer.isBuffer(body)) {

@@ -7,6 +7,8 @@
  * The /docs page (Swagger UI) needs its own scripts, styles and the spec: DOCS_CSP is applied to
  * its routes by the swagger-ui plugin (`staticCSP`), replacing the API's policy there.
  */
+import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
@@ -67,9 +69,11 @@ export const securityPlugin = fp(
     // An answer sent before its request's body has arrived (a 413 in the middle of a CSV upload,
     // a 401 or 429 before the body is read) closes the connection: otherwise the socket stays
     // open, its request paused, until a timeout, and a client can hold many such sockets.
-    // Fastify does the same for its own body parser's errors.
+    // Fastify does the same for its own body parser's errors. The close lingers (see below).
     app.addHook('onSend', async (request, reply) => {
-      if (request.raw.complete === false) reply.header('connection', 'close');
+      if (request.raw.complete !== false) return;
+      reply.header('connection', 'close');
+      lingerBeforeClose(request.raw, app.deps.env.LINGER_MS);
     });
 
     const origins = app.deps.env.CORS_ORIGINS;
@@ -87,3 +91,34 @@ export const securityPlugin = fp(
   },
   { name: 'backprop-security' },
 );
+
+/**
+ * A lingering close, as nginx's `lingering_close` does: once the early answer is written, the
+ * connection is half-closed (FIN: the client reads the answer, then the end) and the rest of the
+ * body is read and thrown away (nothing is kept) until it ends, the client closes or `lingerMs`
+ * pass; only then is the socket destroyed. Destroying it at once, with the client's bytes
+ * still unread, makes the kernel answer them with a reset, and a client still sending (most
+ * clients write the whole body before they read) gets `EPIPE` or `ECONNRESET` and loses the answer.
+ * Node destroys the socket of a `Connection: close` answer through `destroySoon` once the answer
+ * is flushed, so that is where this socket's close is replaced.
+ */
+function lingerBeforeClose(request: IncomingMessage, lingerMs: number): void {
+  const socket = request.socket;
+  if (!(socket instanceof Socket)) return; // inject's fake socket: nothing to linger on
+  socket.destroySoon = () => {
+    socket.end();
+    if (request.complete || lingerMs === 0) {
+      socket.destroy();
+      return;
+    }
+    const close = () => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    const timer = setTimeout(close, lingerMs);
+    request.once('end', close);
+    socket.once('end', close);
+    socket.once('close', () => clearTimeout(timer));
+    request.resume();
+  };
+}
