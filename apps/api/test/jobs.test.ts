@@ -170,7 +170,14 @@ describe('POST /v1/jobs', () => {
       l2: 0.7,
     };
     const body = await accepted(job(training));
-    expect(body.training).toEqual({ ...training, validationSplit: 0 });
+    // Adam's hyper-parameters with nn's defaults (optimizers.test.ts covers them).
+    expect(body.training).toEqual({
+      ...training,
+      validationSplit: 0,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+    });
     expect(body.progress.iterations).toBe(50);
   });
 

@@ -207,6 +207,12 @@ function run(): void {
     ...(t.iterations !== undefined ? { iterations: t.iterations } : { epochs: t.epochs! }),
     ...(t.batchSize !== undefined ? { batchSize: t.batchSize } : {}),
     optimizer: t.optimizer,
+    // The stored plan holds the chosen optimiser's hyper-parameters (older rows may lack them:
+    // nn's defaults then, as when they were planned).
+    ...(t.beta !== undefined ? { beta: t.beta } : {}),
+    ...(t.beta1 !== undefined ? { beta1: t.beta1 } : {}),
+    ...(t.beta2 !== undefined ? { beta2: t.beta2 } : {}),
+    ...(t.epsilon !== undefined ? { epsilon: t.epsilon } : {}),
     l2: t.l2,
     seed: t.seed,
     costEvery: t.costEvery,

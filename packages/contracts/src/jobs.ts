@@ -45,6 +45,14 @@ export const ParametersInput = z.preprocess((value, ctx) => {
 }, Parameters);
 export type Parameters = z.infer<typeof Parameters>;
 
+/** Each optimiser hyper-parameter and the one optimiser that reads it (a stray one is a mistake). */
+const OPTIMIZER_OF_HYPERPARAMETER = [
+  ['beta', 'momentum'],
+  ['beta1', 'adam'],
+  ['beta2', 'adam'],
+  ['epsilon', 'adam'],
+] as const;
+
 export const Training = z
   .strictObject({
     learningRate: z.number().positive().max(1e3),
@@ -62,6 +70,25 @@ export const Training = z
       .optional()
       .describe('Mini-batch size; omit for full-batch gradient descent'),
     optimizer: z.enum(['gd', 'momentum', 'adam']).default('gd'),
+    beta: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe("Momentum's β, in [0, 1); optimizer momentum only (default 0.9)"),
+    beta1: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe("Adam's β1 (first moment), in [0, 1); optimizer adam only (default 0.9)"),
+    beta2: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe("Adam's β2 (second moment), in [0, 1); optimizer adam only (default 0.999)"),
+    epsilon: z.number().positive().optional().describe("Adam's ε, > 0; optimizer adam only (default 1e-8)"),
     l2: z.number().min(0).max(1e6).default(0).describe('L2 regularisation strength λ'),
     seed: z.number().int().min(0).max(0xffffffff).optional().describe('Seeds initialisation and shuffling'),
     validationSplit: z
@@ -97,6 +124,15 @@ export const Training = z
     }
     if (t.epochs !== undefined && t.batchSize === undefined) {
       ctx.addIssue({ code: 'custom', path: ['batchSize'], message: 'epochs need a batchSize' });
+    }
+    for (const [field, optimizer] of OPTIMIZER_OF_HYPERPARAMETER) {
+      if (t[field] !== undefined && t.optimizer !== optimizer) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `${field} applies to optimizer ${optimizer} only, and optimizer is ${t.optimizer}`,
+        });
+      }
     }
     if (t.earlyStopping && t.validationSplit === 0) {
       ctx.addIssue({

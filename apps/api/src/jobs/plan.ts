@@ -7,7 +7,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { ApiError, type Layer, limitExceeded, type Task, type Training } from '@backprop/contracts';
-import { NnInputError, planUpdates, type UpdatePlan } from '@backprop/nn';
+import { NnInputError, OPTIMIZER_DEFAULTS, planUpdates, type UpdatePlan } from '@backprop/nn';
 
 export interface DatasetShape {
   samples: number;
@@ -74,11 +74,31 @@ export function planTraining(
   return {
     training: {
       ...training,
+      ...hyperparametersOf(training),
       seed: training.seed ?? randomInt(0, 2 ** 32 - 1),
       costEvery,
     },
     updates,
   };
+}
+
+/**
+ * The chosen optimiser's hyper-parameters, nn's defaults filled in, so the stored plan says what
+ * the worker trains with (and a later change of a default cannot change a resumed job).
+ */
+function hyperparametersOf(training: Training): Pick<Training, 'beta' | 'beta1' | 'beta2' | 'epsilon'> {
+  switch (training.optimizer) {
+    case 'gd':
+      return {};
+    case 'momentum':
+      return { beta: training.beta ?? OPTIMIZER_DEFAULTS.beta };
+    case 'adam':
+      return {
+        beta1: training.beta1 ?? OPTIMIZER_DEFAULTS.beta1,
+        beta2: training.beta2 ?? OPTIMIZER_DEFAULTS.beta2,
+        epsilon: training.epsilon ?? OPTIMIZER_DEFAULTS.epsilon,
+      };
+  }
 }
 
 /** nn's plan of this training on `samples` samples; what it refuses is a 422 naming the field. */
