@@ -1,12 +1,14 @@
 /**
  * The hot kernels: matrix products. Everything heavy in forward and backward propagation goes
- * through this interface, so a faster implementation (WebAssembly SIMD, several threads) can
- * replace the TypeScript one without touching the math.
+ * through this interface, so a faster implementation replaces another without touching the math:
+ * WebAssembly SIMD (kernels-wasm.ts) where the runtime has it, else blocked TypeScript loops
+ * (kernels-blocked.ts); the plain loops below are the definition both are tested against.
  *
  * All products write into a caller-provided `out` (no allocation in the training loop) and
  * overwrite it. Shapes are trusted: callers validate at the public edge.
  */
 import { blockedKernels } from './kernels-blocked.ts';
+import { createWasmKernels, type WasmKernels } from './kernels-wasm.ts';
 import type { Matrix } from './matrix.ts';
 
 export interface Kernels {
@@ -55,10 +57,19 @@ export const referenceKernels: Kernels = {
   },
 };
 
-/** The default: packed, cache- and register-blocked TypeScript loops (kernels-blocked.ts). */
+/** Packed, cache- and register-blocked TypeScript loops (kernels-blocked.ts): the fallback. */
 export { blockedKernels };
 
-let active: Kernels = blockedKernels;
+/**
+ * WebAssembly SIMD kernels (kernels-wasm.ts), or null where this runtime lacks WebAssembly SIMD
+ * or refuses to compile the module; then the blocked kernels are the default.
+ */
+export const wasmKernels: WasmKernels | null = createWasmKernels();
+
+/** What `kernels()` returns until `setKernels` is called: the fastest available. */
+export const defaultKernels: Kernels = wasmKernels ?? blockedKernels;
+
+let active: Kernels = defaultKernels;
 
 /** The kernels the network uses. */
 export function kernels(): Kernels {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type Kernels, kernels, referenceKernels, setKernels } from '../src/kernels.ts';
+import {
+  defaultKernels,
+  type Kernels,
+  kernels,
+  referenceKernels,
+  setKernels,
+  wasmKernels,
+} from '../src/kernels.ts';
 import { blockedKernels } from '../src/kernels-blocked.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
 
@@ -217,14 +224,15 @@ describe('blocked kernels match the reference', () => {
 });
 
 describe('kernel selection', () => {
-  it('uses the blocked kernels by default and can swap implementations', () => {
-    expect(kernels()).toBe(blockedKernels);
+  it('uses the WebAssembly kernels by default where they load, else the blocked ones, and can swap', () => {
+    expect(kernels()).toBe(defaultKernels);
+    expect(defaultKernels).toBe(wasmKernels ?? blockedKernels);
     setKernels(referenceKernels);
     try {
       expect(kernels()).toBe(referenceKernels);
     } finally {
-      setKernels(blockedKernels);
+      setKernels(defaultKernels);
     }
-    expect(kernels()).toBe(blockedKernels);
+    expect(kernels()).toBe(defaultKernels);
   });
 });

@@ -1,0 +1,208 @@
+/**
+ * The source of the WebAssembly SIMD kernels: this file writes the module's WebAssembly text (WAT)
+ * and `build-wasm.ts` assembles it with wabt. The text is generated because its hot part, the
+ * register-tiled micro-kernel, is the same few instructions repeated per accumulator, for two
+ * element types; a generator keeps the tile shape one constant instead of a hundred hand-written
+ * lines. Nothing here runs at run time: the package ships the assembled bytes
+ * (src/kernels-wasm-binary.ts), and a unit test rebuilds them from this file and compares.
+ *
+ * The module (memory imported, so the caller sets and grows its bound) exports:
+ *
+ *   pack_rows(src, nx, kc, dst, w, es)    staged block "rows":   element (x, p) at src[p*nx + x]
+ *   pack_strips(src, nx, kc, dst, w, es)  staged block "strips": element (x, p) at src[x*kc + p]
+ *     → micro-panels of w lines interleaved by p: panel q holds (x, p) at dst[q*kc*w + p*w + x - q*w],
+ *       lines past nx zero. Addresses are bytes, es is the element size (8 or 4).
+ *   block_f64 / block_f32(mc, nc, kc, ap, bp, cp, ldc, first)
+ *     → C[i, j] (+)= Σ_p Ap[i, p]·Bp[p, j] over packed panels: A panels of MR rows, B panels of NR
+ *       columns, C row-major at cp with a row stride of ldc bytes, mc and nc rounded up to the tile
+ *       (the caller's C block is padded, so every tile is whole). `first` starts from zero,
+ *       otherwise the tile continues the sums already in C.
+ *
+ * Summation order: each element of C is one accumulator lane that adds its products in order of
+ * p, `acc = acc + a·b` (a multiply then an add, each rounded, as in JavaScript), and a K block
+ * after the first starts from the partial sums in C. So in float64 every element is summed exactly
+ * as the plain-loop reference kernels sum it: the results are bit-identical. In float32 the sums
+ * are rounded to float32 at every step (the reference sums in double).
+ */
+
+export interface Tile {
+  /** rows of the micro-tile (A panel width) */
+  readonly mr: number;
+  /** 128-bit vectors per row of the micro-tile (NR = nv × lanes) */
+  readonly nv: number;
+}
+
+export const TILES: { readonly f64: Tile; readonly f32: Tile } = {
+  f64: { mr: 4, nv: 2 },
+  f32: { mr: 4, nv: 2 },
+};
+
+const LANES = { f64: 2, f32: 4 } as const;
+const ES = { f64: 8, f32: 4 } as const;
+
+function block(t: 'f64' | 'f32', tile: Tile): string {
+  const { mr, nv } = tile;
+  const es = ES[t];
+  const nr = nv * LANES[t];
+  const splat = t === 'f64' ? 'v128.load64_splat' : 'v128.load32_splat';
+  const acc = (a: number, v: number) => `$c${a}_${v}`;
+  const locals: string[] = [];
+  for (let a = 0; a < mr; a++) for (let v = 0; v < nv; v++) locals.push(`(local ${acc(a, v)} v128)`);
+  for (let v = 0; v < nv; v++) locals.push(`(local $b${v} v128)`);
+  const zero: string[] = [];
+  const load: string[] = [];
+  const store: string[] = [];
+  for (let a = 0; a < mr; a++) {
+    for (let v = 0; v < nv; v++) {
+      zero.push(`(local.set ${acc(a, v)} (v128.const i64x2 0 0))`);
+      load.push(`(local.set ${acc(a, v)} (v128.load offset=${v * 16} (local.get $row)))`);
+      store.push(`(v128.store offset=${v * 16} (local.get $row) (local.get ${acc(a, v)}))`);
+    }
+    const next = '(local.set $row (i32.add (local.get $row) (local.get $ldc)))';
+    if (a < mr - 1) {
+      load.push(next);
+      store.push(next);
+    }
+  }
+  const step: string[] = [];
+  for (let v = 0; v < nv; v++) step.push(`(local.set $b${v} (v128.load offset=${v * 16} (local.get $b)))`);
+  for (let a = 0; a < mr; a++) {
+    step.push(`(local.set $s (${splat} offset=${a * es} (local.get $a)))`);
+    for (let v = 0; v < nv; v++) {
+      step.push(
+        `(local.set ${acc(a, v)} (${t}x${LANES[t]}.add (local.get ${acc(a, v)}) (${t}x${LANES[t]}.mul (local.get $s) (local.get $b${v}))))`,
+      );
+    }
+  }
+  return `
+  (func (export "block_${t}") (param $mc i32) (param $nc i32) (param $kc i32) (param $ap i32)
+      (param $bp i32) (param $cp i32) (param $ldc i32) (param $first i32)
+    (local $i i32) (local $j i32) (local $p i32) (local $a i32) (local $b i32) (local $row i32)
+    (local $apanel i32) (local $bpanel i32) (local $astep i32) (local $bstep i32) (local $s v128)
+    ${locals.join(' ')}
+    (local.set $astep (i32.mul (local.get $kc) (i32.const ${mr * es})))
+    (local.set $bstep (i32.mul (local.get $kc) (i32.const ${nr * es})))
+    (local.set $bpanel (local.get $bp))
+    (block $jdone (loop $jloop
+      (br_if $jdone (i32.ge_u (local.get $j) (local.get $nc)))
+      (local.set $i (i32.const 0))
+      (local.set $apanel (local.get $ap))
+      (block $idone (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $mc)))
+        (local.set $row (i32.add (local.get $cp)
+          (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.mul (local.get $j) (i32.const ${es})))))
+        (if (local.get $first)
+          (then ${zero.join('\n            ')})
+          (else ${load.join('\n            ')}))
+        (local.set $a (local.get $apanel))
+        (local.set $b (local.get $bpanel))
+        (local.set $p (local.get $kc))
+        (loop $k
+          ${step.join('\n          ')}
+          (local.set $a (i32.add (local.get $a) (i32.const ${mr * es})))
+          (local.set $b (i32.add (local.get $b) (i32.const ${nr * es})))
+          (br_if $k (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
+        (local.set $row (i32.add (local.get $cp)
+          (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.mul (local.get $j) (i32.const ${es})))))
+        ${store.join('\n        ')}
+        (local.set $i (i32.add (local.get $i) (i32.const ${mr})))
+        (local.set $apanel (i32.add (local.get $apanel) (local.get $astep)))
+        (br $iloop)))
+      (local.set $j (i32.add (local.get $j) (i32.const ${nr})))
+      (local.set $bpanel (i32.add (local.get $bpanel) (local.get $bstep)))
+      (br $jloop)))
+  )`;
+}
+
+/**
+ * Packing. Rows: each line p holds nx elements; a whole panel's w elements are contiguous, so
+ * they move as w·es/8 i64 words (w·es is a multiple of 8 for every tile used), and the last,
+ * partial panel is zero-filled then copied. Strips: each line x holds kc elements; they are
+ * scattered with a stride of w elements, one element at a time (i64 or i32 moves by es), and the
+ * lines of a partial panel past nx are zeroed.
+ */
+const PACK = `
+  (func (export "pack_rows") (param $src i32) (param $nx i32) (param $kc i32) (param $dst i32)
+      (param $w i32) (param $es i32)
+    (local $p i32) (local $x i32) (local $s i32) (local $d i32) (local $q i32) (local $panel i32)
+    (local $width i32) (local $n i32)
+    (local.set $width (i32.mul (local.get $w) (local.get $es)))
+    (local.set $panel (i32.mul (local.get $kc) (local.get $width)))
+    (local.set $p (i32.const 0))
+    (block $pdone (loop $ploop
+      (br_if $pdone (i32.ge_u (local.get $p) (local.get $kc)))
+      (local.set $s (i32.add (local.get $src) (i32.mul (i32.mul (local.get $p) (local.get $nx)) (local.get $es))))
+      (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $p) (local.get $width))))
+      (local.set $x (i32.const 0))
+      (block $xdone (loop $xloop
+        (br_if $xdone (i32.gt_u (i32.add (local.get $x) (local.get $w)) (local.get $nx)))
+        (local.set $q (i32.const 0))
+        (loop $words
+          (i64.store (i32.add (local.get $d) (local.get $q)) (i64.load (i32.add (local.get $s) (local.get $q))))
+          (br_if $words (i32.lt_u (local.tee $q (i32.add (local.get $q) (i32.const 8))) (local.get $width))))
+        (local.set $s (i32.add (local.get $s) (local.get $width)))
+        (local.set $d (i32.add (local.get $d) (local.get $panel)))
+        (local.set $x (i32.add (local.get $x) (local.get $w)))
+        (br $xloop)))
+      (if (i32.lt_u (local.get $x) (local.get $nx))
+        (then
+          (memory.fill (local.get $d) (i32.const 0) (local.get $width))
+          (memory.copy (local.get $d) (local.get $s)
+            (i32.mul (i32.sub (local.get $nx) (local.get $x)) (local.get $es)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $ploop)))
+  )
+
+  (func (export "pack_strips") (param $src i32) (param $nx i32) (param $kc i32) (param $dst i32)
+      (param $w i32) (param $es i32)
+    (local $x i32) (local $xs i32) (local $s i32) (local $d i32) (local $end i32) (local $width i32)
+    (local.set $width (i32.mul (local.get $w) (local.get $es)))
+    ;; x runs over whole panels, so the lines past nx of the last one are zeroed
+    (local.set $xs (i32.mul
+      (i32.div_u (i32.sub (i32.add (local.get $nx) (local.get $w)) (i32.const 1)) (local.get $w))
+      (local.get $w)))
+    (local.set $x (i32.const 0))
+    (block $xdone (loop $xloop
+      (br_if $xdone (i32.ge_u (local.get $x) (local.get $xs)))
+      ;; line x goes to panel x / w, lane x % w
+      (local.set $d (i32.add (local.get $dst)
+        (i32.add
+          (i32.mul (i32.div_u (local.get $x) (local.get $w)) (i32.mul (local.get $kc) (local.get $width)))
+          (i32.mul (i32.rem_u (local.get $x) (local.get $w)) (local.get $es)))))
+      (local.set $end (i32.add (local.get $d) (i32.mul (local.get $kc) (local.get $width))))
+      (if (i32.ge_u (local.get $x) (local.get $nx))
+        (then
+          (loop $zero
+            (if (i32.eq (local.get $es) (i32.const 8))
+              (then (i64.store (local.get $d) (i64.const 0)))
+              (else (i32.store (local.get $d) (i32.const 0))))
+            (br_if $zero (i32.lt_u (local.tee $d (i32.add (local.get $d) (local.get $width))) (local.get $end)))))
+        (else
+          (local.set $s (i32.add (local.get $src)
+            (i32.mul (i32.mul (local.get $x) (local.get $kc)) (local.get $es))))
+          (if (i32.eq (local.get $es) (i32.const 8))
+            (then
+              (loop $c64
+                (i64.store (local.get $d) (i64.load (local.get $s)))
+                (local.set $s (i32.add (local.get $s) (i32.const 8)))
+                (br_if $c64 (i32.lt_u (local.tee $d (i32.add (local.get $d) (local.get $width))) (local.get $end)))))
+            (else
+              (loop $c32
+                (i32.store (local.get $d) (i32.load (local.get $s)))
+                (local.set $s (i32.add (local.get $s) (i32.const 4)))
+                (br_if $c32 (i32.lt_u (local.tee $d (i32.add (local.get $d) (local.get $width))) (local.get $end))))))))
+      (local.set $x (i32.add (local.get $x) (i32.const 1)))
+      (br $xloop)))
+  )`;
+
+/** The whole module's text. */
+export function gemmWat(): string {
+  return `;; Generated by packages/nn/scripts/gemm-wat.ts: edit that file, then \`npm run build:wasm -w @backprop/nn\`.
+(module
+  (import "env" "memory" (memory 1))
+${PACK}
+${block('f64', TILES.f64)}
+${block('f32', TILES.f32)}
+)
+`;
+}

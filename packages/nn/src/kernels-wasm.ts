@@ -1,0 +1,318 @@
+/**
+ * WebAssembly SIMD matrix products (f64x2 for float64, f32x4 for float32) behind the `Kernels`
+ * interface. The module is generated and assembled from scripts/gemm-wat.ts (see its comment for
+ * the micro-kernel and the summation order); its bytes arrive as base64 in a TypeScript module,
+ * so no `fs` or fetch is involved, and it is compiled synchronously at import (it is under 4 KiB,
+ * the size browsers allow for synchronous compilation on a main thread).
+ *
+ * How operands get in and out. The kernels run on WebAssembly linear memory, so the JavaScript
+ * side copies blocks of the operands in and the results out (BLIS loop order, as in
+ * kernels-blocked.ts):
+ *   for each column block of out (nc columns)
+ *     for each K block (kc deep): copy op(B)'s kc×nc block into STAGE (one `set` when it is one
+ *       contiguous range, else one `set` per line), pack it into NR-wide micro-panels (in wasm)
+ *       for each row block (MC rows): copy and pack op(A)'s block the same way, then run the
+ *         micro-kernels over the block, accumulating into the C block in linear memory
+ *     copy the C block (r rows × nc) out into `out` (one `set` per row, or one for the whole).
+ * Every operand element is copied once per column block (B) or per column block and row block (A),
+ * the result once; the copies are memcpy-speed `TypedArray.prototype.set` calls. bench/run.ts
+ * reports what they cost (`--kernels wasm` vs the product alone).
+ *
+ * Memory is explicit and bounded: its size is the sum of four regions whose sizes follow from the
+ * block sizes (A block MC×KC, B block KC×NC, staging, the C block r×NC, NC shrinking for tall
+ * products so the C block stays under C_BLOCK elements), so it does not grow with m or k. It
+ * starts at 1 page, grows on demand to the largest product seen so far (WebAssembly memory cannot
+ * shrink) and never beyond MAX_BYTES; a product that would need more (out with more than
+ * ~C_BLOCK / NR rows) runs on the blocked TypeScript kernels instead. Each thread that imports
+ * the package has its own memory.
+ *
+ * Falls back to the blocked kernels for: tiny products (copy and call overhead exceed the work),
+ * operands or out of mixed dtypes, and products past the memory bound.
+ */
+import type { Kernels } from './kernels.ts';
+import { blockedKernels } from './kernels-blocked.ts';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm-binary.ts';
+import type { FloatArray, Matrix } from './matrix.ts';
+
+/** Depth of one K block. */
+const KC = 256;
+/** Rows of one packed A block (a multiple of every MR). */
+const MC = 128;
+/** Columns of one B block at most (a multiple of every NR). */
+const NC = 1024;
+/** The C block r_pad × nc_pad stays under this many elements (NC shrinks for tall products). */
+const C_BLOCK = 1 << 19;
+/** Linear memory never grows beyond this many bytes unless `maxBytes` says otherwise. */
+export const MAX_BYTES = 256 * 1024 * 1024;
+/** Up to this many multiply-adds a product runs on the blocked kernels (copy and call overhead). */
+export const SMALL_PRODUCT = 4096;
+
+const PAGE = 65536;
+
+interface Exports {
+  pack_rows(src: number, nx: number, kc: number, dst: number, w: number, es: number): void;
+  pack_strips(src: number, nx: number, kc: number, dst: number, w: number, es: number): void;
+  block_f64(
+    mc: number,
+    nc: number,
+    kc: number,
+    ap: number,
+    bp: number,
+    cp: number,
+    ldc: number,
+    first: number,
+  ): void;
+  block_f32(
+    mc: number,
+    nc: number,
+    kc: number,
+    ap: number,
+    bp: number,
+    cp: number,
+    ldc: number,
+    first: number,
+  ): void;
+}
+
+/** Micro-tile shape per dtype: must match TILES in scripts/gemm-wat.ts (tests check results). */
+const TILE = {
+  float64: { mr: 4, nr: 4, es: 8 },
+  float32: { mr: 4, nr: 8, es: 4 },
+} as const;
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Standard base64 → bytes (no `atob` or `Buffer`: neither is in every runtime's type set). */
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const digits = base64.replace(/=+$/, '');
+  const bytes = new Uint8Array(Math.floor((digits.length * 3) / 4));
+  let acc = 0;
+  let bitCount = 0;
+  let n = 0;
+  for (let i = 0; i < digits.length; i++) {
+    acc = ((acc << 6) | BASE64.indexOf(digits[i]!)) & 0xffffff;
+    bitCount += 6;
+    if (bitCount >= 8) {
+      bitCount -= 8;
+      bytes[n++] = (acc >> bitCount) & 0xff;
+    }
+  }
+  return bytes;
+}
+
+/**
+ * The parts of the WebAssembly JavaScript API used here. The package's type set (ES2023, no DOM,
+ * no Node types in its build) does not declare `WebAssembly`, so it is read from globalThis and
+ * checked before use.
+ */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmRuntime {
+  validate(bytes: Uint8Array<ArrayBuffer>): boolean;
+  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array<ArrayBuffer>) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+function wasmRuntime(): WasmRuntime | null {
+  const w: WasmRuntime | undefined = Reflect.get(globalThis, 'WebAssembly');
+  return typeof w === 'object' && w !== null && typeof w.validate === 'function' ? w : null;
+}
+
+/** The module's bytes (exported for the reproducibility test). */
+export function kernelsWasmBytes(): Uint8Array<ArrayBuffer> {
+  return decode(KERNELS_WASM_BASE64);
+}
+
+/**
+ * Whether this runtime can run the kernels: `WebAssembly.validate` of the module itself, so the
+ * check covers exactly the features it uses (SIMD, bulk memory) and nothing else.
+ */
+export function wasmSimdSupported(bytes: Uint8Array<ArrayBuffer> = kernelsWasmBytes()): boolean {
+  return wasmRuntime()?.validate(bytes) ?? false;
+}
+
+function isExports(x: Record<string, unknown>): x is Record<string, unknown> & Exports {
+  return ['pack_rows', 'pack_strips', 'block_f64', 'block_f32'].every((n) => typeof x[n] === 'function');
+}
+
+const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
+
+export interface WasmKernels extends Kernels {
+  /** The size of this instance's linear memory now (it only grows, up to maxBytes). */
+  memoryBytes(): number;
+}
+
+export interface WasmKernelOptions {
+  /** Products of at most this many multiply-adds run on the blocked kernels (default SMALL_PRODUCT). */
+  readonly smallProduct?: number;
+  /** Upper bound of linear memory, bytes (default MAX_BYTES); larger products fall back. */
+  readonly maxBytes?: number;
+  /** The module's bytes (default: the committed build); tests pass broken ones. */
+  readonly bytes?: Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * Instantiate the kernels, or null where WebAssembly SIMD is missing or synchronous compilation is
+ * refused (then the blocked TypeScript kernels are the default).
+ */
+export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels | null {
+  const bytes = options.bytes ?? kernelsWasmBytes();
+  const small = options.smallProduct ?? SMALL_PRODUCT;
+  const maxBytes = Math.min(options.maxBytes ?? MAX_BYTES, 65536 * PAGE);
+  const runtime = wasmRuntime();
+  if (runtime === null || !runtime.validate(bytes)) return null;
+  let memory: WasmMemory;
+  let wasm: Exports;
+  try {
+    memory = new runtime.Memory({ initial: 1, maximum: Math.max(1, Math.floor(maxBytes / PAGE)) });
+    const instance = new runtime.Instance(new runtime.Module(bytes), { env: { memory } });
+    if (!isExports(instance.exports)) return null;
+    wasm = instance.exports;
+  } catch {
+    return null;
+  }
+  // Views of linear memory; a grow detaches the old buffer, so they are recreated after one.
+  let f64 = new Float64Array(memory.buffer);
+  let f32 = new Float32Array(memory.buffer);
+
+  /** Grow linear memory to at least `bytes`; false past maxBytes. */
+  function ensure(bytes: number): boolean {
+    if (bytes > maxBytes) return false;
+    const have = memory.buffer.byteLength;
+    if (bytes > have) {
+      memory.grow(Math.ceil((bytes - have) / PAGE));
+      f64 = new Float64Array(memory.buffer);
+      f32 = new Float32Array(memory.buffer);
+    }
+    return true;
+  }
+
+  /**
+   * Copy a block into linear memory at element offset `at`: `lines` runs of `len` elements, run q
+   * starting at src[base + q*ld]. One `set` when the runs are adjacent.
+   */
+  function stage(
+    view: FloatArray,
+    src: FloatArray,
+    base: number,
+    ld: number,
+    lines: number,
+    len: number,
+    at: number,
+  ): void {
+    if (ld === len || lines === 1) {
+      view.set(src.subarray(base, base + lines * len), at);
+      return;
+    }
+    for (let q = 0; q < lines; q++) view.set(src.subarray(base + q * ld, base + q * ld + len), at + q * len);
+  }
+
+  /**
+   * out (r×c) = op(A)·op(B) with inner dimension k; op(A)(i, p) = A[i*lda + p] or, when aT,
+   * A[p*lda + i]; op(B)(p, j) = B[p*ldb + j] or, when bT, B[j*ldb + p]. Returns false (nothing
+   * written) when the product needs more memory than MAX_BYTES.
+   */
+  function product(
+    r: number,
+    c: number,
+    k: number,
+    A: FloatArray,
+    lda: number,
+    aT: boolean,
+    B: FloatArray,
+    ldb: number,
+    bT: boolean,
+    out: FloatArray,
+  ): boolean {
+    const is64 = out instanceof Float64Array;
+    const { mr, nr, es } = is64 ? TILE.float64 : TILE.float32;
+    const block = is64 ? wasm.block_f64 : wasm.block_f32;
+    // Equal K blocks (784 → 4×196, not 3×256 + 16).
+    const kb = Math.ceil(k / Math.ceil(k / KC));
+    const rPad = roundUp(r, mr);
+    const mcMax = Math.min(MC, rPad);
+    const ncMax = Math.min(roundUp(c, nr), NC, Math.max(nr, Math.floor(C_BLOCK / rPad / nr) * nr));
+    // Regions, in elements; each starts on a 16-byte boundary (element counts are multiples of 4).
+    const aPack = 0;
+    const bPack = aPack + roundUp(mcMax * kb, 4);
+    const stg = bPack + roundUp(ncMax * kb, 4);
+    const cBlock = stg + roundUp(Math.max(mcMax, ncMax) * kb, 4);
+    const end = cBlock + rPad * ncMax;
+    if (!ensure(end * es)) return false;
+    const view = is64 ? f64 : f32;
+    for (let jc = 0; jc < c; jc += ncMax) {
+      const nc = Math.min(ncMax, c - jc);
+      const ncPad = roundUp(nc, nr);
+      for (let pc = 0; pc < k; pc += kb) {
+        const kc = Math.min(kb, k - pc);
+        if (bT) {
+          stage(view, B, jc * ldb + pc, ldb, nc, kc, stg);
+          wasm.pack_strips(stg * es, nc, kc, bPack * es, nr, es);
+        } else {
+          stage(view, B, pc * ldb + jc, ldb, kc, nc, stg);
+          wasm.pack_rows(stg * es, nc, kc, bPack * es, nr, es);
+        }
+        for (let ic = 0; ic < r; ic += MC) {
+          const mc = Math.min(MC, r - ic);
+          if (aT) {
+            stage(view, A, pc * lda + ic, lda, kc, mc, stg);
+            wasm.pack_rows(stg * es, mc, kc, aPack * es, mr, es);
+          } else {
+            stage(view, A, ic * lda + pc, lda, mc, kc, stg);
+            wasm.pack_strips(stg * es, mc, kc, aPack * es, mr, es);
+          }
+          block(mc, nc, kc, aPack * es, bPack * es, (cBlock + ic * ncPad) * es, ncPad * es, pc === 0 ? 1 : 0);
+        }
+      }
+      if (ncPad === c) out.set(view.subarray(cBlock, cBlock + r * c));
+      else
+        for (let i = 0; i < r; i++) {
+          const from = cBlock + i * ncPad;
+          out.set(view.subarray(from, from + nc), i * c + jc);
+        }
+    }
+    return true;
+  }
+
+  function run(
+    v: 'matmul' | 'matmulTransB' | 'matmulTransA',
+    r: number,
+    c: number,
+    k: number,
+    A: Matrix,
+    aT: boolean,
+    B: Matrix,
+    bT: boolean,
+    out: Matrix,
+  ): void {
+    const sameType =
+      (A.data instanceof Float64Array &&
+        B.data instanceof Float64Array &&
+        out.data instanceof Float64Array) ||
+      (A.data instanceof Float32Array && B.data instanceof Float32Array && out.data instanceof Float32Array);
+    if (r === 0 || c === 0) return;
+    if (k === 0) {
+      out.data.fill(0, 0, r * c);
+      return;
+    }
+    if (sameType && r * c * k > small && product(r, c, k, A.data, A.cols, aT, B.data, B.cols, bT, out.data))
+      return;
+    blockedKernels[v](A, B, out);
+  }
+
+  return {
+    memoryBytes: () => memory.buffer.byteLength,
+    matmul(A, B, out) {
+      run('matmul', A.rows, B.cols, A.cols, A, false, B, false, out);
+    },
+    matmulTransB(A, B, out) {
+      run('matmulTransB', A.rows, B.rows, A.cols, A, false, B, true, out);
+    },
+    matmulTransA(A, B, out) {
+      run('matmulTransA', A.cols, B.cols, A.rows, A, true, B, false, out);
+    },
+  };
+}

@@ -1,0 +1,335 @@
+/**
+ * The WebAssembly SIMD kernels (src/kernels-wasm.ts) against the plain-loop reference kernels, the
+ * reproducibility of the committed binary, the fallback and the memory bound.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { assemble, binaryModule, MODULE_PATH, WASM_PATH } from '../scripts/build-wasm.ts';
+import { type LayerSpec, Network, type OptimizerName, train } from '../src/index.ts';
+import {
+  blockedKernels,
+  defaultKernels,
+  type Kernels,
+  kernels,
+  referenceKernels,
+  setKernels,
+  wasmKernels,
+} from '../src/kernels.ts';
+import { createWasmKernels, kernelsWasmBytes, wasmSimdSupported } from '../src/kernels-wasm.ts';
+import { type DType, type Matrix, zeros } from '../src/matrix.ts';
+import { bits, expectClose } from './helpers.ts';
+
+type Variant = 'matmul' | 'matmulTransB' | 'matmulTransA';
+const VARIANTS: Variant[] = ['matmul', 'matmulTransB', 'matmulTransA'];
+
+/** mulberry32: a small seeded generator so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function random(rows: number, cols: number, dtype: DType, next: () => number): Matrix {
+  const m = zeros(rows, cols, dtype);
+  for (let i = 0; i < m.data.length; i++) m.data[i] = next() * 2 - 1;
+  return m;
+}
+
+function operands(v: Variant, r: number, c: number, k: number): [[number, number], [number, number]] {
+  if (v === 'matmul')
+    return [
+      [r, k],
+      [k, c],
+    ];
+  if (v === 'matmulTransB')
+    return [
+      [r, k],
+      [c, k],
+    ];
+  return [
+    [k, r],
+    [k, c],
+  ];
+}
+
+/** Every wasm product, however small, runs in WebAssembly (no blocked fallback for tiny ones). */
+const wasmOnly = createWasmKernels({ smallProduct: 0 });
+
+function need<T>(x: T | null): T {
+  if (x === null)
+    throw new Error('WebAssembly SIMD is missing in this Node: the wasm kernels cannot be tested');
+  return x;
+}
+
+/**
+ * float64: the result must be bit-identical to the reference (same summation order). float32: the
+ * wasm kernels sum in float32, the reference in double (rounded once), so each element is allowed
+ * the first-order bound of k float32 roundings plus the final one, (k + 2)·2⁻²⁴ of Σ_p |a_ip·b_pj|.
+ */
+function check(fast: Kernels, v: Variant, r: number, c: number, k: number, dtype: DType, seed: number): void {
+  const next = rng(seed);
+  const [sa, sb] = operands(v, r, c, k);
+  const A = random(sa[0], sa[1], dtype, next);
+  const B = random(sb[0], sb[1], dtype, next);
+  const out = zeros(r, c, dtype);
+  out.data.fill(Number.NaN); // every element must be overwritten, never read
+  const ref = zeros(r, c, dtype);
+  fast[v](A, B, out);
+  referenceKernels[v](A, B, ref);
+  const where = `${v} ${dtype} r=${r} c=${c} k=${k}`;
+  if (dtype === 'float64') {
+    if (bits(out.data) !== bits(ref.data)) {
+      const i = out.data.findIndex((x, j) => !Object.is(x, ref.data[j]));
+      throw new Error(`${where}: element ${i} is ${out.data[i]}, the reference gives ${ref.data[i]}`);
+    }
+    return;
+  }
+  const absA = zeros(sa[0], sa[1]);
+  const absB = zeros(sb[0], sb[1]);
+  absA.data.set(A.data.map(Math.abs));
+  absB.data.set(B.data.map(Math.abs));
+  const scale = zeros(r, c);
+  referenceKernels[v](absA, absB, scale);
+  const tol = (k + 2) * 2 ** -24;
+  for (let i = 0; i < out.data.length; i++) {
+    const err = Math.abs(out.data[i]! - ref.data[i]!) / (scale.data[i]! + 1e-300);
+    if (!(err <= tol)) throw new Error(`${where}: element ${i} off by ${err} of its scale > ${tol}`);
+  }
+}
+
+// Awkward shapes: 1, primes, and both sides of every block edge: the micro-tile (MR = 4 rows,
+// NR = 4 float64 / 8 float32 columns), the K block (256; k = 257 splits into 2 × 129), the A row
+// block (MC = 128), the column block (NC = 1024) and the C-block budget (2¹⁹ elements: 600 rows
+// make 872-column blocks), plus the workloads' own layer shapes.
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 1, 7],
+  [1, 9, 1],
+  [9, 1, 1],
+  [2, 3, 5],
+  [3, 7, 2],
+  [4, 4, 4],
+  [4, 8, 3],
+  [5, 9, 13],
+  [7, 11, 31],
+  [8, 16, 256],
+  [3, 5, 257],
+  [13, 17, 512],
+  [11, 3, 513],
+  [127, 5, 19],
+  [128, 8, 16],
+  [129, 9, 17],
+  [131, 97, 41],
+  [257, 13, 7],
+  [5, 1023, 3],
+  [4, 1024, 2],
+  [6, 1025, 3],
+  [3, 2049, 5],
+  [600, 1000, 3],
+  [20, 209, 1031],
+  [7, 209, 20],
+  [5, 20, 209],
+  [1, 5, 209],
+  [4, 400, 2],
+  [10, 1100, 130],
+  [33, 100, 600],
+];
+
+describe('wasm kernels match the reference', () => {
+  const wk = need(wasmOnly);
+  for (const v of VARIANTS) {
+    it(`${v}: awkward and block-edge shapes, float64 bit-identical`, () => {
+      SHAPES.forEach(([r, c, k], n) => {
+        check(wk, v, r, c, k, 'float64', 1000 + n);
+      });
+    });
+
+    it(`${v}: awkward and block-edge shapes, float32 within (k + 2)·2⁻²⁴ of Σ|a·b|`, () => {
+      SHAPES.forEach(([r, c, k], n) => {
+        check(wk, v, r, c, k, 'float32', 2000 + n);
+      });
+    });
+
+    it(`${v}: random shapes, both dtypes`, () => {
+      const next = rng(42 + VARIANTS.indexOf(v));
+      const dim = (max: number) => 1 + Math.floor(next() ** 2 * max); // skewed towards small
+      for (let n = 0; n < 60; n++) {
+        const r = dim(150);
+        const c = dim(300);
+        const k = dim(700);
+        check(wk, v, r, c, k, 'float64', 3000 + n);
+        check(wk, v, r, c, k, 'float32', 4000 + n);
+      }
+    });
+  }
+
+  it('default instance (tiny products on the blocked kernels): same results', () => {
+    const wd = need(wasmKernels);
+    for (const v of VARIANTS) {
+      for (const [r, c, k] of [
+        [4, 400, 2],
+        [10, 1100, 130],
+        [2, 3, 5],
+      ] as const) {
+        const next = rng(r * c * k);
+        const [sa, sb] = operands(v, r, c, k);
+        const A = random(sa[0], sa[1], 'float64', next);
+        const B = random(sb[0], sb[1], 'float64', next);
+        const got = zeros(r, c);
+        const want = zeros(r, c);
+        wd[v](A, B, got);
+        (r * c * k > 4096 ? referenceKernels : blockedKernels)[v](A, B, want);
+        expect(bits(got.data)).toBe(bits(want.data));
+      }
+    }
+  });
+
+  it('mixed dtypes run on the blocked kernels (widened to double)', () => {
+    const next = rng(99);
+    const A32 = random(40, 300, 'float32', next);
+    const B64 = random(300, 60, 'float64', next);
+    const got = zeros(40, 60);
+    const want = zeros(40, 60);
+    need(wasmOnly).matmul(A32, B64, got);
+    blockedKernels.matmul(A32, B64, want);
+    expect(bits(got.data)).toBe(bits(want.data));
+  });
+
+  it('overwrites out with zeros when k = 0, and leaves no state between calls', () => {
+    const wk2 = need(wasmOnly);
+    for (const v of VARIANTS) {
+      const [sa, sb] = operands(v, 3, 4, 0);
+      const out = zeros(3, 4);
+      out.data.fill(Number.NaN);
+      wk2[v](zeros(sa[0], sa[1]), zeros(sb[0], sb[1]), out);
+      expect([...out.data]).toEqual(new Array(12).fill(0));
+    }
+    const next = rng(7);
+    const A = random(70, 300, 'float64', next);
+    const B = random(300, 50, 'float64', next);
+    const first = zeros(70, 50);
+    const second = zeros(70, 50);
+    wk2.matmul(A, B, first);
+    const C = random(9, 1000, 'float32', next);
+    wk2.matmulTransB(C, C, zeros(9, 9, 'float32')); // another shape and dtype reuses the memory
+    wk2.matmul(A, B, second);
+    expect(bits(second.data)).toBe(bits(first.data));
+  });
+});
+
+describe('wasm kernels: memory', () => {
+  it('linear memory follows the block sizes, not the operands (64 × 300 · 300 × 20000)', () => {
+    const wk = need(createWasmKernels());
+    const next = rng(5);
+    const A = random(64, 300, 'float64', next);
+    const B = random(300, 20000, 'float64', next);
+    const out = zeros(64, 20000);
+    wk.matmul(A, B, out);
+    // operands and out: 56 MiB; the kernels' memory: blocks of ≤ 256 deep and ≤ 1024 columns
+    expect(wk.memoryBytes()).toBeLessThan(8 * 1024 * 1024);
+    const want = zeros(64, 1);
+    const col = zeros(300, 1);
+    for (let p = 0; p < 300; p++) col.data[p] = B.data[p * 20000 + 12345]!;
+    referenceKernels.matmul(A, col, want);
+    for (let i = 0; i < 64; i++) expect(out.data[i * 20000 + 12345]).toBe(want.data[i]);
+  });
+
+  it('a product needing more than maxBytes runs on the blocked kernels, and memory stays under the bound', () => {
+    const cap = 4 * 65536;
+    const wk = need(createWasmKernels({ maxBytes: cap, smallProduct: 0 }));
+    const next = rng(11);
+    const A = random(30, 200, 'float64', next); // fits: 256 KiB
+    const B = random(200, 40, 'float64', next);
+    const small = zeros(30, 40);
+    wk.matmul(A, B, small);
+    const ref = zeros(30, 40);
+    referenceKernels.matmul(A, B, ref);
+    expect(bits(small.data)).toBe(bits(ref.data));
+    const A2 = random(500, 600, 'float64', next); // needs ~2.5 MiB of blocks: falls back
+    const B2 = random(600, 700, 'float64', next);
+    const got = zeros(500, 700);
+    const want = zeros(500, 700);
+    wk.matmul(A2, B2, got);
+    blockedKernels.matmul(A2, B2, want);
+    expect(bits(got.data)).toBe(bits(want.data));
+    expect(wk.memoryBytes()).toBeLessThanOrEqual(cap);
+  });
+});
+
+describe('wasm kernels: selection and fallback', () => {
+  it('this Node has WebAssembly SIMD, and the default kernels are the wasm ones', () => {
+    expect(wasmSimdSupported()).toBe(true);
+    expect(wasmKernels).not.toBeNull();
+    expect(defaultKernels).toBe(wasmKernels);
+    expect(kernels()).toBe(defaultKernels);
+  });
+
+  it('a module the runtime cannot validate gives null (the blocked kernels stay the default)', () => {
+    const broken = kernelsWasmBytes();
+    // The first SIMD prefix (0xfd) turned into an undefined opcode, as on an engine without SIMD.
+    const at = broken.indexOf(0xfd);
+    expect(at).toBeGreaterThan(0);
+    broken[at] = 0xff;
+    expect(wasmSimdSupported(broken)).toBe(false);
+    expect(createWasmKernels({ bytes: broken })).toBeNull();
+  });
+});
+
+describe('the committed binary is built from its source', () => {
+  it('scripts/gemm-wat.ts assembles to exactly src/kernels-wasm.wasm and src/kernels-wasm-binary.ts', async () => {
+    const built = await assemble();
+    expect(Buffer.from(built).equals(readFileSync(WASM_PATH))).toBe(true);
+    expect(readFileSync(MODULE_PATH, 'utf8')).toBe(binaryModule(built));
+    expect(Buffer.from(kernelsWasmBytes()).equals(Buffer.from(built))).toBe(true);
+  });
+});
+
+interface GoldenCase {
+  name: string;
+  inputSize: number;
+  layers: LayerSpec[];
+  options: { learningRate: number; l2?: number; optimizer?: OptimizerName; beta?: number };
+  X: number[][];
+  Y: number[][];
+  parameters: Record<string, number[][]>;
+  iterations: number;
+  costs: number[];
+  finalParameters: Record<string, number[][]>;
+}
+
+describe('golden fixtures with every product in WebAssembly', () => {
+  const path = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/golden.json');
+  const { cases } = JSON.parse(readFileSync(path, 'utf8')) as { cases: GoldenCase[] };
+  const run = (c: GoldenCase, k: Kernels) => {
+    setKernels(k);
+    try {
+      const net = Network.fromParameters({
+        inputSize: c.inputSize,
+        layers: c.layers,
+        parameters: c.parameters,
+      });
+      const result = train(net, c.X, c.Y, { ...c.options, iterations: c.iterations, costEvery: 1 });
+      return { costs: result.costs, params: net.parameters() };
+    } finally {
+      setKernels(defaultKernels);
+    }
+  };
+  // golden.test.ts asks 1e-9 of the default kernels; every kernel here lands within ~1e-13
+  // (the Adam case's worst parameter is 1.2e-13 off numpy with the reference loops as well).
+  it.each(cases)('$name: the reference kernels bit for bit, numpy to 1e-12', (c) => {
+    const wasm = run(c, need(wasmOnly));
+    const ref = run(c, referenceKernels);
+    expect(wasm.costs).toEqual(ref.costs);
+    expect(wasm.params).toEqual(ref.params);
+    expectClose(wasm.costs, c.costs, 1e-12, 'costs');
+    for (const key of Object.keys(c.finalParameters))
+      expectClose(wasm.params[key], c.finalParameters[key], 1e-12, key);
+  });
+});
