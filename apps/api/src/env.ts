@@ -85,6 +85,8 @@ export const ApiEnv = z.object({
   LIMIT_ACTIVATION_VALUES: int(50_000_000),
   LIMIT_TENANT_STORED_BYTES: int(1024 * 1024 * 1024),
   LIMIT_TENANT_ACTIVE_JOBS: int(10),
+  /** Heap of a thread that parses or describes a big upload: an upload that needs more is a 413. */
+  UPLOAD_THREAD_HEAP_MB: positive(2048),
 });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 

@@ -369,3 +369,37 @@ describe('big JSON datasets (parsed off the main thread) answer as small ones do
     }
   });
 });
+
+describe('an upload thread that runs out of memory', () => {
+  it('is a 413 naming UPLOAD_THREAD_HEAP_MB; nothing is stored and the API serves on', async () => {
+    const tight = await createApiContext({ UPLOAD_THREAD_HEAP_MB: '48' });
+    try {
+      // ~10 MB of JSON: its parsed arrays take far more than 48 MB of heap
+      const rows = 400_000;
+      const body = JSON.stringify({
+        features: Array.from({ length: rows }, (_, i) => [i / 7, (i % 13) - 6.5, i % 5]),
+        labels: Array.from({ length: rows }, (_, i) => i % 3),
+      });
+      const before = await tight.database.db.dataset.count();
+      const refused = await upload(body, { 'content-type': 'application/json' }, tight);
+      expect(expectError(refused, 413, 'BP_ERR_PAYLOAD_TOO_LARGE').details).toEqual({
+        limit: 'UPLOAD_THREAD_HEAP_MB',
+        max: 48,
+      });
+      expect(refused.json().message).toContain('UPLOAD_THREAD_HEAP_MB = 48');
+      expect(await tight.database.db.dataset.count()).toBe(before);
+      // a big upload that fits the same heap still runs in a thread, and succeeds
+      const fits = await upload(
+        JSON.stringify({
+          features: Array.from({ length: 60_000 }, (_, i) => [i / 7, (i % 13) - 6.5]),
+          labels: Array.from({ length: 60_000 }, (_, i) => i % 3),
+        }),
+        { 'content-type': 'application/json' },
+        tight,
+      );
+      expect(fits.statusCode, fits.body.slice(0, 300)).toBe(201);
+    } finally {
+      await tight.close();
+    }
+  });
+});

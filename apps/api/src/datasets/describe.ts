@@ -48,6 +48,7 @@ const Described = z.object({
 export async function describeUpload(
   input: Labelled,
   maxClasses: number,
+  threadHeapMb: number,
 ): Promise<Description & { x: Float64Array }> {
   if (input.x.length + input.samples < OFF_THREAD_VALUES) {
     return { ...describeDataset(input, maxClasses), x: input.x };
@@ -68,6 +69,7 @@ export async function describeUpload(
         maxClasses,
       },
       [buffer],
+      threadHeapMb,
     ),
   );
   return { ...result, classes: result.classes };

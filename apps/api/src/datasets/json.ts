@@ -18,6 +18,11 @@ export interface JsonLimits {
   LIMIT_DATASET_VALUES: number;
 }
 
+/** What parseJsonUpload needs besides the dataset limits: the heap of the thread that parses. */
+export interface JsonUploadLimits extends JsonLimits {
+  UPLOAD_THREAD_HEAP_MB: number;
+}
+
 /** As the route validator reports: at most this many issues, each message at most MAX_MESSAGE characters. */
 const MAX_ISSUES = 10;
 const MAX_MESSAGE = 300;
@@ -132,7 +137,7 @@ const ParsedInThread = z.object({
 export async function parseJsonUpload(
   bytes: Buffer,
   queryTask: Task | undefined,
-  limits: JsonLimits,
+  limits: JsonUploadLimits,
 ): Promise<ParsedDataset> {
   if (bytes.byteLength <= OFF_THREAD_BYTES) return parseJsonDataset(bytes, queryTask, limits);
   const own = new Uint8Array(ownBuffer(bytes));
@@ -149,6 +154,7 @@ export async function parseJsonUpload(
         },
       },
       [own.buffer],
+      limits.UPLOAD_THREAD_HEAP_MB,
     ),
   );
   return { ...result, name: result.name, task: result.task };

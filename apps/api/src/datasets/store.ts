@@ -24,6 +24,8 @@ export interface ParsedDataset {
 
 export interface StoreLimits {
   maxClasses: number;
+  /** UPLOAD_THREAD_HEAP_MB: the heap of the thread that describes a big dataset */
+  threadHeapMb: number;
   /** LIMIT_TENANT_STORED_BYTES */
   maxStoredBytes: number;
   /** bound of the insert's transaction, which holds the tenant's lock */
@@ -38,7 +40,13 @@ export async function storeDataset(
 ): Promise<Dataset> {
   refuseUnstorableText(input);
   // Off the event loop for a big dataset; input.x is then detached: x is the features.
-  const { task, classes, y, featureStats: stats, x } = await describeUpload(input, limits.maxClasses);
+  const {
+    task,
+    classes,
+    y,
+    featureStats: stats,
+    x,
+  } = await describeUpload(input, limits.maxClasses, limits.threadHeapMb);
   const stored = await createDatasetWithinQuota(
     db,
     {

@@ -3,7 +3,8 @@
  * the labels and computing the statistics of a big dataset) in a fresh worker thread, so the API's
  * event loop keeps serving other requests meanwhile. Arguments and results cross as messages:
  * typed arrays are transferred, not copied. A refusal in the thread (an ApiError) is thrown here
- * as the same ApiError.
+ * as the same ApiError. The thread's heap is bounded (UPLOAD_THREAD_HEAP_MB): an
+ * upload that needs more is a 413 naming that limit, and only the thread dies, not the API.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -54,21 +55,29 @@ function release(): void {
 }
 
 /** The thread's result for `request` (unchecked: the caller parses it with its own schema). */
-export async function runUploadThread(request: object, transferList: ArrayBuffer[]): Promise<unknown> {
+export async function runUploadThread(
+  request: object,
+  transferList: ArrayBuffer[],
+  heapMb: number,
+): Promise<unknown> {
   await acquire();
   try {
-    return await runThread(request, transferList);
+    return await runThread(request, transferList, heapMb);
   } finally {
     release();
   }
 }
 
-async function runThread(request: object, transferList: ArrayBuffer[]): Promise<unknown> {
-  const thread = new Worker(BOOT, { workerData: { entry: ENTRY, request }, transferList });
+async function runThread(request: object, transferList: ArrayBuffer[], heapMb: number): Promise<unknown> {
+  const thread = new Worker(BOOT, {
+    workerData: { entry: ENTRY, request },
+    transferList,
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+  });
   try {
     const message = await new Promise<unknown>((resolve, reject) => {
       thread.once('message', resolve);
-      thread.once('error', reject);
+      thread.once('error', (err) => reject(isOutOfMemory(err) ? outOfMemory(heapMb) : err));
       thread.once('exit', (code) => reject(new Error(`the upload thread exited (code ${code})`)));
     });
     const answer = ThreadAnswer.parse(message);
@@ -77,6 +86,19 @@ async function runThread(request: object, transferList: ArrayBuffer[]): Promise<
   } finally {
     await thread.terminate();
   }
+}
+
+function isOutOfMemory(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && err.code === 'ERR_WORKER_OUT_OF_MEMORY';
+}
+
+/** The upload's client asked for more than the configured heap: its request, not the API, is at fault. */
+function outOfMemory(heapMb: number): ApiError {
+  return new ApiError(
+    'BP_ERR_PAYLOAD_TOO_LARGE',
+    `parsing this upload needs more memory than the limit UPLOAD_THREAD_HEAP_MB = ${heapMb} allows; send a smaller dataset (CSV takes less memory to parse than JSON)`,
+    { limit: 'UPLOAD_THREAD_HEAP_MB', max: heapMb },
+  );
 }
 
 /** The buffer of a typed array, to transfer: its own, or a copy if it shares one (Node's pool). */

@@ -70,6 +70,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
       const parsed = await readUpload(request, request.query, env);
       const dataset = await storeDataset(app.deps.db, request.tenantId, parsed, {
         maxClasses: env.LIMIT_CLASSES,
+        threadHeapMb: env.UPLOAD_THREAD_HEAP_MB,
         maxStoredBytes: env.LIMIT_TENANT_STORED_BYTES,
         timeoutMs: Math.max(10_000, env.REQUEST_TIMEOUT_MS),
       });
