@@ -102,6 +102,10 @@ describe("momentum and Adam through the service match numpy's course formulas", 
     const costDifference = largestDifference(costs, run.costs);
     expect(costDifference).toBeLessThanOrEqual(TOLERANCE);
 
+    // The model's job keeps the plan it was trained with (a job with a model cannot be deleted).
+    const model = await get(`/v1/models/${job.modelId}`);
+    expect((await get(`/v1/jobs/${model.jobId}`)).training).toMatchObject(given);
+
     const parameters: Record<string, number[][]> = await get(`/v1/models/${job.modelId}/parameters`);
     expect(Object.keys(parameters).sort()).toEqual(Object.keys(run.finalParameters).sort());
     for (const [key, matrix] of Object.entries(run.finalParameters)) {
