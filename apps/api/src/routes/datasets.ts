@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { storeDataset, toDataset } from '../datasets/store.ts';
 import { readUpload, registerUploadParsers, uploadValidatorCompiler } from '../datasets/upload.ts';
 import { storageQuotaExceeded } from './quota.ts';
-import { NoBody, NoQuery } from './strict.ts';
+import { deleteByIdSchema, NoQuery } from './strict.ts';
 
 const tags = ['datasets'];
 
@@ -115,16 +115,15 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/datasets/:id',
     {
-      schema: {
-        tags,
-        summary: 'Delete a dataset, freeing its bytes (refused while a queued or running job uses it)',
-        description:
-          'If no job refers to the dataset, it is gone (then 404). If finished jobs do, its values are deleted and its row stays with deletedAt set, so GET still explains those jobs; it is left out of lists, and new jobs on it are refused (409 BP_ERR_DATASET_DELETED). Deleting it again is a 204 that changes nothing. Either way its bytes no longer count in /v1/usage.',
-        params: IdParams,
-        querystring: NoQuery,
-        body: NoBody,
-        response: { 204: z.null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
-      },
+      schema: deleteByIdSchema(
+        {
+          tags,
+          summary: 'Delete a dataset, freeing its bytes (refused while a queued or running job uses it)',
+          description:
+            'If no job refers to the dataset, it is gone (then 404). If finished jobs do, its values are deleted and its row stays with deletedAt set, so GET still explains those jobs; it is left out of lists, and new jobs on it are refused (409 BP_ERR_DATASET_DELETED). Deleting it again is a 204 that changes nothing. Either way its bytes no longer count in /v1/usage.',
+        },
+        { 409: ErrorBody },
+      ),
     },
     async (request, reply) => {
       const result = await deleteDataset(app.deps.db, request.tenantId, request.params.id);

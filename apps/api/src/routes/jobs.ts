@@ -30,12 +30,11 @@ import {
 } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { planTraining } from '../jobs/plan.ts';
 import { toJob } from '../jobs/present.ts';
 import { isQueueRefusal } from '../queue.ts';
 import { storageQuotaExceeded } from './quota.ts';
-import { NoBody, NoQuery } from './strict.ts';
+import { deleteByIdSchema, NoBody, NoQuery } from './strict.ts';
 
 const tags = ['jobs'];
 
@@ -286,16 +285,15 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/jobs/:id',
     {
-      schema: {
-        tags,
-        summary: 'Delete a finished job with its cost history',
-        description:
-          'Only a succeeded, failed or cancelled job (a queued or running one: cancel it first, 409 BP_ERR_JOB_ACTIVE), and only once its model is deleted (409 BP_ERR_JOB_HAS_MODEL, details.modelId). Then GET answers 404, and its Idempotency-Key may be used again.',
-        params: IdParams,
-        querystring: NoQuery,
-        body: NoBody,
-        response: { 204: z.null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
-      },
+      schema: deleteByIdSchema(
+        {
+          tags,
+          summary: 'Delete a finished job with its cost history',
+          description:
+            'Only a succeeded, failed or cancelled job (a queued or running one: cancel it first, 409 BP_ERR_JOB_ACTIVE), and only once its model is deleted (409 BP_ERR_JOB_HAS_MODEL, details.modelId). Then GET answers 404, and its Idempotency-Key may be used again.',
+        },
+        { 409: ErrorBody },
+      ),
     },
     async (request, reply) => {
       const { id } = request.params;

@@ -12,12 +12,11 @@ import {
 import { deleteModel, getModel } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
 import { predict } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
-import { NoBody, NoQuery } from './strict.ts';
+import { deleteByIdSchema, NoQuery } from './strict.ts';
 
 const tags = ['models'];
 
@@ -88,16 +87,15 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/models/:id',
     {
-      schema: {
-        tags,
-        summary: 'Delete a model, freeing its parameter bytes',
-        description:
-          'The model is gone (then 404, predictions too). Its job stays succeeded with modelId null, and can then be deleted itself.',
-        params: IdParams,
-        querystring: NoQuery,
-        body: NoBody,
-        response: { 204: z.null(), 400: ErrorBody, 404: ErrorBody },
-      },
+      schema: deleteByIdSchema(
+        {
+          tags,
+          summary: 'Delete a model, freeing its parameter bytes',
+          description:
+            'The model is gone (then 404, predictions too). Its job stays succeeded with modelId null, and can then be deleted itself.',
+        },
+        {},
+      ),
     },
     async (request, reply) => {
       const { id } = request.params;

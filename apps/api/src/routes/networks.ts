@@ -15,9 +15,8 @@ import {
 import { createNetwork, deleteNetwork, getNetwork, listNetworks } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { ApiEnv } from '../env.ts';
-import { NoBody, NoQuery } from './strict.ts';
+import { deleteByIdSchema, NoQuery } from './strict.ts';
 
 const tags = ['networks'];
 
@@ -136,16 +135,15 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/networks/:id',
     {
-      schema: {
-        tags,
-        summary: 'Delete a network (refused while a queued or running job uses it)',
-        description:
-          'If no job refers to the network, it is gone (then 404). If finished jobs do, it stays with deletedAt set, so GET still explains those jobs; it is left out of lists, and new jobs on it are refused (409 BP_ERR_NETWORK_DELETED). Deleting it again is a 204 that changes nothing.',
-        params: IdParams,
-        querystring: NoQuery,
-        body: NoBody,
-        response: { 204: z.null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
-      },
+      schema: deleteByIdSchema(
+        {
+          tags,
+          summary: 'Delete a network (refused while a queued or running job uses it)',
+          description:
+            'If no job refers to the network, it is gone (then 404). If finished jobs do, it stays with deletedAt set, so GET still explains those jobs; it is left out of lists, and new jobs on it are refused (409 BP_ERR_NETWORK_DELETED). Deleting it again is a 204 that changes nothing.',
+        },
+        { 409: ErrorBody },
+      ),
     },
     async (request, reply) => {
       const { id } = request.params;
