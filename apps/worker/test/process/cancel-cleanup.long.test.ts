@@ -9,24 +9,13 @@
  *     Postgres, and a re-delivery of its id changes nothing.
  */
 import { TRAIN_JOB_NAME } from '@backprop/contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../processes.ts';
-import { createReport, createStack, jobLine, type Stack, waitUntilStopped } from './harness.ts';
+import { jobLine, type Stack, useStack, waitUntilStopped } from './harness.ts';
 
 let stack: Stack;
-const report = createReport('cancel-cleanup.long.test.ts');
-
-beforeAll(async () => {
-  stack = await createStack();
-});
-
-afterEach(async () => {
-  await stack.killAll();
-});
-
-afterAll(async () => {
-  report.flush();
-  await stack?.close();
+const report = useStack('cancel-cleanup.long.test.ts', (created) => {
+  stack = created;
 });
 
 const quickTraining = { learningRate: 1.2, iterations: 2000, costEvery: 100 };

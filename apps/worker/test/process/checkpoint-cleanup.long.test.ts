@@ -5,24 +5,13 @@
  * failed by BullMQ's stalled handling (its worker killed) leaves no checkpoint behind either, and
  * the reconciler sweeps away a checkpoint that a finished job still has (as older code left them).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../processes.ts';
-import { createReport, createStack, jobLine, type Stack } from './harness.ts';
+import { jobLine, type Stack, useStack } from './harness.ts';
 
 let stack: Stack;
-const report = createReport('checkpoint-cleanup.long.test.ts');
-
-beforeAll(async () => {
-  stack = await createStack();
-});
-
-afterEach(async () => {
-  await stack.killAll();
-});
-
-afterAll(async () => {
-  report.flush();
-  await stack?.close();
+const report = useStack('checkpoint-cleanup.long.test.ts', (created) => {
+  stack = created;
 });
 
 /** Far longer than the test: it ends only by cancel or failure. Adam: the checkpoint holds moments. */

@@ -9,36 +9,17 @@
  *      sigstop-before-complete fault; only the moment is injected, the SIGSTOP is real.)
  */
 import { Network, train } from '@backprop/nn';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually, type WorkerProcess } from '../processes.ts';
-import {
-  createReport,
-  createStack,
-  FAST,
-  jobLine,
-  planarMatrices,
-  type Stack,
-  waitUntilStopped,
-} from './harness.ts';
+import { FAST, jobLine, planarMatrices, type Stack, useStack, waitUntilStopped } from './harness.ts';
 
 const LOCK = Number(FAST.LOCK_DURATION_MS);
 const STALLED = Number(FAST.STALLED_INTERVAL_MS);
 const SLACK = 4000;
 
 let stack: Stack;
-const report = createReport('duplicates.long.test.ts');
-
-beforeAll(async () => {
-  stack = await createStack();
-});
-
-afterEach(async () => {
-  await stack.killAll();
-});
-
-afterAll(async () => {
-  report.flush();
-  await stack?.close();
+const report = useStack('duplicates.long.test.ts', (created) => {
+  stack = created;
 });
 
 const layers = [

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromRows, type Matrix } from '@backprop/nn';
 import type { Queue } from 'bullmq';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { type ApiContext, createApiContext, planarCsv } from '../../../api/test/context.ts';
 import { eventually, type LogLine, startWorker, type WorkerProcess } from '../processes.ts';
 
@@ -179,14 +179,38 @@ export function waitUntilStopped(pid: number, timeoutMs = 30_000): Promise<strin
 }
 
 /**
+ * The usual life of a test file's stack: created before its tests (handed to `created`), every
+ * worker killed after each test so that one test's leftovers never take the next one's jobs, and
+ * after the last test the file's report written and the stack closed. Returns the report.
+ */
+export function useStack(file: string, created: (stack: Stack) => void): Report {
+  let stack: Stack | undefined;
+  const report = createReport(file);
+  beforeAll(async () => {
+    stack = await createStack();
+    created(stack);
+  });
+  afterEach(async () => {
+    await stack?.killAll();
+  });
+  afterAll(async () => {
+    report.flush();
+    await stack?.close();
+  });
+  return report;
+}
+
+export interface Report {
+  record(key: string, value: unknown): void;
+  flush(): void;
+}
+
+/**
  * Measured numbers for docs/reliability/process-faults.md. Collected per test file and merged into
  * one JSON file (PROCESS_FAULTS_REPORT, default in the temp directory), so a run leaves its figures
  * behind without printing from the tests.
  */
-export function createReport(file: string): {
-  record(key: string, value: unknown): void;
-  flush(): void;
-} {
+export function createReport(file: string): Report {
   const values: Record<string, unknown> = {};
   const path = process.env['PROCESS_FAULTS_REPORT'] ?? join(tmpdir(), 'backprop-process-faults.json');
   return {

@@ -6,23 +6,12 @@
  */
 import { bytesToFloat64 } from '@backprop/db';
 import { DivergenceError, deserializeCheckpoint, fromRows, Network, train } from '@backprop/nn';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createReport, createStack, planarMatrices, type Stack } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { planarMatrices, type Stack, useStack } from './harness.ts';
 
 let stack: Stack;
-const report = createReport('numeric.long.test.ts');
-
-beforeAll(async () => {
-  stack = await createStack();
-});
-
-afterEach(async () => {
-  await stack.killAll();
-});
-
-afterAll(async () => {
-  report.flush();
-  await stack?.close();
+const report = useStack('numeric.long.test.ts', (created) => {
+  stack = created;
 });
 
 /** The exact bits of a list of doubles, for comparisons where -0, NaN payloads and ulps count. */
