@@ -23,7 +23,9 @@
  *
  * Options: --workloads W1,W3   --repeats 5   --target-ms 400 (time per repeat)   --no-numpy
  *          --keep-openblas-env   --markdown (also print a Markdown table)
- *          --kernels reference (time the plain-loop reference kernels instead of the default)
+ *          --kernels wasm,blocked (the kernel configurations to time side by side, each in its own
+ *          child processes: wasm = WebAssembly SIMD, the default where it loads; blocked = the
+ *          TypeScript fallback; reference = the plain loops)
  * From the repository root npm takes --options for itself; use BENCH_WORKLOADS, BENCH_REPEATS and
  * BENCH_TARGET_MS there, or run `npx tsx packages/nn/bench/run.ts --workloads W3`.
  */
@@ -32,16 +34,15 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  type DType,
-  type LayerSpec,
-  type Matrix,
-  Network,
-  referenceKernels,
-  setKernels,
-  train,
-  zeros,
-} from '../src/index.ts';
+import { type DType, type LayerSpec, type Matrix, Network, setKernels, train, zeros } from '../src/index.ts';
+import { blockedKernels, type Kernels, referenceKernels, wasmKernels } from '../src/kernels.ts';
+
+/** The kernel configurations `--kernels` can name. */
+const KERNELS: Record<string, () => Kernels | null> = {
+  wasm: () => wasmKernels,
+  blocked: () => blockedKernels,
+  reference: () => referenceKernels,
+};
 
 interface Workload {
   readonly name: string;
@@ -299,7 +300,7 @@ function main(): void {
       'keep-openblas-env': { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
       child: { type: 'string' },
-      kernels: { type: 'string', default: 'default' },
+      kernels: { type: 'string', default: env.BENCH_KERNELS ?? 'wasm,blocked' },
     },
   });
   const names = values.workloads.split(',').map((s) => s.trim().toUpperCase());
@@ -307,15 +308,18 @@ function main(): void {
   const repeats = Number(values.repeats);
   const targetMs = Number(values['target-ms']);
   const keepEnv = values['keep-openblas-env'];
-  if (values.kernels !== 'default' && values.kernels !== 'reference') {
-    throw new Error(`--kernels must be default or reference, got ${values.kernels}`);
+  const kernelNames = values.kernels.split(',').map((s) => s.trim());
+  for (const k of kernelNames) {
+    if (!(k in KERNELS)) throw new Error(`--kernels takes ${Object.keys(KERNELS).join(', ')}; got ${k}`);
   }
   if (values.child !== undefined) {
     const [name, dtype] = values.child.split(':');
     const w = WORKLOADS.find((x) => x.name === name);
     if (w === undefined || (dtype !== 'float64' && dtype !== 'float32'))
       throw new Error(`bad --child ${values.child}`);
-    if (values.kernels === 'reference') setKernels(referenceKernels);
+    const k = KERNELS[values.kernels]?.();
+    if (k === undefined || k === null) throw new Error(`kernels ${values.kernels} are not available here`);
+    setKernels(k);
     console.log(JSON.stringify(measureOurs(w, dtype, targetMs, repeats)));
     return;
   }
@@ -351,7 +355,7 @@ function main(): void {
     }
   }
   console.log(
-    `nn kernels: ${values.kernels === 'reference' ? 'referenceKernels (plain loops)' : 'default (kernels-blocked.ts)'}`,
+    `nn kernels: ${kernelNames.join(', ')} (wasm: WebAssembly SIMD, ${wasmKernels === null ? 'NOT available here' : 'the default'}; blocked: TypeScript; reference: plain loops)`,
   );
   console.log(
     `load average at start: ${os
@@ -360,7 +364,7 @@ function main(): void {
       .join(' ')}`,
   );
   console.log('');
-  const header = `${'workload'.padEnd(16)}${'implementation'.padEnd(26)}${'ms/iter'.padStart(10)}${'GFLOP/s'.padStart(10)}${'× numpy'.padStart(10)}`;
+  const header = `${'workload'.padEnd(16)}${'implementation'.padEnd(34)}${'ms/iter'.padStart(10)}${'GFLOP/s'.padStart(10)}${'× numpy'.padStart(10)}`;
   console.log(header);
   console.log('-'.repeat(header.length));
 
@@ -368,7 +372,7 @@ function main(): void {
   const print = (row: Row) => {
     rows.push(row);
     console.log(
-      `${row.workload.padEnd(16)}${row.impl.padEnd(26)}${fmtMs(row.ms).padStart(10)}${fmtGf(row.gflops).padStart(10)}${(row.ratio === null ? '–' : row.ratio.toFixed(2)).padStart(10)}`,
+      `${row.workload.padEnd(16)}${row.impl.padEnd(34)}${fmtMs(row.ms).padStart(10)}${fmtGf(row.gflops).padStart(10)}${(row.ratio === null ? '–' : row.ratio.toFixed(2)).padStart(10)}`,
     );
   };
 
@@ -394,26 +398,27 @@ function main(): void {
         console.log(`notice: numpy ${w.name} failed: ${r.error}`);
       }
     }
-    for (const dtype of ['float64', 'float32'] as const) {
-      const tag = dtype === 'float64' ? 'f64' : 'f32';
-      const r = runOurs(w.name, dtype, targetMs, repeats, values.kernels);
-      if ('error' in r) {
-        console.log(`notice: nn ${w.name} ${tag} failed: ${r.error}`);
-        continue;
+    for (const kernelName of kernelNames)
+      for (const dtype of ['float64', 'float32'] as const) {
+        const tag = `${dtype === 'float64' ? 'f64' : 'f32'} ${kernelName}`;
+        const r = runOurs(w.name, dtype, targetMs, repeats, kernelName);
+        if ('error' in r) {
+          console.log(`notice: nn ${w.name} ${tag} failed: ${r.error}`);
+          continue;
+        }
+        for (const [impl, t] of [
+          [`nn ${tag} step()`, r.step],
+          [`nn ${tag} train() loop`, r.train],
+        ] as const) {
+          print({
+            workload: label,
+            impl,
+            ms: t.ms,
+            gflops: flops / t.ms / 1e6,
+            ratio: numpyMs === null ? null : t.ms / numpyMs,
+          });
+        }
       }
-      for (const [impl, t] of [
-        [`nn ${tag} step()`, r.step],
-        [`nn ${tag} train() loop`, r.train],
-      ] as const) {
-        print({
-          workload: label,
-          impl,
-          ms: t.ms,
-          gflops: flops / t.ms / 1e6,
-          ratio: numpyMs === null ? null : t.ms / numpyMs,
-        });
-      }
-    }
   }
   console.log('');
   console.log(

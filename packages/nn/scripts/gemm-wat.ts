@@ -12,11 +12,15 @@
  *   pack_strips(src, nx, kc, dst, w, es)  staged block "strips": element (x, p) at src[x*kc + p]
  *     → micro-panels of w lines interleaved by p: panel q holds (x, p) at dst[q*kc*w + p*w + x - q*w],
  *       lines past nx zero. Addresses are bytes, es is the element size (8 or 4).
- *   block_f64 / block_f32(mc, nc, kc, ap, bp, cp, ldc, first)
- *     → C[i, j] (+)= Σ_p Ap[i, p]·Bp[p, j] over packed panels: A panels of MR rows, B panels of NR
- *       columns, C row-major at cp with a row stride of ldc bytes, mc and nc rounded up to the tile
- *       (the caller's C block is padded, so every tile is whole). `first` starts from zero,
- *       otherwise the tile continues the sums already in C.
+ *   block_f64 / block_f32(mc, nc, kc, ap, bp, bld, bstep, cp, ldc, first)
+ *     → C[i, j] (+)= Σ_p Ap[i, p]·B[p, j] over packed A panels of MR rows; B is read NR columns
+ *       at a time, row p of the panel starting bld bytes after row p − 1, panel q + 1 bstep bytes
+ *       after panel q: packed panels (bld = NR·es, bstep = kc·NR·es), or B rows straight from
+ *       the staged block (bld = its row stride, bstep = NR·es; the lanes past nc of the last
+ *       panel read neighbouring memory and their results are never copied out). C is row-major
+ *       at cp with a row stride of ldc bytes, mc and nc rounded up to the tile (the caller's C
+ *       block is padded, so every tile is whole). `first` starts from zero, otherwise the tile
+ *       continues the sums already in C.
  *
  * Summation order: each element of C is one accumulator lane that adds its products in order of
  * p, `acc = acc + a·b` (a multiply then an add, each rounded, as in JavaScript), and a K block
@@ -76,12 +80,11 @@ function block(t: 'f64' | 'f32', tile: Tile): string {
   }
   return `
   (func (export "block_${t}") (param $mc i32) (param $nc i32) (param $kc i32) (param $ap i32)
-      (param $bp i32) (param $cp i32) (param $ldc i32) (param $first i32)
+      (param $bp i32) (param $bld i32) (param $bstep i32) (param $cp i32) (param $ldc i32) (param $first i32)
     (local $i i32) (local $j i32) (local $p i32) (local $a i32) (local $b i32) (local $row i32)
-    (local $apanel i32) (local $bpanel i32) (local $astep i32) (local $bstep i32) (local $s v128)
+    (local $apanel i32) (local $bpanel i32) (local $astep i32) (local $s v128)
     ${locals.join(' ')}
     (local.set $astep (i32.mul (local.get $kc) (i32.const ${mr * es})))
-    (local.set $bstep (i32.mul (local.get $kc) (i32.const ${nr * es})))
     (local.set $bpanel (local.get $bp))
     (block $jdone (loop $jloop
       (br_if $jdone (i32.ge_u (local.get $j) (local.get $nc)))
@@ -100,7 +103,7 @@ function block(t: 'f64' | 'f32', tile: Tile): string {
         (loop $k
           ${step.join('\n          ')}
           (local.set $a (i32.add (local.get $a) (i32.const ${mr * es})))
-          (local.set $b (i32.add (local.get $b) (i32.const ${nr * es})))
+          (local.set $b (i32.add (local.get $b) (local.get $bld)))
           (br_if $k (local.tee $p (i32.sub (local.get $p) (i32.const 1)))))
         (local.set $row (i32.add (local.get $cp)
           (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.mul (local.get $j) (i32.const ${es})))))

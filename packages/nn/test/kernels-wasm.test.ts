@@ -107,7 +107,8 @@ function check(fast: Kernels, v: Variant, r: number, c: number, k: number, dtype
 // Awkward shapes: 1, primes, and both sides of every block edge: the micro-tile (MR = 4 rows,
 // NR = 4 float64 / 8 float32 columns), the K block (256; k = 257 splits into 2 × 129), the A row
 // block (MC = 128), the column block (NC = 1024) and the C-block budget (2¹⁹ elements: 600 rows
-// make 872-column blocks), plus the workloads' own layer shapes.
+// make 872-column blocks), B rows whose stride is padded against cache aliasing (64 or 1024
+// columns), plus the workloads' own layer shapes.
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [1, 1, 7],
@@ -140,6 +141,7 @@ const SHAPES: [number, number, number][] = [
   [4, 400, 2],
   [10, 1100, 130],
   [33, 100, 600],
+  [9, 64, 300],
 ];
 
 describe('wasm kernels match the reference', () => {
