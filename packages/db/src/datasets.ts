@@ -14,6 +14,7 @@ import {
   pageQuery,
   toPage,
 } from './internal.ts';
+import { type SoftDeleteResult, softDelete } from './soft-delete.ts';
 
 export interface FeatureStats {
   mean: number;
@@ -120,50 +121,22 @@ export async function listDatasets(
   return toPage(rows, page.limit);
 }
 
-export type DeleteDatasetResult =
-  /** no job referred to it: the row is gone */
-  | { deleted: true; kept: false }
-  /** finished jobs refer to it: x and y emptied (the bytes freed), the row kept with deletedAt */
-  | { deleted: true; kept: true; deletedAt: Date }
-  | { deleted: false; reason: 'not_found' }
-  /** a queued or running job trains on it */
-  | { deleted: false; reason: 'in_use' };
+/** What deleteDataset did: gone, kept with deletedAt and its values emptied, or why not. */
+export type DeleteDatasetResult = SoftDeleteResult;
 
 /**
- * Deletes a dataset unless a queued or running job uses it. If finished jobs refer to it, its
- * values are emptied and its row stays (name, shape, statistics and deletedAt), so those jobs stay
- * explainable; otherwise the row goes. Deleting a deleted dataset again changes nothing.
- *
- * The dataset row is locked first, so a job being created on it at the same time either commits
- * before (and the delete is refused) or, after, fails its foreign key check (row gone) or sees
- * deletedAt (createJobWithinQuota share-locks the row and checks it). No statement returns x or y:
- * reading tens of megabytes back only to drop them stalled the API's event loop for seconds.
+ * Deletes a dataset unless a queued or running job uses it (softDelete). If finished jobs refer to
+ * it, its values are emptied (the bytes freed) and its row stays (name, shape, statistics and
+ * deletedAt), so those jobs stay explainable; otherwise the row goes. No statement returns x or
+ * y: reading tens of megabytes back only to drop them stalled the API's event loop for seconds.
  */
 export async function deleteDataset(db: Db, tenantId: string, id: string): Promise<DeleteDatasetResult> {
-  if (!isUuid(id)) return { deleted: false, reason: 'not_found' };
-  return db.$transaction(async (tx) => {
-    const locked = await tx.$queryRaw<{ deletedAt: Date | null }[]>`
-      SELECT "deletedAt" FROM "Dataset" WHERE "id" = ${id}::uuid AND "tenantId" = ${tenantId}::uuid FOR UPDATE`;
-    const row = locked[0];
-    if (row === undefined) return { deleted: false, reason: 'not_found' } as const;
-    if (row.deletedAt !== null) return { deleted: true, kept: true, deletedAt: row.deletedAt } as const;
-    const jobs = await tx.trainingJob.groupBy({
-      by: ['status'],
-      where: { datasetId: id, tenantId },
-      _count: true,
-    });
-    if (jobs.some((group) => group.status === 'queued' || group.status === 'running')) {
-      return { deleted: false, reason: 'in_use' } as const;
-    }
-    if (jobs.length === 0) {
-      await tx.$executeRaw`DELETE FROM "Dataset" WHERE "id" = ${id}::uuid`;
-      return { deleted: true, kept: false } as const;
-    }
+  return softDelete(db, 'Dataset', tenantId, id, async (tx) => {
     const [emptied] = await tx.$queryRaw<{ deletedAt: Date }[]>`
       UPDATE "Dataset" SET "x" = ''::bytea, "y" = ''::bytea, "byteSize" = 0, "deletedAt" = now()
       WHERE "id" = ${id}::uuid
       RETURNING "deletedAt"`;
-    return { deleted: true, kept: true, deletedAt: emptied!.deletedAt } as const;
+    return emptied!.deletedAt;
   });
 }
 

@@ -11,6 +11,7 @@ import {
   pageQuery,
   toPage,
 } from './internal.ts';
+import { type SoftDeleteResult, softDelete } from './soft-delete.ts';
 
 // A type alias, not an interface, so that it is assignable to Prisma's Json input type.
 export type LayerSpec = {
@@ -72,42 +73,17 @@ export async function listNetworks(
   return toPage(rows, page.limit);
 }
 
-export type DeleteNetworkResult =
-  /** no job referred to it: the row is gone */
-  | { deleted: true; kept: false }
-  /** finished jobs refer to it: the row stays with deletedAt, and no new job may use it */
-  | { deleted: true; kept: true; deletedAt: Date }
-  | { deleted: false; reason: 'not_found' }
-  /** a queued or running job trains it */
-  | { deleted: false; reason: 'in_use' };
+/** What deleteNetwork did: gone, kept with deletedAt (finished jobs refer to it), or why not. */
+export type DeleteNetworkResult = SoftDeleteResult;
 
 /**
  * Deletes a network unless a queued or running job uses it: the row goes if no job refers to it,
- * otherwise it stays (marked deletedAt) so that finished jobs stay explainable. The row is locked
- * first, as deleteDataset does, so a concurrent job creation is either seen (in_use) or refused.
+ * otherwise it stays (marked deletedAt) so that finished jobs stay explainable (softDelete).
  */
 export async function deleteNetwork(db: Db, tenantId: string, id: string): Promise<DeleteNetworkResult> {
-  if (!isUuid(id)) return { deleted: false, reason: 'not_found' };
-  return db.$transaction(async (tx) => {
-    const locked = await tx.$queryRaw<{ deletedAt: Date | null }[]>`
-      SELECT "deletedAt" FROM "Network" WHERE "id" = ${id}::uuid AND "tenantId" = ${tenantId}::uuid FOR UPDATE`;
-    const row = locked[0];
-    if (row === undefined) return { deleted: false, reason: 'not_found' } as const;
-    if (row.deletedAt !== null) return { deleted: true, kept: true, deletedAt: row.deletedAt } as const;
-    const jobs = await tx.trainingJob.groupBy({
-      by: ['status'],
-      where: { networkId: id, tenantId },
-      _count: true,
-    });
-    if (jobs.some((group) => group.status === 'queued' || group.status === 'running')) {
-      return { deleted: false, reason: 'in_use' } as const;
-    }
-    if (jobs.length === 0) {
-      await tx.$executeRaw`DELETE FROM "Network" WHERE "id" = ${id}::uuid`;
-      return { deleted: true, kept: false } as const;
-    }
+  return softDelete(db, 'Network', tenantId, id, async (tx) => {
     const [marked] = await tx.$queryRaw<{ deletedAt: Date }[]>`
       UPDATE "Network" SET "deletedAt" = now() WHERE "id" = ${id}::uuid RETURNING "deletedAt"`;
-    return { deleted: true, kept: true, deletedAt: marked!.deletedAt } as const;
+    return marked!.deletedAt;
   });
 }
