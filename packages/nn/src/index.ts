@@ -23,7 +23,15 @@ export {
   relativeDifference,
 } from './gradcheck.ts';
 export { INIT_NAMES, INITIALIZERS, type InitName } from './init.ts';
-export { type Kernels, kernels, referenceKernels, setKernels } from './kernels.ts';
+export {
+  blockedKernels,
+  defaultKernels,
+  type Kernels,
+  kernels,
+  referenceKernels,
+  setKernels,
+  wasmKernels,
+} from './kernels.ts';
 export { copyMatrix, fromNested, fromRows, matrix, oneHot, toNested, toRows, transpose } from './layout.ts';
 export { type DType, dtypeOf, type FloatArray, type Matrix, zeros } from './matrix.ts';
 export {

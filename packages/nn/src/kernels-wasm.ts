@@ -147,6 +147,11 @@ export interface WasmKernelOptions {
   readonly maxBytes?: number;
   /** The module's bytes (default: the committed build); tests pass broken ones. */
   readonly bytes?: Uint8Array<ArrayBuffer>;
+  /**
+   * false skips the micro-kernels and keeps the copies and packing, so bench/products.ts can time
+   * what moving operands in and out costs (the results are then meaningless).
+   */
+  readonly arithmetic?: boolean;
 }
 
 /**
@@ -156,6 +161,7 @@ export interface WasmKernelOptions {
 export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels | null {
   const bytes = options.bytes ?? kernelsWasmBytes();
   const small = options.smallProduct ?? SMALL_PRODUCT;
+  const arithmetic = options.arithmetic ?? true;
   const maxBytes = Math.min(options.maxBytes ?? MAX_BYTES, 65536 * PAGE);
   const runtime = wasmRuntime();
   if (runtime === null || !runtime.validate(bytes)) return null;
@@ -284,7 +290,8 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
             wasm.pack_strips(stg * es, mc, kc, aPack * es, mr, es);
           }
           const cp = (cBlock + ic * ncPad) * es;
-          block(mc, nc, kc, aPack * es, bPack * es, bld, bstep, cp, ncPad * es, pc === 0 ? 1 : 0);
+          if (arithmetic)
+            block(mc, nc, kc, aPack * es, bPack * es, bld, bstep, cp, ncPad * es, pc === 0 ? 1 : 0);
         }
       }
       if (ncPad === c) out.set(view.subarray(cBlock, cBlock + r * c));
