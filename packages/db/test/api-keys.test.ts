@@ -1,13 +1,9 @@
 // API keys: shown once, stored as hashes, revocable, scoped to a tenant.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { authenticateApiKey, createApiKey, createTenant, listApiKeys, revokeApiKey } from '../src/index.ts';
-import { createTestDatabase, type TestDatabase } from '../src/testing.ts';
+import { useTestDatabase } from './helpers.ts';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => t?.drop());
+const t = useTestDatabase();
 
 describe('API keys', () => {
   it('authenticate as their tenant, are stored only as a hash, and stop working once revoked', async () => {

@@ -1,7 +1,7 @@
 // Checkpoints live only while their job can still resume: every terminal transition removes the
 // checkpoint in the transaction that changes the status, a sweep removes any left behind, and
 // while one exists it counts in the tenant's stored bytes and its quota (issue 7, item 4).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BYTES_PER_PARAMETER,
   cancelJob,
@@ -17,15 +17,9 @@ import {
   getTenantUsage,
   saveCheckpoint,
 } from '../src/index.ts';
-import { createTestDatabase, type TestDatabase } from '../src/testing.ts';
-import { makeDataset, makeJob, makeNetwork, modelOutput } from './helpers.ts';
+import { makeDataset, makeJob, makeNetwork, modelOutput, useTestDatabase } from './helpers.ts';
 
-let t: TestDatabase;
-
-beforeAll(async () => {
-  t = await createTestDatabase({ poolMax: 8 });
-});
-afterAll(() => t.drop());
+const t = useTestDatabase({ poolMax: 8 });
 
 const LEASE = 60_000;
 /** A checkpoint of 1 MiB: large enough that counting it or not is unmistakable. */

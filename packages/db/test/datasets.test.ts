@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   cancelJob,
   claimJob,
@@ -17,14 +17,9 @@ import {
   MissingReferenceError,
   sweepStorage,
 } from '../src/index.ts';
-import { createTestDatabase, type TestDatabase } from '../src/testing.ts';
-import { makeDataset, makeJob, makeNetwork } from './helpers.ts';
+import { makeDataset, makeJob, makeNetwork, useTestDatabase } from './helpers.ts';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.drop());
+const t = useTestDatabase();
 
 describe('createDataset', () => {
   it('refuses arrays that do not match samples × features', async () => {

@@ -1,4 +1,6 @@
-// Small builders for the db tests: a dataset, a network and a job with valid shapes.
+// Small builders for the db tests: a database of the test file's own, and a dataset, a network
+// and a job with valid shapes.
+import { afterAll, beforeAll } from 'vitest';
 import {
   type CreateJobInput,
   createDataset,
@@ -9,6 +11,26 @@ import {
   DEFAULT_TENANT_ID,
   type Network,
 } from '../src/index.ts';
+import { createTestDatabase } from '../src/testing.ts';
+
+/**
+ * A database of this test file's own: created (migrated) before its tests, dropped after them.
+ * `db` may be used from the first beforeAll hook registered after this call on.
+ */
+export function useTestDatabase(options: { poolMax?: number } = {}): { readonly db: Db } {
+  let db: Db | undefined;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    ({ db, drop } = await createTestDatabase(options));
+  });
+  afterAll(async () => drop?.());
+  return {
+    get db() {
+      if (db === undefined) throw new Error('the test database is created in beforeAll');
+      return db;
+    },
+  };
+}
 
 export async function makeDataset(
   db: Db,

@@ -1,5 +1,5 @@
 // Usage sums, active job counts and the tenant lock that makes quota checks exact.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BYTES_PER_PARAMETER,
   cancelJob,
@@ -16,15 +16,9 @@ import {
   UnknownTenantError,
   withTenantLock,
 } from '../src/index.ts';
-import { createTestDatabase, type TestDatabase } from '../src/testing.ts';
-import { makeDataset, makeJob, makeNetwork, modelOutput } from './helpers.ts';
+import { makeDataset, makeJob, makeNetwork, modelOutput, useTestDatabase } from './helpers.ts';
 
-let t: TestDatabase;
-
-beforeAll(async () => {
-  t = await createTestDatabase({ poolMax: 8 });
-});
-afterAll(() => t.drop());
+const t = useTestDatabase({ poolMax: 8 });
 
 async function tenant(name: string): Promise<string> {
   return (await createTenant(t.db, { name })).id;
