@@ -19,7 +19,7 @@ import {
 } from '../src/kernels.ts';
 import { createWasmKernels, kernelsWasmBytes, wasmSimdSupported } from '../src/kernels-wasm.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
-import { bits, expectClose } from './helpers.ts';
+import { bits, expectClose, loadPlanar } from './helpers.ts';
 
 type Variant = 'matmul' | 'matmulTransB' | 'matmulTransA';
 const VARIANTS: Variant[] = ['matmul', 'matmulTransB', 'matmulTransA'];
@@ -333,5 +333,31 @@ describe('golden fixtures with every product in WebAssembly', () => {
     expectClose(wasm.costs, c.costs, 1e-12, 'costs');
     for (const key of Object.keys(c.finalParameters))
       expectClose(wasm.params[key], c.finalParameters[key], 1e-12, key);
+  });
+});
+
+describe('float32 training with every product in WebAssembly (sums rounded to float32)', () => {
+  it('trains the planar data like float64, within the tolerances float32.test.ts states', () => {
+    const planar = loadPlanar();
+    const layers: LayerSpec[] = [
+      { units: 4, activation: 'tanh' },
+      { units: 1, activation: 'sigmoid' },
+    ];
+    const a = Network.create({ inputSize: 2, layers, init: 'random', seed: 2 });
+    const b = Network.create({ inputSize: 2, layers, init: 'random', seed: 2, dtype: 'float32' });
+    const options = { learningRate: 1.2, iterations: 2000, costEvery: 100 };
+    const ra = train(a, planar.X, planar.Y, options);
+    setKernels(need(wasmOnly));
+    try {
+      const rb = train(b, planar.X, planar.Y, options);
+      ra.costs.forEach((c, i) => {
+        expect(Math.abs(rb.costs[i]! - c), `cost ${i}`).toBeLessThan(2e-3);
+      });
+      expect(Math.abs(b.accuracy(planar.X, planar.Y) - a.accuracy(planar.X, planar.Y))).toBeLessThanOrEqual(
+        0.01,
+      );
+    } finally {
+      setKernels(defaultKernels);
+    }
   });
 });
