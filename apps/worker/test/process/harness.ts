@@ -179,15 +179,20 @@ export function waitUntilStopped(pid: number, timeoutMs = 30_000): Promise<strin
 }
 
 /**
- * The usual life of a test file's stack: created before its tests (handed to `created`), every
- * worker killed after each test so that one test's leftovers never take the next one's jobs, and
- * after the last test the file's report written and the stack closed. Returns the report.
+ * The usual life of a test file's stack: created before its tests (createStack's `workerEnv` and
+ * `apiEnv`; handed to `created`), every worker killed after each test so that one test's leftovers
+ * never take the next one's jobs, and after the last test the file's report written and the
+ * stack closed. Returns the report.
  */
-export function useStack(file: string, created: (stack: Stack) => void): Report {
+export function useStack(
+  file: string,
+  created: (stack: Stack) => void,
+  env: { workerEnv?: Record<string, string>; apiEnv?: Record<string, string> } = {},
+): Report {
   let stack: Stack | undefined;
   const report = createReport(file);
   beforeAll(async () => {
-    stack = await createStack();
+    stack = await createStack(env.workerEnv, env.apiEnv);
     created(stack);
   });
   afterEach(async () => {

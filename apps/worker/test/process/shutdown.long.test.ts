@@ -3,27 +3,20 @@
  * running job, hands it back to the queue without spending an attempt, ends the training thread
  * and exits 0 within SHUTDOWN_TIMEOUT_MS; another worker resumes from that very checkpoint.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../processes.ts';
-import { createReport, createStack, jobLine, type Stack } from './harness.ts';
+import { jobLine, type Stack, useStack } from './harness.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 let stack: Stack;
-const report = createReport('shutdown.long.test.ts');
-
-beforeAll(async () => {
-  stack = await createStack({ SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
-});
-
-afterEach(async () => {
-  await stack.killAll();
-});
-
-afterAll(async () => {
-  report.flush();
-  await stack?.close();
-});
+const report = useStack(
+  'shutdown.long.test.ts',
+  (created) => {
+    stack = created;
+  },
+  { workerEnv: { SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } },
+);
 
 describe('SIGTERM to a worker', () => {
   it('mid-job: no new job fetched, a checkpoint at the stop, the job back in the queue with no attempt spent, thread ended, exit 0 in time; resumed elsewhere from that checkpoint', async () => {

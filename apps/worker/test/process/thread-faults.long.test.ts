@@ -5,26 +5,19 @@
  * Postgres write refused inside the processor) is retried with backoff and resumes from the
  * checkpoint instead of training again.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually, type LogLine, type WorkerProcess } from '../processes.ts';
-import { createReport, createStack, jobLine, type Stack } from './harness.ts';
+import { jobLine, type Stack, useStack } from './harness.ts';
 
 let stack: Stack;
-const report = createReport('thread-faults.long.test.ts');
-
-beforeAll(async () => {
-  // Room for a 1.5M-parameter initialParameters body (≈ 7.5 MB of JSON).
-  stack = await createStack({}, { LIMIT_BODY_BYTES: String(32 * 1024 * 1024) });
-});
-
-afterEach(async () => {
-  await stack.killAll();
-});
-
-afterAll(async () => {
-  report.flush();
-  await stack?.close();
-});
+// Room for a 1.5M-parameter initialParameters body (≈ 7.5 MB of JSON).
+const report = useStack(
+  'thread-faults.long.test.ts',
+  (created) => {
+    stack = created;
+  },
+  { apiEnv: { LIMIT_BODY_BYTES: String(32 * 1024 * 1024) } },
+);
 
 const quickJob = async () =>
   stack.startJob({ learningRate: 1.2, iterations: 2000, costEvery: 100 }, await stack.createNetwork(4));

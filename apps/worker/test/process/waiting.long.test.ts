@@ -8,9 +8,9 @@
  * - A configuration whose stalled check is slower than the lock (retake beyond 2 × lock) is
  *   refused at boot.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually, type WorkerProcess } from '../processes.ts';
-import { createReport, createStack, type JobView, jobLine, type Stack } from './harness.ts';
+import { type JobView, jobLine, type Stack, useStack } from './harness.ts';
 
 /** A longer lock than FAST's, so the "waiting" window between lease expiry and retake is wide. */
 const LOCK = 6000;
@@ -21,24 +21,19 @@ type Worker = { alive: boolean; lastSeenAt: string } | null;
 type Job = JobView & { worker: Worker };
 
 let stack: Stack;
-const report = createReport('waiting.long.test.ts');
-
-beforeAll(async () => {
-  stack = await createStack({
-    LOCK_DURATION_MS: String(LOCK),
-    STALLED_INTERVAL_MS: String(STALLED),
-    LEASE_MS: String(LEASE),
-  });
-});
-
-afterEach(async () => {
-  await stack.killAll();
-});
-
-afterAll(async () => {
-  report.flush();
-  await stack?.close();
-});
+const report = useStack(
+  'waiting.long.test.ts',
+  (created) => {
+    stack = created;
+  },
+  {
+    workerEnv: {
+      LOCK_DURATION_MS: String(LOCK),
+      STALLED_INTERVAL_MS: String(STALLED),
+      LEASE_MS: String(LEASE),
+    },
+  },
+);
 
 const view = async (jobId: string) => (await stack.get<Job>(`/v1/jobs/${jobId}`)).body;
 
