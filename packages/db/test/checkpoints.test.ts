@@ -17,7 +17,7 @@ import {
   getTenantUsage,
   saveCheckpoint,
 } from '../src/index.ts';
-import { makeDataset, makeJob, makeNetwork, modelOutput, useTestDatabase } from './helpers.ts';
+import { makeDataset, makeJob, makeNetwork, modelOutput, tinyDataset, useTestDatabase } from './helpers.ts';
 
 const t = useTestDatabase({ poolMax: 8 });
 
@@ -147,23 +147,7 @@ describe('checkpoints count in stored bytes while they exist', () => {
     // A quota that fits everything but the checkpoint: both checks must refuse.
     const max = withoutCheckpoints + 1024;
 
-    const upload = await createDatasetWithinQuota(
-      t.db,
-      {
-        tenantId: refs.tenantId,
-        name: 'small',
-        task: 'binary',
-        samples: 2,
-        features: 1,
-        featureNames: ['a'],
-        labelName: 'label',
-        classes: [0, 1],
-        x: new Float64Array([1, 2]),
-        y: new Float64Array([0, 1]),
-        featureStats: [{ mean: 1.5, std: 0.5, min: 1, max: 2 }],
-      },
-      max,
-    );
+    const upload = await createDatasetWithinQuota(t.db, tinyDataset(refs.tenantId, 'small'), max);
     expect(upload).toMatchObject({ outcome: 'storage_quota', stored: withoutCheckpoints + CHECKPOINT_BYTES });
 
     const job = await createJobWithinQuota(

@@ -2,6 +2,7 @@
 // and a job with valid shapes.
 import { afterAll, beforeAll } from 'vitest';
 import {
+  type CreateDatasetInput,
   type CreateJobInput,
   createDataset,
   createJob,
@@ -54,6 +55,24 @@ export async function makeDataset(
     ],
   });
 }
+
+/** The input of a dataset of 2 samples × 1 feature: 4 float64 values, TINY_DATASET_BYTES stored. */
+export function tinyDataset(tenantId: string, name = 'tiny'): CreateDatasetInput {
+  return {
+    tenantId,
+    name,
+    task: 'binary',
+    samples: 2,
+    features: 1,
+    featureNames: ['a'],
+    labelName: 'label',
+    classes: [0, 1],
+    x: new Float64Array([1, 2]),
+    y: new Float64Array([0, 1]),
+    featureStats: [{ mean: 1.5, std: 0.5, min: 1, max: 2 }],
+  };
+}
+export const TINY_DATASET_BYTES = 4 * 8;
 
 export async function makeNetwork(db: Db, tenantId = DEFAULT_TENANT_ID): Promise<Network> {
   return createNetwork(db, {

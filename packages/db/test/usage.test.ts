@@ -16,7 +16,15 @@ import {
   UnknownTenantError,
   withTenantLock,
 } from '../src/index.ts';
-import { makeDataset, makeJob, makeNetwork, modelOutput, useTestDatabase } from './helpers.ts';
+import {
+  makeDataset,
+  makeJob,
+  makeNetwork,
+  modelOutput,
+  TINY_DATASET_BYTES,
+  tinyDataset,
+  useTestDatabase,
+} from './helpers.ts';
 
 const t = useTestDatabase({ poolMax: 8 });
 
@@ -300,20 +308,8 @@ describe('createJobWithinQuota', () => {
 });
 
 describe('createDatasetWithinQuota', () => {
-  const dataset = (tenantId: string) => ({
-    tenantId,
-    name: 'q',
-    task: 'binary' as const,
-    samples: 2,
-    features: 1,
-    featureNames: ['a'],
-    labelName: 'label',
-    classes: [0, 1],
-    x: new Float64Array([1, 2]),
-    y: new Float64Array([0, 1]),
-    featureStats: [{ mean: 1.5, std: 0.5, min: 1, max: 2 }],
-  });
-  const BYTES = 4 * 8;
+  const dataset = (tenantId: string) => tinyDataset(tenantId, 'q');
+  const BYTES = TINY_DATASET_BYTES;
 
   it('stores up to the quota exactly, concurrently, and refuses the rest naming the sizes', async () => {
     const mine = await tenant('quota-datasets');
