@@ -12,6 +12,8 @@
  *   pack_strips(src, nx, kc, dst, w, es)  staged block "strips": element (x, p) at src[x*kc + p]
  *     → micro-panels of w lines interleaved by p: panel q holds (x, p) at dst[q*kc*w + p*w + x - q*w],
  *       lines past nx zero. Addresses are bytes, es is the element size (8 or 4).
+ *   pack_strips_f64 / pack_strips_f32(src, panels, kc, dst)
+ *     → the same for `panels` whole panels of 32-byte rows (4 f64 or 8 f32 lines), with SIMD.
  *   block_f64 / block_f32(mc, nc, kc, ap, bp, bld, bstep, cp, ldc, first)
  *     → C[i, j] (+)= Σ_p Ap[i, p]·B[p, j] over packed A panels of MR rows; B is read NR columns
  *       at a time, row p of the panel starting bld bytes after row p − 1, panel q + 1 bstep bytes
@@ -198,12 +200,102 @@ const PACK = `
       (br $xloop)))
   )`;
 
+/**
+ * Strips into 32-byte panels with SIMD: f64 panels of 4 lines (2 elements per vector), f32 panels
+ * of 8 lines (4 per vector). For each run of a vector's worth of p, the w lines' vectors are
+ * transposed with shuffles and stored as whole panel rows; a tail of p shorter than a vector is
+ * moved element by element. Only whole panels: the caller packs the lines past the last whole
+ * panel with pack_strips. A scattering scalar loop moves one element per load and store; this
+ * moves a vector per load and store.
+ */
+function stripsSimd(t: 'f64' | 'f32'): string {
+  const es = ES[t];
+  const lanes = LANES[t];
+  const w = 32 / es; // lines per panel: 4 (f64) or 8 (f32)
+  const line = (q: number) => `(i32.add (local.get $s) (i32.mul (local.get $ld) (i32.const ${q})))`;
+  const loads: string[] = [];
+  for (let q = 0; q < w; q++) loads.push(`(local.set $v${q} (v128.load ${line(q)}))`);
+  const stores: string[] = [];
+  if (t === 'f64') {
+    // v_q = [L_q p, L_q p+1]; row p = [L0 L1 | L2 L3], row p+1 the high halves
+    const lo = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
+    const hi = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
+    stores.push(`(v128.store offset=0 (local.get $d) (i8x16.shuffle ${lo} (local.get $v0) (local.get $v1)))`);
+    stores.push(
+      `(v128.store offset=16 (local.get $d) (i8x16.shuffle ${lo} (local.get $v2) (local.get $v3)))`,
+    );
+    stores.push(
+      `(v128.store offset=32 (local.get $d) (i8x16.shuffle ${hi} (local.get $v0) (local.get $v1)))`,
+    );
+    stores.push(
+      `(v128.store offset=48 (local.get $d) (i8x16.shuffle ${hi} (local.get $v2) (local.get $v3)))`,
+    );
+  } else {
+    // 4×4 transposes of lines 0–3 and 4–7: row p + i = [t_i of lines 0–3 | t_i of lines 4–7]
+    const s0 = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23'; // a0 b0 a1 b1
+    const s2 = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31'; // a2 b2 a3 b3
+    const t02 = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23'; // low halves
+    const t13 = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31'; // high halves
+    for (const [half, base] of [
+      [0, 0],
+      [16, 4],
+    ] as const) {
+      const v = (q: number) => `(local.get $v${base + q})`;
+      const sa = `(i8x16.shuffle ${s0} ${v(0)} ${v(1)})`;
+      const sb = `(i8x16.shuffle ${s0} ${v(2)} ${v(3)})`;
+      const sc = `(i8x16.shuffle ${s2} ${v(0)} ${v(1)})`;
+      const sd = `(i8x16.shuffle ${s2} ${v(2)} ${v(3)})`;
+      stores.push(`(v128.store offset=${half} (local.get $d) (i8x16.shuffle ${t02} ${sa} ${sb}))`);
+      stores.push(`(v128.store offset=${32 + half} (local.get $d) (i8x16.shuffle ${t13} ${sa} ${sb}))`);
+      stores.push(`(v128.store offset=${64 + half} (local.get $d) (i8x16.shuffle ${t02} ${sc} ${sd}))`);
+      stores.push(`(v128.store offset=${96 + half} (local.get $d) (i8x16.shuffle ${t13} ${sc} ${sd}))`);
+    }
+  }
+  const move = t === 'f64' ? ['i64.store', 'i64.load'] : ['i32.store', 'i32.load'];
+  const tail: string[] = [];
+  for (let q = 0; q < w; q++)
+    tail.push(`(${move[0]} offset=${q * es} (local.get $d) (${move[1]} ${line(q)}))`);
+  const locals = Array.from({ length: w }, (_, q) => `(local $v${q} v128)`).join(' ');
+  return `
+  (func (export "pack_strips_${t}") (param $src i32) (param $panels i32) (param $kc i32) (param $dst i32)
+    (local $s i32) (local $d i32) (local $ld i32) (local $p i32) (local $vecEnd i32) (local $q i32) ${locals}
+    (local.set $ld (i32.mul (local.get $kc) (i32.const ${es})))
+    (local.set $vecEnd (i32.sub (local.get $kc) (i32.rem_u (local.get $kc) (i32.const ${lanes}))))
+    (local.set $q (i32.const 0))
+    (block $qdone (loop $qloop
+      (br_if $qdone (i32.ge_u (local.get $q) (local.get $panels)))
+      ;; panel q: lines q*w ... q*w + w - 1 of the staged strips, into kc rows of w elements
+      (local.set $s (i32.add (local.get $src) (i32.mul (local.get $q) (i32.mul (local.get $ld) (i32.const ${w})))))
+      (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $q) (i32.mul (local.get $kc) (i32.const 32)))))
+      (local.set $p (i32.const 0))
+      (block $vdone (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $p) (local.get $vecEnd)))
+        ${loads.join('\n        ')}
+        ${stores.join('\n        ')}
+        (local.set $s (i32.add (local.get $s) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const ${lanes * 32})))
+        (local.set $p (i32.add (local.get $p) (i32.const ${lanes})))
+        (br $vloop)))
+      (block $tdone (loop $tloop
+        (br_if $tdone (i32.ge_u (local.get $p) (local.get $kc)))
+        ${tail.join('\n        ')}
+        (local.set $s (i32.add (local.get $s) (i32.const ${es})))
+        (local.set $d (i32.add (local.get $d) (i32.const 32)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $tloop)))
+      (local.set $q (i32.add (local.get $q) (i32.const 1)))
+      (br $qloop)))
+  )`;
+}
+
 /** The whole module's text. */
 export function gemmWat(): string {
   return `;; Generated by packages/nn/scripts/gemm-wat.ts: edit that file, then \`npm run build:wasm -w @backprop/nn\`.
 (module
   (import "env" "memory" (memory 1))
 ${PACK}
+${stripsSimd('f64')}
+${stripsSimd('f32')}
 ${block('f64', TILES.f64)}
 ${block('f32', TILES.f32)}
 )

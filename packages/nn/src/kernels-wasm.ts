@@ -65,6 +65,8 @@ type Block = (
 interface Exports {
   pack_rows(src: number, nx: number, kc: number, dst: number, w: number, es: number): void;
   pack_strips(src: number, nx: number, kc: number, dst: number, w: number, es: number): void;
+  pack_strips_f64(src: number, panels: number, kc: number, dst: number): void;
+  pack_strips_f32(src: number, panels: number, kc: number, dst: number): void;
   block_f64: Block;
   block_f32: Block;
 }
@@ -130,7 +132,9 @@ export function wasmSimdSupported(bytes: Uint8Array<ArrayBuffer> = kernelsWasmBy
 }
 
 function isExports(x: Record<string, unknown>): x is Record<string, unknown> & Exports {
-  return ['pack_rows', 'pack_strips', 'block_f64', 'block_f32'].every((n) => typeof x[n] === 'function');
+  return ['pack_rows', 'pack_strips', 'pack_strips_f64', 'pack_strips_f32', 'block_f64', 'block_f32'].every(
+    (n) => typeof x[n] === 'function',
+  );
 }
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
@@ -213,6 +217,21 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
   }
 
   /**
+   * Pack staged strips (nx lines of kc) into w-line panels: whole panels of 32-byte rows with the
+   * SIMD transposes, the rest (a last partial panel, or other widths) element by element.
+   */
+  function packStrips(src: number, nx: number, kc: number, dst: number, w: number, es: number): void {
+    if (w * es !== 32) {
+      wasm.pack_strips(src, nx, kc, dst, w, es);
+      return;
+    }
+    const panels = Math.floor(nx / w);
+    if (panels > 0) (es === 8 ? wasm.pack_strips_f64 : wasm.pack_strips_f32)(src, panels, kc, dst);
+    const done = panels * w;
+    if (done < nx) wasm.pack_strips(src + done * kc * es, nx - done, kc, dst + panels * kc * 32, w, es);
+  }
+
+  /**
    * The row stride (elements) for a B block read in place: its own width when the block is one
    * contiguous range (one copy) and that width is not a multiple of 4 cache lines, else an odd
    * number of cache lines. With a stride of 4·2ⁿ lines the kc rows of a micro-panel would fall
@@ -257,7 +276,10 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
     // Regions, in elements; each starts on a 16-byte boundary (element counts are multiples of 4).
     // B rows that are contiguous lines (op(B) = B) are read in place from their staged copy;
     // a transposed B is packed into micro-panels.
-    const ldB = bT ? 0 : strideFor(ncMax, ncMax === c && ldb === c, es);
+    // One column block (all of B's width, the cat networks' 209 columns): its rows are one
+    // contiguous range when B is not a view into wider rows, and go in with one copy.
+    const oneBlock = ncMax >= c;
+    const ldB = bT ? 0 : strideFor(oneBlock ? c : ncMax, oneBlock && ldb === c, es);
     const aPack = 0;
     const bPack = aPack + roundUp(mcMax * kb, 4);
     const stg = bPack + roundUp(Math.max(ncMax * kb, ldB * kb + nr), 4);
@@ -274,7 +296,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
         let bstep = kc * nr * es;
         if (bT) {
           stage(view, B, jc * ldb + pc, ldb, nc, kc, stg);
-          wasm.pack_strips(stg * es, nc, kc, bPack * es, nr, es);
+          packStrips(stg * es, nc, kc, bPack * es, nr, es);
         } else {
           stage(view, B, pc * ldb + jc, ldb, kc, nc, bPack, ldB);
           bld = ldB * es;
@@ -287,7 +309,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
             wasm.pack_rows(stg * es, mc, kc, aPack * es, mr, es);
           } else {
             stage(view, A, ic * lda + pc, lda, mc, kc, stg);
-            wasm.pack_strips(stg * es, mc, kc, aPack * es, mr, es);
+            packStrips(stg * es, mc, kc, aPack * es, mr, es);
           }
           const cp = (cBlock + ic * ncPad) * es;
           if (arithmetic)
