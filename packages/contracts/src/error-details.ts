@@ -32,7 +32,7 @@ export const LineDetails = z
   .meta({ id: 'LineDetails' });
 
 /**
- * A configured limit (the README's tables): its name, its value, and what was asked when that is
+ * A configured limit (docs/configuration.md): its name, its value, and what was asked when that is
  * known. Rate limits add the window and when to retry; the storage quota what is stored and
  * what was requested.
  */
