@@ -3,7 +3,7 @@
  * HTTP handler) can tell "the input was wrong" from "training diverged" from "training was
  * cancelled" without parsing messages, and each message says what happened in plain words.
  */
-import type { TrainingCheckpoint } from './train.ts';
+import type { TrainingCheckpoint } from './train-types.ts';
 
 /**
  * Bad input at the public edge: mismatched shapes, NaN or Infinity in the data, labels that do not
@@ -60,9 +60,9 @@ export class DivergenceError extends Error {
 }
 
 /**
- * Training stopped because its `signal` reported `aborted`. It carries a checkpoint of the state
- * at the moment it stopped, so a caller that stops for a shutdown (not a cancel) can save it and
- * resume later with bit-identical results.
+ * Training stopped on request: its `signal` reported `aborted`, or `onIteration` said 'stop'. It
+ * carries a checkpoint of the state at the moment it stopped, so a caller that stops for a
+ * shutdown (not a cancel) can save it and resume later with bit-identical results.
  */
 export class TrainingAbortedError extends Error {
   override readonly name = 'AbortError';

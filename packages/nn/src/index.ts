@@ -67,6 +67,7 @@ export {
 } from './serialize.ts';
 export {
   type EarlyStoppingState,
+  type TrainIteration,
   type TrainingCheckpoint,
   type TrainOptions,
   type TrainProgress,
