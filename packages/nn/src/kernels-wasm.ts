@@ -8,23 +8,24 @@
  * How operands get in and out. The kernels run on WebAssembly linear memory, so the JavaScript
  * side copies blocks of the operands in and the results out (BLIS loop order, as in
  * kernels-blocked.ts):
- *   for each column block of out (nc columns)
- *     for each K block (kc deep): copy op(B)'s kc×nc block into STAGE (one `set` when it is one
- *       contiguous range, else one `set` per line), pack it into NR-wide micro-panels (in wasm)
- *       for each row block (MC rows): copy and pack op(A)'s block the same way, then run the
- *         micro-kernels over the block, accumulating into the C block in linear memory
+ *   for each column block of out (nc ≤ NC columns)
+ *     for each K block (kc ≤ KC deep): copy op(B)'s kc×nc block in (one `set` when it is one
+ *       contiguous range, else one `set` per line); B = op(B) is then read in place, row by row,
+ *       a transposed B is packed into NR-wide micro-panels (in wasm, SIMD transposes)
+ *       for each row block (MC rows): copy op(A)'s block in and pack it into MR-wide panels, then
+ *         run the micro-kernels over the block, accumulating into the C block in linear memory
  *     copy the C block (r rows × nc) out into `out` (one `set` per row, or one for the whole).
- * Every operand element is copied once per column block (B) or per column block and row block (A),
- * the result once; the copies are memcpy-speed `TypedArray.prototype.set` calls. bench/run.ts
- * reports what they cost (`--kernels wasm` vs the product alone).
+ * Every B element is copied once, every A element once per column block, the result once; the
+ * copies are memcpy-speed `TypedArray.prototype.set` calls. bench/products.ts measures their share
+ * (5–17 % of W4's products, up to ~50 % for the cat networks' memory-bound first layer).
  *
  * Memory is explicit and bounded: its size is the sum of four regions whose sizes follow from the
  * block sizes (A block MC×KC, B block KC×NC, staging, the C block r×NC, NC shrinking for tall
  * products so the C block stays under C_BLOCK elements), so it does not grow with m or k. It
  * starts at 1 page, grows on demand to the largest product seen so far (WebAssembly memory cannot
- * shrink) and never beyond MAX_BYTES; a product that would need more (out with more than
- * ~C_BLOCK / NR rows) runs on the blocked TypeScript kernels instead. Each thread that imports
- * the package has its own memory.
+ * shrink) and never beyond MAX_BYTES; a product that would need more (an out of millions of
+ * rows: the C block keeps all r rows of at least one tile column) runs on the blocked TypeScript
+ * kernels instead. Each thread that imports the package has its own memory.
  *
  * Falls back to the blocked kernels for: tiny products (copy and call overhead exceed the work),
  * operands or out of mixed dtypes, and products past the memory bound.
