@@ -257,8 +257,18 @@ export interface RecordProgressInput {
   iteration: number;
   /** the latest cost (null if none computed yet) */
   cost: number | null;
-  /** the whole cost history so far: J_0, J_costEvery, ... */
+  /**
+   * Entries of the cost history (J_0, J_costEvery, ...) from entry `costsFrom` on: the whole
+   * history when costsFrom is 0, else the entries recorded since the history the row holds.
+   */
   costs: Float64Array;
+  /**
+   * How many entries of the stored history come before `costs` (default 0: replace it). The row
+   * keeps that many and `costs` follows them, so a progress write sends only what is new, and
+   * writing the same entries again (a retry) changes nothing. It must not exceed the entries the
+   * row holds: advance it only past writes that returned true.
+   */
+  costsFrom?: number;
   leaseMs: number;
 }
 
@@ -269,11 +279,14 @@ export interface RecordProgressInput {
 export async function recordProgress(db: DbOrTx, input: RecordProgressInput): Promise<boolean> {
   assertCount(input.iteration, 'iteration');
   assertCount(input.leaseMs, 'leaseMs', { min: 1 });
+  const costsFrom = input.costsFrom ?? 0;
+  assertCount(costsFrom, 'costsFrom');
   if (!isUuid(input.jobId)) return false;
+  // The history is a bytea of float64s (8 bytes an entry): keep the first costsFrom, append the rest.
   const updated = await db.$executeRaw`
     UPDATE "TrainingJob"
     SET "iteration" = ${input.iteration}::integer, "cost" = ${float8Param(input.cost)}::double precision,
-        "costs" = ${float64ToBytes(input.costs)},
+        "costs" = substring("costs" from 1 for ${costsFrom * 8}::integer) || ${float64ToBytes(input.costs)},
         "leaseExpiresAt" = now() + ${input.leaseMs}::integer * interval '1 millisecond',
         "updatedAt" = now()
     WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer`;

@@ -269,6 +269,43 @@ describe('the job state machine', () => {
     }
   });
 
+  it('progress appends the new costs after costsFrom; a retry of the same write changes nothing', async () => {
+    const job = await makeJob(t.db, refs);
+    const { attempt } = (await claimJob(t.db, { jobId: job.id, workerId: 'w', leaseMs: LEASE }))!;
+    const stored = async () =>
+      Array.from(bytesToFloat64((await getJob(t.db, DEFAULT_TENANT_ID, job.id))!.costs));
+    const write = (iteration: number, costsFrom: number, entries: number[]) =>
+      recordProgress(t.db, {
+        jobId: job.id,
+        attempt,
+        iteration,
+        cost: entries.at(-1) ?? null,
+        costsFrom,
+        costs: Float64Array.from(entries),
+        leaseMs: LEASE,
+      });
+    expect(await write(0, 0, [0.7])).toBe(true);
+    expect(await write(10, 1, [0.6, Number.NaN, -0])).toBe(true);
+    expect(await write(20, 4, [0.5])).toBe(true);
+    expect(Object.is((await stored())[3], -0)).toBe(true);
+    expect(await stored()).toEqual([0.7, 0.6, Number.NaN, -0, 0.5]);
+    // A write whose answer was lost is sent again with more entries: the same positions are rewritten.
+    expect(await write(30, 4, [0.5, 0.4])).toBe(true);
+    expect(await write(30, 4, [0.5, 0.4])).toBe(true);
+    expect(await stored()).toEqual([0.7, 0.6, Number.NaN, -0, 0.5, 0.4]);
+    // Nothing new: the history stays.
+    expect(await write(31, 6, [])).toBe(true);
+    expect(await stored()).toEqual([0.7, 0.6, Number.NaN, -0, 0.5, 0.4]);
+    // A resumed attempt starts over from its checkpoint's history (costsFrom 0 replaces it).
+    expect(await write(20, 0, [0.7, 0.6])).toBe(true);
+    expect(await stored()).toEqual([0.7, 0.6]);
+    // Fenced by attempt: an older attempt appends nothing.
+    await claimJob(t.db, { jobId: job.id, workerId: 'w2', leaseMs: LEASE });
+    expect(await write(40, 2, [0.1])).toBe(false);
+    expect(await stored()).toEqual([0.7, 0.6]);
+    await expect(write(1, -1, [])).rejects.toThrow(/costsFrom must be an integer/);
+  });
+
   it('refuses JSON with non-finite numbers instead of storing null', async () => {
     const job = await makeJob(t.db, refs);
     const { attempt } = (await claimJob(t.db, { jobId: job.id, workerId: 'w', leaseMs: LEASE }))!;
