@@ -240,6 +240,10 @@ export async function processTrainingJob(
     // Writes to Postgres happen one at a time, in order; a progress write that finds the job no
     // longer ours (cancelled, or taken over by a newer attempt) stops the thread.
     let writes: Promise<unknown> = Promise.resolve();
+    // The cost history the thread has reported (it only grows), and how much of it the row holds:
+    // a progress write appends the rest. A write that failed is covered by the next one.
+    const costs: number[] = resume ? Array.from(resume.costs) : [];
+    let storedCosts = costs.length;
     let result: ProcessResult | null = null;
     let failure: Error | null = null;
     const enqueueWrite = (write: () => Promise<void>) => {
@@ -251,15 +255,19 @@ export async function processTrainingJob(
     const onMessage = (message: ThreadMessage) => {
       switch (message.type) {
         case 'progress':
+          for (const cost of message.newCosts) costs.push(cost);
           enqueueWrite(async () => {
+            const upTo = costs.length;
             const ours = await recordProgress(db, {
               jobId,
               attempt,
               iteration: message.iteration,
               cost: message.cost,
-              costs: message.costs,
+              costsFrom: storedCosts,
+              costs: Float64Array.from(costs.slice(storedCosts, upTo)),
               leaseMs: env.LEASE_MS,
             });
+            if (ours) storedCosts = upTo;
             if (!ours && lost === null) {
               lost = 'the job was cancelled or taken over by another delivery';
               log.warn({ iteration: message.iteration }, `${lost}: stopping the training`);

@@ -55,8 +55,11 @@ export interface ModelMetrics {
 }
 
 export type ThreadMessage =
-  /** `cost` is the latest recorded one (null before the first); iteration may be past it. */
-  | { type: 'progress'; iteration: number; cost: number | null; costs: Float64Array }
+  /**
+   * `cost` is the latest recorded one (null before the first); iteration may be past it.
+   * `newCosts`: the costs recorded since the previous progress message (the history grows only).
+   */
+  | { type: 'progress'; iteration: number; cost: number | null; newCosts: Float64Array }
   | ({ type: 'checkpoint' } & ResumeState)
   | {
       type: 'done';

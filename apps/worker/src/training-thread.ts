@@ -20,10 +20,10 @@ import {
   NnInputError,
   oneHot,
   serializeCheckpoint,
+  type TrainIteration,
   TrainingAbortedError,
   type TrainingCheckpoint,
   type TrainOptions,
-  type TrainProgress,
   type TrainResult,
   train,
 } from '@backprop/nn';
@@ -122,27 +122,25 @@ function run(): void {
   const X = inputMatrix(req, normalization);
   const Y = targetMatrix(req);
   const net = buildNetwork(req);
-  let from: TrainingCheckpoint | null = req.resume ? deserializeCheckpoint(req.resume.snapshot) : null;
+  const from: TrainingCheckpoint | null = req.resume ? deserializeCheckpoint(req.resume.snapshot) : null;
+  const entry = from?.startIteration ?? 0;
 
-  // The history so far (from the checkpoint); new entries are appended. A checkpoint at iteration
-  // 0 (released before the first update) holds only J_0, which train records again on a start
-  // at 0: begin with an empty history then, or J_0 would appear twice.
-  const costs: number[] = req.resume && req.resume.iteration > 0 ? Array.from(req.resume.costs) : [];
-  let bestValidationCost = Number.POSITIVE_INFINITY;
+  // The history so far (the checkpoint's: the row holds it already); new costs are appended.
+  const costs: number[] = req.resume ? Array.from(req.resume.costs) : [];
+  /** How many of `costs` the main thread has been sent. */
+  let sent = costs.length;
   let lastProgressAt = Date.now();
   let lastCheckpointAt = Date.now();
-  /** When onProgress last ran (NaN before), and the time between its last two calls. */
-  let lastRecordAt = Number.NaN;
-  let recordGapMs = Number.POSITIVE_INFINITY;
-  /** Updates made so far: set at each entry into train, advanced by the signal getter. */
-  let position = 0;
-  /** Where the current train call started. */
-  let entry = 0;
-  let releasing = false;
 
   const postProgress = (iteration: number) => {
     lastProgressAt = Date.now();
-    post({ type: 'progress', iteration, cost: costs.at(-1) ?? null, costs: Float64Array.from(costs) });
+    post({
+      type: 'progress',
+      iteration,
+      cost: costs.at(-1) ?? null,
+      newCosts: Float64Array.from(costs.slice(sent)),
+    });
+    sent = costs.length;
   };
   const postCheckpoint = (checkpoint: TrainingCheckpoint) => {
     lastCheckpointAt = Date.now();
@@ -155,51 +153,28 @@ function run(): void {
     });
   };
 
-  // train reads `signal.aborted` between every two updates, and that is this thread's only
-  // regular look at the clock: onProgress runs at recorded costs only, every costEvery updates,
-  // which for a big network or a large costEvery can be minutes apart (or never, before the
-  // end). So progress is reported from here on time. A checkpoint needs train's state, which
-  // only an abort hands out: when one is overdue the getter aborts, the checkpoint carried by
-  // TrainingAbortedError is saved, and training goes on from it (train resumes from its own
-  // checkpoints bit for bit). When recorded costs come often, the next one is waited for instead:
-  // it checkpoints without leaving train. The main thread's release flag is read here too: this
-  // thread's event loop is blocked by the loop, so shared memory is the only way in.
-  const signal = {
-    get aborted() {
-      const iteration = position++;
-      if (Atomics.load(control, CONTROL_CHECKPOINT) === 1) {
-        releasing = true;
-        return true;
+  // train asks between every two updates, and this is where the clock lives: recorded costs come
+  // every costEvery updates, which for a big network or a large costEvery can be minutes apart,
+  // so progress and checkpoints go on time, from the exact state between two updates. The main
+  // thread's release flag is read here too: this thread's event loop is blocked by the loop, so
+  // shared memory is the only way in.
+  const onIteration = (state: TrainIteration): 'continue' | 'stop' => {
+    if (state.cost !== undefined) {
+      if (req.injectThrow) {
+        throw new Error('injected fault (BACKPROP_FAULT_INJECT=thread-throw): the training code threw');
       }
-      const now = Date.now();
-      if (now - lastProgressAt >= req.progressEveryMs) postProgress(iteration);
-      if (now - lastCheckpointAt < req.checkpointEveryMs) return false;
-      // Expected within a tenth of the interval, before or after (NaN or ±Infinity when unknown).
-      const recordSoon = Math.abs(lastRecordAt + recordGapMs - now) < req.checkpointEveryMs / 10;
-      // Nothing to save before the first update (and a restart at 0 would record J_0 again).
-      return iteration > 0 && !recordSoon;
-    },
-  };
-
-  const onProgress = (p: TrainProgress) => {
-    if (req.injectThrow) {
-      throw new Error('injected fault (BACKPROP_FAULT_INJECT=thread-throw): the training code threw');
+      // train records at the iteration it starts from only at 0 or at the end (a retry after the
+      // result failed to save resumes from the final checkpoint): the checkpoint's history
+      // already ends with that cost (the same bits), so it is not appended twice.
+      if (!(req.resume && state.iteration === entry)) costs.push(state.cost);
     }
-    // train records at its start iteration only on a fresh start (0) or when that is the last one:
-    // resuming from the final checkpoint (a retry after the result failed to save) computes J_N
-    // again, and the checkpoint's history already ends with it. Replace it, never append twice.
-    if (p.iteration === entry && entry > 0) costs.pop();
-    costs.push(p.cost);
-    if (p.validationCost !== undefined && p.validationCost < bestValidationCost) {
-      bestValidationCost = p.validationCost;
-    }
+    if (Atomics.load(control, CONTROL_CHECKPOINT) === 1) return 'stop';
     const now = Date.now();
-    if (!Number.isNaN(lastRecordAt)) recordGapMs = now - lastRecordAt;
-    lastRecordAt = now;
-    const last = p.iteration === p.iterations;
-    if (last || now - lastProgressAt >= req.progressEveryMs) postProgress(p.iteration);
+    const last = state.iteration === state.iterations;
+    if (last || now - lastProgressAt >= req.progressEveryMs) postProgress(state.iteration);
     // The last one too: if saving the model fails, a retry resumes here instead of retraining.
-    if (last || now - lastCheckpointAt >= req.checkpointEveryMs) postCheckpoint(p.checkpoint());
+    if (last || now - lastCheckpointAt >= req.checkpointEveryMs) postCheckpoint(state.checkpoint());
+    return 'continue';
   };
 
   const options: TrainOptions = {
@@ -218,48 +193,39 @@ function run(): void {
     costEvery: t.costEvery,
     validationSplit: t.validationSplit,
     ...(t.earlyStopping ? { earlyStopping: t.earlyStopping } : {}),
-    signal,
-    onProgress,
+    onIteration,
   };
 
   let result: TrainResult;
-  for (;;) {
-    try {
-      entry = from?.startIteration ?? 0;
-      position = entry;
-      result = train(net, X, Y, { ...options, ...(from ?? {}) });
-      break;
-    } catch (err) {
-      if (err instanceof TrainingAbortedError) {
-        postCheckpoint(err.checkpoint);
-        if (releasing) {
-          post({ type: 'released' });
-          return;
-        }
-        from = err.checkpoint;
-        continue;
-      }
-      if (err instanceof DivergenceError) {
-        // The finite history up to the blow-up is what shows a client the divergence: write it
-        // before the failure (the non-finite cost itself is never recorded).
-        postProgress(err.iteration);
-        post({ type: 'failed', code: 'BP_ERR_DIVERGED', message: err.message });
-        return;
-      }
-      if (err instanceof NnInputError) {
-        post({ type: 'failed', code: 'BP_ERR_BAD_DATA', message: err.message });
-        return;
-      }
-      // Anything else is a bug or a resource failure: the thread dies and the main thread sees it.
-      throw err;
+  try {
+    result = train(net, X, Y, { ...options, ...(from ?? {}) });
+  } catch (err) {
+    if (err instanceof TrainingAbortedError) {
+      // The release flag said stop: save where training is, and hand the job back.
+      postCheckpoint(err.checkpoint);
+      post({ type: 'released' });
+      return;
     }
+    if (err instanceof DivergenceError) {
+      // The finite history up to the blow-up is what shows a client the divergence: write it
+      // before the failure (the non-finite cost itself is never recorded).
+      postProgress(err.iteration);
+      post({ type: 'failed', code: 'BP_ERR_DIVERGED', message: err.message });
+      return;
+    }
+    if (err instanceof NnInputError) {
+      post({ type: 'failed', code: 'BP_ERR_BAD_DATA', message: err.message });
+      return;
+    }
+    // Anything else is a bug or a resource failure: the thread dies and the main thread sees it.
+    throw err;
   }
 
   const metrics = metricsOf(net, X, Y, result.finalCost, result.iterations, req);
-  // The best over this thread's whole run: a train call after an abort only knows its own part,
-  // unless early stopping carried the best along in its checkpoint.
-  const bestValidation = Math.min(bestValidationCost, result.bestValidationCost ?? Number.POSITIVE_INFINITY);
-  if (Number.isFinite(bestValidation)) metrics.validationCost = bestValidation;
+  // The lowest validation cost of this run (early stopping carries it across a resume).
+  const bestValidation = result.bestValidationCost;
+  if (bestValidation !== undefined && Number.isFinite(bestValidation))
+    metrics.validationCost = bestValidation;
   const flat = packNetwork(net);
   post(
     {
