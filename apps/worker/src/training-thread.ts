@@ -168,9 +168,10 @@ function run(): void {
       // already ends with that cost (the same bits), so it is not appended twice.
       if (!(req.resume && state.iteration === entry)) costs.push(state.cost);
     }
-    if (Atomics.load(control, CONTROL_CHECKPOINT) === 1) return 'stop';
-    const now = Date.now();
     const last = state.iteration === state.iterations;
+    // After the last update there is nothing left to hand back: the result is on its way.
+    if (!last && Atomics.load(control, CONTROL_CHECKPOINT) === 1) return 'stop';
+    const now = Date.now();
     if (last || now - lastProgressAt >= req.progressEveryMs) postProgress(state.iteration);
     // The last one too: if saving the model fails, a retry resumes here instead of retraining.
     if (last || now - lastCheckpointAt >= req.checkpointEveryMs) postCheckpoint(state.checkpoint());
