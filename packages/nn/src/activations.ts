@@ -7,6 +7,7 @@
  * `forward` writes A = g(Z); `backward` writes dZ = dA ⊙ g'(Z) from the upstream gradient dA and
  * the forward cache (Z and A). `slope` is leaky_relu's slope for z < 0; the others ignore it.
  */
+import { kernels } from './kernels.ts';
 import type { Matrix } from './matrix.ts';
 
 export type HiddenActivationName = 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu';
@@ -63,8 +64,9 @@ export function tanhBackward(dA: Matrix, _Z: Matrix, A: Matrix, dZ: Matrix): voi
   }
 }
 
-/** A = max(0, Z). */
+/** A = max(0, Z). The active kernels may do it (WebAssembly SIMD, the same results). */
 export function reluForward(Z: Matrix, A: Matrix): void {
+  if (kernels().reluForward?.(Z, A)) return;
   const z = Z.data;
   const a = A.data;
   for (let k = 0; k < z.length; k++) {
@@ -74,6 +76,7 @@ export function reluForward(Z: Matrix, A: Matrix): void {
 
 /** dZ = dA where Z > 0, else 0 (relu'(0) = 0, as in the course: `dZ[Z <= 0] = 0`). */
 export function reluBackward(dA: Matrix, Z: Matrix, _A: Matrix, dZ: Matrix): void {
+  if (kernels().reluBackward?.(dA, Z, dZ)) return;
   const da = dA.data;
   const z = Z.data;
   const dz = dZ.data;

@@ -70,6 +70,10 @@ interface Exports {
   pack_strips_f32(src: number, panels: number, kc: number, dst: number): void;
   block_f64: Block;
   block_f32: Block;
+  relu_f64(src: number, dst: number, n: number): void;
+  relu_f32(src: number, dst: number, n: number): void;
+  relu_back_f64(da: number, z: number, dz: number, n: number): void;
+  relu_back_f32(da: number, z: number, dz: number, n: number): void;
 }
 
 /** Micro-tile shape per dtype: must match TILES in scripts/gemm-wat.ts (tests check results). */
@@ -133,9 +137,18 @@ export function wasmSimdSupported(bytes: Uint8Array<ArrayBuffer> = kernelsWasmBy
 }
 
 function isExports(x: Record<string, unknown>): x is Record<string, unknown> & Exports {
-  return ['pack_rows', 'pack_strips', 'pack_strips_f64', 'pack_strips_f32', 'block_f64', 'block_f32'].every(
-    (n) => typeof x[n] === 'function',
-  );
+  return [
+    'pack_rows',
+    'pack_strips',
+    'pack_strips_f64',
+    'pack_strips_f32',
+    'block_f64',
+    'block_f32',
+    'relu_f64',
+    'relu_f32',
+    'relu_back_f64',
+    'relu_back_f32',
+  ].every((n) => typeof x[n] === 'function');
 }
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
@@ -353,8 +366,58 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
     blockedKernels[v](A, B, out);
   }
 
+  /** Element-wise work runs in chunks of this many elements (bounded memory, cache-sized). */
+  const CHUNK = 16384;
+
+  /**
+   * relu over whole arrays in chunks: copy in, SIMD, copy out. Declines (false) below `small`
+   * elements or for mixed dtypes, where the caller's JavaScript loop costs less.
+   */
+  function reluForward(Z: Matrix, A: Matrix): boolean {
+    const z = Z.data;
+    const a = A.data;
+    const n = z.length;
+    const is64 = z instanceof Float64Array && a instanceof Float64Array;
+    if (n <= small || !(is64 || (z instanceof Float32Array && a instanceof Float32Array))) return false;
+    const es = is64 ? 8 : 4;
+    if (!ensure(CHUNK * es)) return false;
+    const view = is64 ? f64 : f32;
+    const run = is64 ? wasm.relu_f64 : wasm.relu_f32;
+    for (let o = 0; o < n; o += CHUNK) {
+      const len = Math.min(CHUNK, n - o);
+      view.set(z.subarray(o, o + len), 0);
+      run(0, 0, len);
+      a.set(view.subarray(0, len), o);
+    }
+    return true;
+  }
+
+  function reluBackward(dA: Matrix, Z: Matrix, dZ: Matrix): boolean {
+    const da = dA.data;
+    const z = Z.data;
+    const dz = dZ.data;
+    const n = z.length;
+    const is64 = da instanceof Float64Array && z instanceof Float64Array && dz instanceof Float64Array;
+    const is32 = da instanceof Float32Array && z instanceof Float32Array && dz instanceof Float32Array;
+    if (n <= small || !(is64 || is32)) return false;
+    const es = is64 ? 8 : 4;
+    if (!ensure(2 * CHUNK * es)) return false;
+    const view = is64 ? f64 : f32;
+    const run = is64 ? wasm.relu_back_f64 : wasm.relu_back_f32;
+    for (let o = 0; o < n; o += CHUNK) {
+      const len = Math.min(CHUNK, n - o);
+      view.set(da.subarray(o, o + len), 0);
+      view.set(z.subarray(o, o + len), CHUNK);
+      run(0, CHUNK * es, 0, len);
+      dz.set(view.subarray(0, len), o);
+    }
+    return true;
+  }
+
   return {
     memoryBytes: () => memory.buffer.byteLength,
+    reluForward,
+    reluBackward,
     matmul(A, B, out) {
       run('matmul', A.rows, B.cols, A.cols, A, false, B, false, out);
     },

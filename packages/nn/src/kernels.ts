@@ -18,6 +18,13 @@ export interface Kernels {
   matmulTransB(A: Matrix, B: Matrix, out: Matrix): void;
   /** out = Aᵀ·B, A: (k, r), B: (k, c), out: (r, c). Used for dAPrev = Wᵀ·dZ. */
   matmulTransA(A: Matrix, B: Matrix, out: Matrix): void;
+  /**
+   * Optional element-wise relu: A = max(Z, 0), with the results of activations.ts's loop. Returns
+   * false when it declines (small or mixed-dtype arrays); the caller then runs its own loop.
+   */
+  reluForward?(Z: Matrix, A: Matrix): boolean;
+  /** Optional: dZ = dA where Z > 0, else +0, as activations.ts's loop; false when it declines. */
+  reluBackward?(dA: Matrix, Z: Matrix, dZ: Matrix): boolean;
 }
 
 /** Reference kernels: plain loops, the definition the fast ones are tested against. */

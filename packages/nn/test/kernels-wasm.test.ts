@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { assemble, binaryModule, MODULE_PATH, WASM_PATH } from '../scripts/build-wasm.ts';
+import { reluBackward, reluForward } from '../src/activations.ts';
 import { type LayerSpec, Network, type OptimizerName, train } from '../src/index.ts';
 import {
   blockedKernels,
@@ -284,7 +285,78 @@ describe('wasm kernels: selection and fallback', () => {
   });
 });
 
+describe('wasm element-wise relu', () => {
+  /** Values with every edge case: NaN, ±0, ±Infinity, subnormals, and random signs. */
+  function edgy(n: number, dtype: DType, seed: number): Matrix {
+    const next = rng(seed);
+    const special = [
+      Number.NaN,
+      0,
+      -0,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      5e-324,
+      -5e-324,
+      1e-40,
+    ];
+    const m = zeros(1, n, dtype);
+    for (let i = 0; i < n; i++) m.data[i] = next() < 0.1 ? special[i % special.length]! : next() * 2 - 1;
+    return m;
+  }
+  const withKernels = <T>(k: Kernels, f: () => T): T => {
+    setKernels(k);
+    try {
+      return f();
+    } finally {
+      setKernels(defaultKernels);
+    }
+  };
+
+  it("forward and backward give the JavaScript loops' values (NaN, ±0, ±Infinity, chunk edges)", () => {
+    const wk = need(wasmOnly);
+    for (const dtype of ['float64', 'float32'] as const) {
+      for (const n of [1, 2, 3, 5, 8, 16383, 16384, 16385, 40001]) {
+        const Z = edgy(n, dtype, n);
+        const dA = edgy(n, dtype, n + 1);
+        const [A1, A2, dZ1, dZ2] = [
+          zeros(1, n, dtype),
+          zeros(1, n, dtype),
+          zeros(1, n, dtype),
+          zeros(1, n, dtype),
+        ];
+        A1.data.fill(7);
+        dZ1.data.fill(7);
+        withKernels(wk, () => {
+          reluForward(Z, A1);
+          reluBackward(dA, Z, A1, dZ1);
+        });
+        withKernels(referenceKernels, () => {
+          reluForward(Z, A2);
+          reluBackward(dA, Z, A2, dZ2);
+        });
+        // Object.is: the same value, ±0 told apart, every NaN alike (NaN bit patterns are not a
+        // JavaScript-visible value: x86's max gives a negative NaN, Math.max a positive one)
+        const differs = (x: Matrix, y: Matrix) => x.data.findIndex((v, i) => !Object.is(v, y.data[i]));
+        expect(differs(A1, A2), `relu ${dtype} n=${n}`).toBe(-1);
+        expect(differs(dZ1, dZ2), `relu' ${dtype} n=${n}`).toBe(-1);
+      }
+    }
+  });
+
+  it('declines small and mixed-dtype arrays (the caller loops)', () => {
+    const wd = need(wasmKernels);
+    const small = zeros(1, 100);
+    expect(wd.reluForward?.(small, zeros(1, 100))).toBe(false);
+    expect(wd.reluForward?.(zeros(1, 10000), zeros(1, 10000, 'float32'))).toBe(false);
+    expect(wd.reluForward?.(zeros(1, 10000), zeros(1, 10000))).toBe(true);
+  });
+});
+
 describe('the committed binary is built from its source', () => {
+  it('stays under 4 KiB, the most a browser main thread compiles synchronously', () => {
+    expect(kernelsWasmBytes().length).toBeLessThan(4096);
+  });
+
   it('scripts/gemm-wat.ts assembles to exactly src/kernels-wasm.wasm and src/kernels-wasm-binary.ts', async () => {
     const built = await assemble();
     expect(Buffer.from(built).equals(readFileSync(WASM_PATH))).toBe(true);

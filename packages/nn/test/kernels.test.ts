@@ -10,7 +10,7 @@ import {
 import { blockedKernels } from '../src/kernels-blocked.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
 
-type Variant = keyof Kernels;
+type Variant = 'matmul' | 'matmulTransB' | 'matmulTransA';
 const VARIANTS: Variant[] = ['matmul', 'matmulTransB', 'matmulTransA'];
 
 /** mulberry32: a small seeded generator so failures reproduce. */
