@@ -18,6 +18,7 @@
  *
  * The settings are read in train-settings.ts, the data split and batched in train-data.ts.
  */
+import { outputActivationOf } from './architecture.ts';
 import { backwardPropagation } from './backward.ts';
 import { COSTS, l2Cost } from './costs.ts';
 import { copyWeights, EarlyStopping } from './early-stopping.ts';
@@ -32,7 +33,7 @@ import { Rng } from './rng.ts';
 import { fullBatches, miniBatches, splitSamples } from './train-data.ts';
 import { readSettings, readStartIteration } from './train-settings.ts';
 import type { TrainingCheckpoint, TrainOptions, TrainResult } from './train-types.ts';
-import { fail, type MatrixInput, outputActivationOf, readX, readY } from './validate.ts';
+import { fail, type MatrixInput, readX, readY } from './validate.ts';
 import { createWorkspace, type Workspace } from './workspace.ts';
 
 export type {
@@ -208,13 +209,15 @@ export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: Tra
   let i = start;
   for (; i < N; i++) {
     const { X: Xb, Y: Yb, ws } = batches.batch(i);
-    forwardPropagation(Xb, net.weights, layers, ws);
-    const J = cost(ws.Z[L]!, ws.A[L]!, Yb);
+    forwardPropagation(Xb, net.weights, layers, ws); // AL = forward(X_batch)
+    const J = cost(ws.Z[L]!, ws.A[L]!, Yb); // J = cost(AL, Y_batch)
     if (!Number.isFinite(J)) diverged(i, J);
+    // Between two updates: J_i recorded when due (for a full batch it is this J), the caller asked.
     if (between(i, plan.fullBatch ? J : undefined)) break;
-    backwardPropagation(Yb, net.weights, layers, ws, lambda);
-    optimizer.update(net.weights, ws.dW, ws.db);
+    backwardPropagation(Yb, net.weights, layers, ws, lambda); // grads = backward(AL, Y_batch)
+    optimizer.update(net.weights, ws.dW, ws.db); // θ = update(θ, grads)
   }
+  // After the last update (unless early stopping ended the run there): J_N, and the caller asked.
   if (!stoppedEarly) between(N, undefined);
 
   let finalCost = costs[costs.length - 1] ?? Number.NaN;

@@ -160,6 +160,29 @@ describe('resume from a checkpoint is bit-identical', () => {
     expect(r1.validationCosts.length).toBeGreaterThan(4);
   });
 
+  it('a checkpoint taken where early stopping ended the run: the resumed run ends there too', () => {
+    const options: TrainOptions = {
+      learningRate: 0.08,
+      epochs: 8,
+      batchSize: 32,
+      costEvery: 3,
+      optimizer: 'adam',
+      validationSplit: 0.3,
+      earlyStopping: { patience: 2 },
+      seed: 3,
+    };
+    // Found by trying: patience runs out at 63 of 72 updates. Any early stop would do.
+    const probe = train(
+      Network.create({ inputSize: 2, layers, init: 'he', seed: 1 }),
+      planar.X,
+      planar.Y,
+      options,
+    );
+    expect([probe.stoppedEarly, probe.iterations < probe.plannedIterations]).toEqual([true, true]);
+    const { r1, r2 } = compareResume(options, probe.iterations);
+    expect([r2.stoppedEarly, r2.bestIteration, r2.finalCost]).toEqual([true, r1.bestIteration, r1.finalCost]);
+  });
+
   it('float32', () => {
     compareResume(
       { learningRate: 0.02, epochs: 3, batchSize: 50, costEvery: 5, optimizer: 'adam', seed: 4 },
