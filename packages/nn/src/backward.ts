@@ -11,10 +11,10 @@
  * products go through `kernels()`.
  */
 import { ACTIVATIONS } from './activations.ts';
+import { type Layer, outputActivationOf } from './architecture.ts';
 import { COSTS } from './costs.ts';
 import { kernels } from './kernels.ts';
 import type { Matrix } from './matrix.ts';
-import { type Layer, outputActivationOf } from './validate.ts';
 import type { Weights, Workspace } from './workspace.ts';
 
 /**

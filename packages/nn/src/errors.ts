@@ -3,8 +3,6 @@
  * HTTP handler) can tell "the input was wrong" from "training diverged" from "training was
  * cancelled" without parsing messages, and each message says what happened in plain words.
  */
-import type { TrainingCheckpoint } from './train-types.ts';
-
 /**
  * Bad input at the public edge: mismatched shapes, NaN or Infinity in the data, labels that do not
  * fit the output layer, an unknown activation, weights that cannot train (all zero). The message
@@ -56,28 +54,5 @@ export class DivergenceError extends Error {
     this.cost = cost;
     this.costs = costs;
     this.costIterations = costIterations;
-  }
-}
-
-/**
- * Training stopped on request: its `signal` reported `aborted`, or `onIteration` said 'stop'. It
- * carries a checkpoint of the state at the moment it stopped, so a caller that stops for a
- * shutdown (not a cancel) can save it and resume later with bit-identical results.
- */
-export class TrainingAbortedError extends Error {
-  override readonly name = 'AbortError';
-  /** Updates made before the abort was seen. */
-  readonly iteration: number;
-  readonly costs: number[];
-  readonly costIterations: number[];
-  /** Everything needed to resume: `train(net, X, Y, { ...options, ...error.checkpoint })`. */
-  readonly checkpoint: TrainingCheckpoint;
-
-  constructor(iteration: number, costs: number[], costIterations: number[], checkpoint: TrainingCheckpoint) {
-    super(`train: aborted at iteration ${iteration}`);
-    this.iteration = iteration;
-    this.costs = costs;
-    this.costIterations = costIterations;
-    this.checkpoint = checkpoint;
   }
 }

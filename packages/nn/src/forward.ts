@@ -8,9 +8,9 @@
  * through `kernels()`, so a faster implementation replaces them without touching this file.
  */
 import { ACTIVATIONS } from './activations.ts';
+import type { Layer } from './architecture.ts';
 import { kernels } from './kernels.ts';
 import type { Matrix } from './matrix.ts';
-import type { Layer } from './validate.ts';
 import type { Weights, Workspace } from './workspace.ts';
 
 /** Z = W·APrev + b. W: (n[l], n[l-1]), b: (n[l], 1), APrev: (n[l-1], m), Z: (n[l], m). */

@@ -11,20 +11,13 @@
  * networks and a few samples, to test an implementation, not to train.
  */
 
+import { outputActivationOf } from './architecture.ts';
 import { COSTS, l2Cost } from './costs.ts';
 import { forwardPropagation } from './forward.ts';
 import type { Matrix } from './matrix.ts';
 import type { Network } from './network.ts';
 import { readL2 } from './network.ts';
-import {
-  checkNumber,
-  fail,
-  type MatrixInput,
-  outputActivationOf,
-  readMatrix,
-  readX,
-  readY,
-} from './validate.ts';
+import { checkNumber, fail, type MatrixInput, readMatrix, readX, readY } from './validate.ts';
 import { createWorkspace } from './workspace.ts';
 
 export interface GradientCheckOptions {

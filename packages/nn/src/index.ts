@@ -4,6 +4,7 @@
  * See README.md for the API, the layout conventions and the formats.
  */
 
+export { TrainingAbortedError } from './aborted.ts';
 export {
   ACTIVATIONS,
   type Activation,
@@ -14,8 +15,9 @@ export {
   OUTPUT_ACTIVATIONS,
   type OutputActivationName,
 } from './activations.ts';
+export type { Layer, LayerSpec } from './architecture.ts';
 export { COSTS, type Cost, type CostName } from './costs.ts';
-export { DivergenceError, NnInputError, TrainingAbortedError } from './errors.ts';
+export { DivergenceError, NnInputError } from './errors.ts';
 export {
   type GradientCheckOptions,
   type GradientCheckResult,
@@ -74,4 +76,4 @@ export {
   type TrainResult,
   train,
 } from './train.ts';
-export type { Layer, LayerSpec, MatrixInput } from './validate.ts';
+export type { MatrixInput } from './validate.ts';

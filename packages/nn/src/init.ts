@@ -12,10 +12,11 @@
  * The normals come from the seeded `Rng`, drawn layer by layer, row by row (numpy's randn order),
  * so a seed gives the same weights on every machine.
  */
+
+import type { Layer } from './architecture.ts';
 import type { DType } from './matrix.ts';
 import { zeros } from './matrix.ts';
 import type { Rng } from './rng.ts';
-import type { Layer } from './validate.ts';
 import { EMPTY, type Weights } from './workspace.ts';
 
 export type InitName = 'random' | 'xavier' | 'he' | 'zeros';

@@ -8,6 +8,7 @@
  * Every method that takes nested arrays also takes Matrix objects ({ rows, cols, data }).
  */
 import type { OutputActivationName } from './activations.ts';
+import { type Layer, type LayerSpec, outputActivationOf } from './architecture.ts';
 import { backwardPropagation } from './backward.ts';
 import { COSTS, type CostName, l2Cost } from './costs.ts';
 import { forwardPropagation } from './forward.ts';
@@ -22,10 +23,7 @@ import {
   checkSymmetry,
   fail,
   isMatrix,
-  type Layer,
-  type LayerSpec,
   type MatrixInput,
-  outputActivationOf,
   readMatrix,
   readX,
   readY,

@@ -7,11 +7,12 @@
  * smaller); one batch is one iteration. Full-batch gradient descent sees every training sample in
  * every update.
  */
+
+import type { Layer } from './architecture.ts';
 import type { DType, Matrix } from './matrix.ts';
 import { zeros } from './matrix.ts';
 import type { UpdatePlan } from './plan.ts';
 import type { Rng, RngState } from './rng.ts';
-import type { Layer } from './validate.ts';
 import { createWorkspace, type Workspace } from './workspace.ts';
 
 /** Copy columns idx[from .. from+count) of M: (n, m) into out: (n, count). */

@@ -18,11 +18,12 @@
  *
  * The settings are read in train-settings.ts, the data split and batched in train-data.ts.
  */
+import { TrainingAbortedError } from './aborted.ts';
 import { outputActivationOf } from './architecture.ts';
 import { backwardPropagation } from './backward.ts';
 import { COSTS, l2Cost } from './costs.ts';
 import { copyWeights, EarlyStopping } from './early-stopping.ts';
-import { DivergenceError, TrainingAbortedError } from './errors.ts';
+import { DivergenceError } from './errors.ts';
 import { forwardPropagation } from './forward.ts';
 import type { Matrix } from './matrix.ts';
 import type { Network } from './network.ts';

@@ -4,38 +4,19 @@
  * sizes; the math files behind it trust their inputs and stay free of checks.
  */
 import {
-  type ActivationName,
   DEFAULT_LEAKY_SLOPE,
   HIDDEN_ACTIVATIONS,
   type HiddenActivationName,
   OUTPUT_ACTIVATIONS,
   type OutputActivationName,
 } from './activations.ts';
+import type { Layer } from './architecture.ts';
 import { NnInputError } from './errors.ts';
 import type { DType, FloatArray, Matrix } from './matrix.ts';
 import { dtypeOf, zeros } from './matrix.ts';
 
 /** A matrix as callers may give it: nested rows (`number[][]`, or rows that are typed arrays) or a Matrix. */
 export type MatrixInput = Matrix | ReadonlyArray<ArrayLike<number>>;
-
-/** One dense layer: n[l] units and its activation g[l]. `slope` is leaky_relu's slope for z < 0. */
-export interface LayerSpec {
-  readonly units: number;
-  readonly activation: ActivationName;
-  readonly slope?: number;
-}
-
-/** A layer after checking: the slope filled in for leaky_relu (0 for the others, unused). */
-export interface Layer {
-  readonly units: number;
-  readonly activation: ActivationName;
-  readonly slope: number;
-}
-
-/** The output layer's activation (validated to be one of OUTPUT_ACTIVATIONS when the network was built). */
-export function outputActivationOf(layers: readonly Layer[]): OutputActivationName {
-  return layers[layers.length - 1]!.activation as OutputActivationName;
-}
 
 export function fail(message: string): never {
   throw new NnInputError(message);

@@ -8,9 +8,9 @@
  *   Z[l], A[l], dZ[l], dA[l]: (n[l], m)   dW[l]: like W[l]   db[l]: like b[l]
  */
 
+import type { Layer } from './architecture.ts';
 import type { DType, Matrix } from './matrix.ts';
 import { zeros } from './matrix.ts';
-import type { Layer } from './validate.ts';
 
 /** The parameters W[l], b[l] for l = 1..L (index 0 is an empty placeholder). */
 export interface Weights {
