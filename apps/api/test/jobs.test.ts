@@ -1,8 +1,8 @@
 /**
  * /v1/jobs with a real queue and no worker: jobs stay queued, which is what these tests need.
  */
-import { CANCEL_CHANNEL } from '@backprop/contracts';
-import { claimJob, recordProgress } from '@backprop/db';
+import { CANCEL_CHANNEL, JobErrorCode } from '@backprop/contracts';
+import { claimJob, failJob, recordProgress } from '@backprop/db';
 import { Queue } from 'bullmq';
 import type { LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
@@ -623,6 +623,47 @@ describe('a running job with a non-finite cost (the db keeps NaN costs)', () => 
     const res = await ctx.app.inject({ method: 'GET', url: `/v1/jobs/${id}/costs` });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ costEvery: 1, costs: [0.69, 0.5, null] });
+  });
+});
+
+describe("a failed job's error.code: the contract's JobErrorCode", () => {
+  async function failedWith(code: string, message: string): Promise<LightMyRequestResponse> {
+    const id = (await accepted(job({ learningRate: 0.1, iterations: 4 }))).id;
+    const claimed = await claimJob(ctx.database.db, { jobId: id, workerId: 'api-test', leaseMs: 60_000 });
+    expect(await failJob(ctx.database.db, { jobId: id, attempt: claimed!.attempt, code, message })).toBe(
+      true,
+    );
+    return ctx.app.inject({ method: 'GET', url: `/v1/jobs/${id}` });
+  }
+
+  it('the OpenAPI document lists the codes, so clients can switch on them', async () => {
+    const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const job = doc.components.schemas.Job;
+    const error = job.properties.error.anyOf.find((s: { type?: string }) => s.type === 'object');
+    expect(error.properties.code.enum).toEqual(JobErrorCode.options);
+    expect(JobErrorCode.options).toEqual(
+      expect.arrayContaining(['BP_ERR_DIVERGED', 'BP_ERR_WORKER_LOST', 'BP_ERR_OUT_OF_MEMORY']),
+    );
+  });
+
+  it('a code the worker writes is shown as is', async () => {
+    const res = await failedWith('BP_ERR_DIVERGED', 'the cost became NaN');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      status: 'failed',
+      error: { code: 'BP_ERR_DIVERGED', message: 'the cost became NaN' },
+    });
+  });
+
+  it('a code this version does not know (a newer worker wrote it) shows as BP_ERR_TRAINING_FAILED, naming it', async () => {
+    const res = await failedWith('BP_ERR_FROM_THE_FUTURE', 'something new went wrong');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().error).toEqual({
+      code: 'BP_ERR_TRAINING_FAILED',
+      message: 'BP_ERR_FROM_THE_FUTURE: something new went wrong',
+    });
+    const list = await ctx.app.inject({ method: 'GET', url: '/v1/jobs?status=failed&limit=100' });
+    expect(list.statusCode, list.body).toBe(200);
   });
 });
 

@@ -4,11 +4,12 @@
  */
 import { hostname } from 'node:os';
 import { CANCEL_CHANNEL, TRAINING_QUEUE, trainingJobOptions } from '@backprop/contracts';
-import { createDb, failJob, isDatabaseUnavailable } from '@backprop/db';
+import { createDb, isDatabaseUnavailable } from '@backprop/db';
 import { DelayedError, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadWorkerEnv } from './env.ts';
+import { failJob, type JobFailure } from './fail-job.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
 import { type ActiveTraining, processTrainingJob, stopTakingJobs } from './process-job.ts';
 import { reconcileOnce } from './reconciler.ts';
@@ -137,7 +138,7 @@ worker.on('failed', (job, err) => {
   // held the job, which is dead or frozen. So whichever worker sees it closes the row, in words a
   // client can act on. Deterministic failures were recorded by the processor already; failJob
   // never overwrites a terminal state, so this is then a no-op.
-  const failure =
+  const failure: JobFailure =
     err.message === STALLED_OUT
       ? {
           code: 'BP_ERR_WORKER_LOST',

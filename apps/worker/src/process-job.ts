@@ -10,7 +10,6 @@ import {
   claimJobWithinTenantCap,
   completeJob,
   type Db,
-  failJob,
   getCheckpoint,
   getDatasetWithValues,
   getNetwork,
@@ -23,6 +22,7 @@ import {
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { WorkerEnv } from './env.ts';
+import { failJob } from './fail-job.ts';
 import { takeFault } from './faults.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
 import type { CheckpointState, ResumeState, ThreadMessage, TrainRequest } from './protocol.ts';

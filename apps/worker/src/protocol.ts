@@ -2,7 +2,7 @@
  * Messages between the worker's main thread and a training thread. The thread computes; the main
  * thread talks to Postgres and Redis. Float data crosses as transferable typed arrays.
  */
-import type { Layer, Normalization, Task, Training } from '@backprop/contracts';
+import type { JobErrorCode, Layer, Normalization, Task, Training } from '@backprop/contracts';
 
 /** Index in `control`: 1 = checkpoint as soon as possible, then stop (graceful shutdown). */
 export const CONTROL_CHECKPOINT = 0;
@@ -71,6 +71,6 @@ export type ThreadMessage =
       normalization: Normalization;
       metrics: ModelMetrics;
     }
-  | { type: 'failed'; code: 'BP_ERR_DIVERGED' | 'BP_ERR_BAD_DATA'; message: string }
+  | { type: 'failed'; code: Extract<JobErrorCode, 'BP_ERR_DIVERGED' | 'BP_ERR_BAD_DATA'>; message: string }
   /** Sent after the checkpoint that a CONTROL_CHECKPOINT request produced; the thread then ends. */
   | { type: 'released' };

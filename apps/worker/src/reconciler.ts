@@ -5,10 +5,11 @@
  * Adding with jobId = row id is a no-op while the queue still holds the job.
  */
 import { TRAIN_JOB_NAME, type TrainingJobPayload } from '@backprop/contracts';
-import { type Db, failJob, findJobsToReconcile, sweepStorage } from '@backprop/db';
+import { type Db, findJobsToReconcile, sweepStorage } from '@backprop/db';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { failJob } from './fail-job.ts';
 
 /** Rows looked at per round: a backlog of held jobs must not hide orphans behind it. */
 const ROWS_PER_ROUND = 2000;

@@ -45,6 +45,30 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * Why a training job failed: a failed job's `error.code`, written by the worker. Not answers to a
+ * request (reading the job succeeds), so they carry no HTTP status; clients switch on them.
+ */
+export const JobErrorCode = z
+  .enum([
+    /** the cost became NaN or ±Infinity: training diverged; the message names the learning rate */
+    'BP_ERR_DIVERGED',
+    /** nn refused the data, network or options, or the job's dataset or network no longer exists */
+    'BP_ERR_BAD_DATA',
+    /** the training thread's heap outgrew THREAD_MAX_OLD_GENERATION_MB */
+    'BP_ERR_OUT_OF_MEMORY',
+    /** the training thread threw or exited: a bug; the message says what */
+    'BP_ERR_TRAINING_CRASHED',
+    /** the worker holding the job stopped (killed, crashed, frozen) more than MAX_STALLED_COUNT times */
+    'BP_ERR_WORKER_LOST',
+    /** the queue gave up on the job; the message is the queue's last failure */
+    'BP_ERR_TRAINING_FAILED',
+  ])
+  .describe(
+    'Why the job failed: BP_ERR_DIVERGED (the cost became NaN or infinite: lower the learning rate), BP_ERR_BAD_DATA (the data, network or options cannot be trained, or were deleted), BP_ERR_OUT_OF_MEMORY (training outgrew THREAD_MAX_OLD_GENERATION_MB), BP_ERR_TRAINING_CRASHED (training crashed: a bug), BP_ERR_WORKER_LOST (the worker holding the job stopped more than MAX_STALLED_COUNT times), BP_ERR_TRAINING_FAILED (the queue gave up; the message says why)',
+  );
+export type JobErrorCode = z.infer<typeof JobErrorCode>;
+
 export const ErrorBody = z
   .object({
     statusCode: z.number().int(),

@@ -1,6 +1,7 @@
 /** Training jobs: a dataset, a network and how to train it. */
 import { z } from 'zod';
 import { FiniteNumber, Id, PageQuery, page, StoredText, Timestamp } from './common.ts';
+import { JobErrorCode } from './errors.ts';
 
 export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -149,7 +150,7 @@ export const CreateJob = z
   .meta({ id: 'CreateJob' });
 export type CreateJob = z.infer<typeof CreateJob>;
 
-export const JobError = z.object({ code: z.string(), message: z.string() });
+export const JobError = z.object({ code: JobErrorCode, message: z.string() });
 
 export const Job = z
   .object({

@@ -431,7 +431,8 @@ export interface FailJobInput {
   /** the worker's attempt: the failure only lands if the job is still this attempt's. Omit for
    * failures decided outside an attempt (the reconciler, an exhausted retry budget). */
   attempt?: number;
-  /** a stable machine-readable reason, e.g. BP_ERR_DIVERGED */
+  /** a stable machine-readable reason, stored as text: the worker writes the contract's
+   * JobErrorCode (apps/worker/src/fail-job.ts), e.g. BP_ERR_DIVERGED */
   code: string;
   message: string;
 }

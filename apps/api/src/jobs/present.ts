@@ -1,5 +1,5 @@
 /** Job rows as the API shows them. */
-import type { Job, JobStatus } from '@backprop/contracts';
+import { type Job, JobErrorCode, type JobStatus } from '@backprop/contracts';
 
 export interface JobRow {
   id: string;
@@ -42,7 +42,7 @@ export function toJob(row: JobRow): Job {
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
-    error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
+    error: row.errorCode ? jobError(row.errorCode, row.errorMessage ?? '') : null,
     modelId: row.model?.id ?? null,
     worker:
       row.status === 'running'
@@ -52,4 +52,15 @@ export function toJob(row: JobRow): Job {
           }
         : null,
   };
+}
+
+/**
+ * A failed job's error in the contract's terms. A code this version does not know (a newer worker
+ * wrote it during a rolling deploy) shows as BP_ERR_TRAINING_FAILED, the stored code kept in the
+ * message, so a client's switch over JobErrorCode always has a case for it.
+ */
+function jobError(code: string, message: string): NonNullable<Job['error']> {
+  const known = JobErrorCode.safeParse(code);
+  if (known.success) return { code: known.data, message };
+  return { code: 'BP_ERR_TRAINING_FAILED', message: `${code}: ${message}` };
 }
