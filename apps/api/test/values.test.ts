@@ -238,13 +238,11 @@ describe('training on columns of extreme values (the real training thread)', () 
   function trainInThread(rows: number[][], labels: number[], normalize: 'standard' | 'minmax') {
     const features = rows[0]!.length;
     const request: TrainRequest = {
-      jobId: '00000000-0000-4000-8000-000000000001',
       x: Float64Array.from(rows.flat()),
       y: Float64Array.from(labels),
       samples: rows.length,
       features,
       task: 'binary',
-      classCount: 2,
       network: { inputSize: features, layers: [{ units: 1, activation: 'sigmoid' }], init: 'xavier' },
       training: {
         learningRate: 0.5,

@@ -220,13 +220,11 @@ export async function processTrainingJob(
     log.info({ attempt, resumeFrom: resume?.iteration ?? 0 }, 'training starts');
 
     const request: TrainRequest = {
-      jobId,
       x: bytesToFloat64(dataset.x),
       y: bytesToFloat64(dataset.y),
       samples: dataset.samples,
       features: dataset.features,
       task: dataset.task as Task,
-      classCount: Array.isArray(dataset.classes) ? dataset.classes.length : 0,
       network: { inputSize: network.inputSize, layers: network.layers as Layer[], init: network.init },
       training: row.training as Training & { seed: number; costEvery: number },
       resume,

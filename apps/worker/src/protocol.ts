@@ -22,7 +22,6 @@ export interface CheckpointState {
 }
 
 export interface TrainRequest {
-  jobId: string;
   /** samples × features, row per sample, raw units. */
   x: Float64Array;
   /** Class index (classification) or value (regression), one per sample. */
@@ -30,7 +29,6 @@ export interface TrainRequest {
   samples: number;
   features: number;
   task: Task;
-  classCount: number;
   network: { inputSize: number; layers: Layer[]; init: string };
   training: Training & { seed: number; costEvery: number };
   resume: ResumeState | null;
@@ -48,9 +46,7 @@ export interface ModelMetrics {
   finalCost: number;
   iterations: number;
   trainAccuracy?: number;
-  validationAccuracy?: number;
   trainMse?: number;
-  validationMse?: number;
   validationCost?: number;
 }
 

@@ -69,11 +69,18 @@ export function normalizeFeature(normalization: Normalization, j: number, x: num
 export const Metrics = z.object({
   finalCost: z.number(),
   iterations: z.number().int().describe('Updates made (fewer than planned after early stopping)'),
-  trainAccuracy: z.number().optional(),
-  validationAccuracy: z.number().optional(),
-  trainMse: z.number().optional(),
-  validationMse: z.number().optional(),
-  validationCost: z.number().optional(),
+  trainAccuracy: z
+    .number()
+    .optional()
+    .describe("Classification: the share of the dataset's samples (held-out ones included) predicted right"),
+  trainMse: z
+    .number()
+    .optional()
+    .describe("Regression: the mean squared error over the dataset's samples (held-out ones included)"),
+  validationCost: z
+    .number()
+    .optional()
+    .describe('With a validationSplit: the lowest cost recorded on the held-out samples (no L2 term)'),
 });
 export type Metrics = z.infer<typeof Metrics>;
 

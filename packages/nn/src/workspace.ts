@@ -33,17 +33,6 @@ export interface Workspace {
 
 export const EMPTY: Matrix = zeros(0, 0);
 
-/** Zero matrices shaped like W[l] and b[l]: the layout of gradients and optimiser moments. */
-export function zerosLike(weights: Weights, dtype: DType): Weights {
-  const W = [EMPTY];
-  const b = [EMPTY];
-  for (let l = 1; l < weights.W.length; l++) {
-    W.push(zeros(weights.W[l]!.rows, weights.W[l]!.cols, dtype));
-    b.push(zeros(weights.b[l]!.rows, 1, dtype));
-  }
-  return { W, b };
-}
-
 /** Buffers for a pass over m samples; `backward: false` allocates only Z and A (for the cost and predictions). */
 export function createWorkspace(
   inputSize: number,
