@@ -16,7 +16,6 @@ export {
   type DatasetSummary,
   type DeleteDatasetResult,
   deleteDataset,
-  deleteUnreferencedDeletedRows,
   type FeatureStats,
   getDataset,
   getDatasetWithValues,
@@ -37,14 +36,11 @@ export {
 } from './generated/prisma/client.ts';
 export {
   type DbOrTx,
-  DEFAULT_PAGE_SIZE,
   InvalidCursorError,
-  MAX_PAGE_SIZE,
   type Page,
   type PageOptions,
 } from './internal.ts';
 export {
-  ACTIVE_STATUSES,
   type CancelJobResult,
   type ClaimJobInput,
   type CompleteJobInput,
@@ -64,7 +60,6 @@ export {
   findJobsToReconcile,
   getCheckpoint,
   getJob,
-  isTerminalStatus,
   type JobSummary,
   type JobToReconcile,
   type JobWithModel,
@@ -77,15 +72,12 @@ export {
   renewLease,
   type SaveCheckpointInput,
   saveCheckpoint,
-  TERMINAL_STATUSES,
 } from './jobs.ts';
 export { DEFAULT_DATABASE_URL, type MigrateOptions, migrate } from './migrate.ts';
 export {
   deleteModel,
   getModel,
-  getModelByJob,
   getModelWithParameters,
-  listModels,
   type ModelSummary,
 } from './models.ts';
 export {
@@ -99,7 +91,6 @@ export {
 } from './networks.ts';
 export { type NestedParameters, packParameters, unpackParameters } from './parameters.ts';
 export { createTenant, DEFAULT_TENANT_ID, getTenantByName } from './tenants.ts';
-export { createTestDatabase, databaseUrlFor, type TestDatabase } from './testing.ts';
 export {
   BYTES_PER_PARAMETER,
   countActiveJobs,

@@ -85,8 +85,8 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
 
 /** A cursor that was not produced by a list function (tampered with, truncated): a client error. */
 export class InvalidCursorError extends Error {

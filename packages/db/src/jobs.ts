@@ -33,10 +33,9 @@ import {
 } from './internal.ts';
 import { type LayerSpec, storedLayer } from './networks.ts';
 
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
-export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'running'];
+const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-export function isTerminalStatus(status: JobStatus): boolean {
+function isTerminalStatus(status: JobStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 

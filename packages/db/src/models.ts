@@ -1,7 +1,7 @@
 // Models: the trained weights with what prediction needs (shape, task, classes, normalisation).
 // They are created only by completeJob (jobs.ts), once per job, and deleted only by deleteModel.
 import type { Model } from './generated/prisma/client.ts';
-import { type DbOrTx, isUuid, type Page, type PageOptions, pageQuery, toPage } from './internal.ts';
+import { type DbOrTx, isUuid } from './internal.ts';
 
 /** A model without its parameters. */
 export type ModelSummary = Omit<Model, 'parameters'>;
@@ -22,32 +22,6 @@ export async function getModelWithParameters(
 ): Promise<Model | null> {
   if (!isUuid(id)) return null;
   return db.model.findFirst({ where: { id, tenantId } });
-}
-
-/** The model a job produced; null until the job succeeded. */
-export async function getModelByJob(
-  db: DbOrTx,
-  tenantId: string,
-  jobId: string,
-): Promise<ModelSummary | null> {
-  if (!isUuid(jobId)) return null;
-  return db.model.findFirst({ where: { jobId, tenantId }, omit: withoutParameters });
-}
-
-/** The tenant's models, newest first, without parameters. */
-export async function listModels(
-  db: DbOrTx,
-  tenantId: string,
-  options: PageOptions = {},
-): Promise<Page<ModelSummary>> {
-  const page = pageQuery(options);
-  const rows = await db.model.findMany({
-    where: { tenantId, ...page.after },
-    orderBy: page.orderBy,
-    take: page.take,
-    omit: withoutParameters,
-  });
-  return toPage(rows, page.limit);
 }
 
 /**
