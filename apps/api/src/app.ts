@@ -111,6 +111,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `npm run keys -- create`' },
         },
       },
+      // Relative: the API serves its own document, so clients resolve paths against where they
+      // fetched it from.
+      servers: [{ url: '/', description: 'The service that serves this document' }],
       security: [{ apiKey: [] }],
     },
     transform: openApiTransform,
@@ -133,11 +136,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       await v1.register(rateLimitPlugin);
       await v1.register(authPlugin);
-      // Every /v1 route can answer 401 (no valid key) and 429 (rate limit): say so in the document.
+      // Every /v1 route can answer 401 (no valid key) and 429 (rate limit), one that parses a
+      // request part 400 (it is invalid), one with an id 404, one with a body 413 (too large) and
+      // 415 (a content type it does not parse): say so in the document.
       v1.addHook('onRoute', (route) => {
-        if (route.schema?.response) {
-          route.schema.response = { 401: ErrorBody, 429: ErrorBody, ...(route.schema.response as object) };
-        }
+        const schema = route.schema;
+        if (!schema?.response) return;
+        const parses = schema.body || schema.querystring || schema.params;
+        route.schema = {
+          ...schema,
+          response: {
+            401: ErrorBody,
+            429: ErrorBody,
+            ...(parses ? { 400: ErrorBody } : {}),
+            ...(schema.params ? { 404: ErrorBody } : {}),
+            ...(schema.body ? { 413: ErrorBody, 415: ErrorBody } : {}),
+            ...(schema.response as object),
+          },
+        };
       });
       await v1.register(datasetRoutes);
       await v1.register(networkRoutes);

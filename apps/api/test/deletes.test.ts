@@ -506,10 +506,10 @@ describe('the OpenAPI document', () => {
   it('lists every DELETE with its 204 and 4xx answers', async () => {
     const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const expected: Record<string, string[]> = {
-      '/v1/jobs/{id}': ['204', '400', '401', '404', '409', '429'],
-      '/v1/models/{id}': ['204', '400', '401', '404', '429'],
-      '/v1/networks/{id}': ['204', '400', '401', '404', '409', '429'],
-      '/v1/datasets/{id}': ['204', '400', '401', '404', '409', '429'],
+      '/v1/jobs/{id}': ['204', '400', '401', '404', '409', '413', '415', '429'],
+      '/v1/models/{id}': ['204', '400', '401', '404', '413', '415', '429'],
+      '/v1/networks/{id}': ['204', '400', '401', '404', '409', '413', '415', '429'],
+      '/v1/datasets/{id}': ['204', '400', '401', '404', '409', '413', '415', '429'],
     };
     for (const [path, codes] of Object.entries(expected)) {
       const operation = doc.paths[path]?.delete;

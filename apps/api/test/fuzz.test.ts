@@ -26,6 +26,7 @@ let ids: Record<'dataset' | 'network' | 'job' | 'model' | 'foreign', string[]>;
 
 interface JsonSchema {
   $ref?: string;
+  title?: string;
   type?: string | string[];
   anyOf?: JsonSchema[];
   oneOf?: JsonSchema[];
@@ -337,10 +338,11 @@ function valid(schema: JsonSchema, depth: number, hint: string): fc.Arbitrary<un
  * bodyValue also swaps one of their fields for a bad value.
  */
 function corpus(schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> | null {
-  const name = schema.$ref?.replace('#/components/schemas/', '');
+  // Request bodies are inline in the document, named by their title.
+  const name = schema.title ?? schema.$ref?.replace('#/components/schemas/', '');
   const id = (kind: 'dataset' | 'network') => fc.constantFrom(...ids[kind]);
   switch (name) {
-    case 'CreateDatasetJsonInput':
+    case 'CreateDatasetJson':
       return fc
         .tuple(
           fc.constantFrom(
@@ -358,7 +360,7 @@ function corpus(schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> | nul
           labels: features.map((_, i) => (i % 2 === 0 ? 'yes' : 'no')),
           ...(name === undefined ? {} : { name }),
         }));
-    case 'CreateNetworkInput':
+    case 'CreateNetwork':
       return fc.record({
         inputSize: fc.integer({ min: 1, max: 4 }),
         layers: fc.constantFrom<unknown[]>(
@@ -373,7 +375,7 @@ function corpus(schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> | nul
           ],
         ),
       });
-    case 'CreateJobInput':
+    case 'CreateJob':
       return fc
         .record({
           // the first dataset and network (made for each other) or any pair
@@ -400,7 +402,7 @@ function corpus(schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> | nul
           ),
         })
         .map(({ refs: [datasetId, networkId], training }) => ({ datasetId, networkId, training }));
-    case 'PredictRequestInput': {
+    case 'PredictRequest': {
       const x = fc.double({ min: -10, max: 10, noNaN: true });
       return fc.record({ samples: fc.array(fc.tuple(x, x), { minLength: 1, maxLength: 3 }) });
     }

@@ -120,7 +120,7 @@ describe('optimiser hyper-parameters in POST /v1/jobs', () => {
 
   it('the OpenAPI document shows the four fields with their bounds', async () => {
     const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    const createJob = doc.components.schemas.CreateJob;
+    const createJob = doc.paths['/v1/jobs'].post.requestBody.content['application/json'].schema;
     const training = createJob.properties.training;
     for (const key of ['beta', 'beta1', 'beta2']) {
       expect(training.properties[key], key).toMatchObject({

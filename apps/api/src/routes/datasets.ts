@@ -41,6 +41,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
       validatorCompiler: uploadValidatorCompiler,
       schema: {
         tags,
+        operationId: 'createDataset',
         summary: 'Upload a dataset as CSV (text/csv, streamed) or JSON',
         description:
           'CSV: a header row; the label column is chosen with ?label= (default "label"); every other column is a numeric feature. JSON: { features: [[...]], labels: [...] }.',
@@ -83,6 +84,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listDatasets',
         summary: 'List datasets, newest first (deleted ones are left out)',
         querystring: ListDatasetsQuery,
         response: { 200: DatasetPage },
@@ -99,6 +101,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getDataset',
         summary: 'Read a dataset (a deleted one that finished jobs refer to shows deletedAt)',
         params: IdParams,
         querystring: NoQuery,
@@ -118,6 +121,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
       schema: deleteByIdSchema(
         {
           tags,
+          operationId: 'deleteDataset',
           summary: 'Delete a dataset, freeing its bytes (refused while a queued or running job uses it)',
           description:
             'If no job refers to the dataset, it is gone (then 404). If finished jobs do, its values are deleted and its row stays with deletedAt set, so GET still explains those jobs; it is left out of lists, and new jobs on it are refused (409 BP_ERR_DATASET_DELETED). Deleting it again is a 204 that changes nothing. Either way its bytes no longer count in /v1/usage.',

@@ -33,6 +33,8 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['operations'],
+        operationId: 'getHealth',
+        summary: 'Liveness: the process answers',
         security: [],
         response: { 200: z.object({ status: z.literal('ok') }) },
       },
@@ -41,7 +43,15 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   );
   r.get(
     '/readyz',
-    { schema: { tags: ['operations'], security: [], response: { 200: Readiness, 503: Readiness } } },
+    {
+      schema: {
+        tags: ['operations'],
+        operationId: 'getReadiness',
+        summary: 'Readiness: Postgres and Redis answer within a deadline',
+        security: [],
+        response: { 200: Readiness, 503: Readiness },
+      },
+    },
     async (request, reply) => {
       const { db, redis: connection } = app.deps;
       const [postgres, redis] = await Promise.all([

@@ -71,6 +71,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createJob',
         summary: 'Start a training job',
         description:
           'Checks the dataset and network against each other and the limits, stores the job and queues it. An Idempotency-Key header makes a retried POST return the same job.',
@@ -192,6 +193,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listJobs',
         summary: 'List jobs, newest first',
         querystring: ListJobsQuery,
         response: { 200: JobPage },
@@ -208,6 +210,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getJob',
         summary: 'Poll a job',
         params: IdParams,
         querystring: NoQuery,
@@ -226,6 +229,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getJobCosts',
         summary: 'The cost history: J_0, J_k, J_2k, ... (and the final cost)',
         params: IdParams,
         querystring: NoQuery,
@@ -247,6 +251,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'cancelJob',
         summary: 'Cancel a queued or running job',
         params: IdParams,
         querystring: NoQuery,
@@ -288,6 +293,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       schema: deleteByIdSchema(
         {
           tags,
+          operationId: 'deleteJob',
           summary: 'Delete a finished job with its cost history',
           description:
             'Only a succeeded, failed or cancelled job (a queued or running one: cancel it first, 409 BP_ERR_JOB_ACTIVE), and only once its model is deleted (409 BP_ERR_JOB_HAS_MODEL, details.modelId). Then GET answers 404, and its Idempotency-Key may be used again.',

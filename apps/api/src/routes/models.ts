@@ -27,7 +27,16 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
 
   r.get(
     '/models/:id',
-    { schema: { tags, params: IdParams, querystring: NoQuery, response: { 200: Model, 404: ErrorBody } } },
+    {
+      schema: {
+        tags,
+        operationId: 'getModel',
+        summary: 'Read a model: its job, layers, task, classes, metrics and normalisation',
+        params: IdParams,
+        querystring: NoQuery,
+        response: { 200: Model, 404: ErrorBody },
+      },
+    },
     async (request) => {
       const row = await getModel(db, request.tenantId, request.params.id);
       if (!row) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
@@ -40,6 +49,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'getModelParameters',
         summary: "The trained weights and biases in the course's layout: W1 (n[1], n[0]), b1 (n[1], 1), ...",
         params: IdParams,
         querystring: NoQuery,
@@ -60,6 +70,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       // Content-Length, before reading it (JSON.parse and validation run on the main thread).
       schema: {
         tags,
+        operationId: 'predict',
         summary: 'Predict labels (classification) or values (regression) for samples in raw units',
         params: IdParams,
         querystring: NoQuery,
@@ -90,6 +101,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       schema: deleteByIdSchema(
         {
           tags,
+          operationId: 'deleteModel',
           summary: 'Delete a model, freeing its parameter bytes',
           description:
             'The model is gone (then 404, predictions too). Its job stays succeeded with modelId null, and can then be deleted itself.',

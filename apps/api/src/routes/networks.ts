@@ -84,6 +84,7 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'createNetwork',
         summary: 'Define a network',
         querystring: NoQuery,
         body: CreateNetwork,
@@ -111,6 +112,7 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listNetworks',
         summary: 'List networks, newest first (deleted ones are left out)',
         querystring: ListNetworksQuery,
         response: { 200: NetworkPage },
@@ -124,7 +126,16 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
 
   r.get(
     '/networks/:id',
-    { schema: { tags, params: IdParams, querystring: NoQuery, response: { 200: Network, 404: ErrorBody } } },
+    {
+      schema: {
+        tags,
+        operationId: 'getNetwork',
+        summary: 'Read a network (a deleted one that finished jobs refer to shows deletedAt)',
+        params: IdParams,
+        querystring: NoQuery,
+        response: { 200: Network, 404: ErrorBody },
+      },
+    },
     async (request) => {
       const row = await getNetwork(app.deps.db, request.tenantId, request.params.id);
       if (!row) throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `network ${request.params.id} does not exist`);
@@ -138,6 +149,7 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
       schema: deleteByIdSchema(
         {
           tags,
+          operationId: 'deleteNetwork',
           summary: 'Delete a network (refused while a queued or running job uses it)',
           description:
             'If no job refers to the network, it is gone (then 404). If finished jobs do, it stays with deletedAt set, so GET still explains those jobs; it is left out of lists, and new jobs on it are refused (409 BP_ERR_NETWORK_DELETED). Deleting it again is a 204 that changes nothing.',

@@ -19,7 +19,7 @@ export const NoBody = z.strictObject({}).nullish().describe('No body (or an empt
  * while something still uses the resource).
  */
 export function deleteByIdSchema<More extends Record<number, typeof ErrorBody>>(
-  doc: { tags: string[]; summary: string; description: string },
+  doc: { tags: string[]; operationId: string; summary: string; description: string },
   more: More,
 ) {
   return {

@@ -18,6 +18,7 @@ export async function usageRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['usage'],
+        operationId: 'getUsage',
         summary: 'What your tenant stores and runs, what it may still, and the limits that apply',
         querystring: NoQuery,
         response: { 200: Usage },
