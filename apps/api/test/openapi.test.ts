@@ -33,7 +33,7 @@ describe('redocly lint, recommended rules', () => {
     const config = await createConfig({ extends: ['recommended'] });
     const problems = await lintFromString({
       source: documentText,
-      absoluteRef: 'http://127.0.0.1/openapi.json',
+      absoluteRef: 'openapi.json', // no URL: nothing to fetch
       config,
     });
     const found = problems.map(
@@ -222,5 +222,5 @@ describe('a client generated with openapi-typescript (default options) and opena
       status: expect.stringMatching(/^(queued|running|succeeded)$/),
       missing: 'BP_ERR_NETWORK_NOT_FOUND',
     });
-  });
+  }, 300_000); // tsc on a loaded machine: seconds usually, minutes at worst
 });
