@@ -32,7 +32,7 @@
  * The buffers take ~4.5 MiB of address space at import; pages are touched only by products large
  * enough to use them.
  */
-import type { Kernels } from './kernels.ts';
+import type { Kernels } from './kernels-interface.ts';
 import type { FloatArray, Matrix } from './matrix.ts';
 
 /** Micro-tile rows (A micro-panel width). The micro-kernels below are written for 2. */

@@ -30,8 +30,9 @@
  * Falls back to the blocked kernels for: tiny products (copy and call overhead exceed the work),
  * operands or out of mixed dtypes, and products past the memory bound.
  */
-import type { Kernels } from './kernels.ts';
+
 import { blockedKernels } from './kernels-blocked.ts';
+import type { Kernels } from './kernels-interface.ts';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm-binary.ts';
 import type { FloatArray, Matrix } from './matrix.ts';
 

@@ -1,31 +1,15 @@
 /**
  * The hot kernels: matrix products. Everything heavy in forward and backward propagation goes
- * through this interface, so a faster implementation replaces another without touching the math:
- * WebAssembly SIMD (kernels-wasm.ts) where the runtime has it, else blocked TypeScript loops
- * (kernels-blocked.ts); the plain loops below are the definition both are tested against.
- *
- * All products write into a caller-provided `out` (no allocation in the training loop) and
- * overwrite it. Shapes are trusted: callers validate at the public edge.
+ * through the `Kernels` interface (kernels-interface.ts), so a faster implementation replaces
+ * another without touching the math: WebAssembly SIMD (kernels-wasm.ts) where the runtime has it,
+ * else blocked TypeScript loops (kernels-blocked.ts); the plain loops below are the definition
+ * both are tested against.
  */
 import { blockedKernels } from './kernels-blocked.ts';
+import type { Kernels } from './kernels-interface.ts';
 import { createWasmKernels, type WasmKernels } from './kernels-wasm.ts';
-import type { Matrix } from './matrix.ts';
 
-export interface Kernels {
-  /** out = A·B, A: (r, k), B: (k, c), out: (r, c). */
-  matmul(A: Matrix, B: Matrix, out: Matrix): void;
-  /** out = A·Bᵀ, A: (r, k), B: (c, k), out: (r, c). Used for dW = dZ·APrevᵀ. */
-  matmulTransB(A: Matrix, B: Matrix, out: Matrix): void;
-  /** out = Aᵀ·B, A: (k, r), B: (k, c), out: (r, c). Used for dAPrev = Wᵀ·dZ. */
-  matmulTransA(A: Matrix, B: Matrix, out: Matrix): void;
-  /**
-   * Optional element-wise relu: A = max(Z, 0), with the results of activations.ts's loop. Returns
-   * false when it declines (small or mixed-dtype arrays); the caller then runs its own loop.
-   */
-  reluForward?(Z: Matrix, A: Matrix): boolean;
-  /** Optional: dZ = dA where Z > 0, else +0, as activations.ts's loop; false when it declines. */
-  reluBackward?(dA: Matrix, Z: Matrix, dZ: Matrix): boolean;
-}
+export type { Kernels };
 
 /** Reference kernels: plain loops, the definition the fast ones are tested against. */
 export const referenceKernels: Kernels = {

@@ -1,0 +1,25 @@
+/**
+ * What a kernel implementation provides. In its own file so that the implementations
+ * (kernels-blocked.ts, kernels-wasm.ts) and the module that chooses between them (kernels.ts)
+ * import it without importing each other in a circle.
+ *
+ * All products write into a caller-provided `out` (no allocation in the training loop) and
+ * overwrite it. Shapes are trusted: callers validate at the public edge.
+ */
+import type { Matrix } from './matrix.ts';
+
+export interface Kernels {
+  /** out = A·B, A: (r, k), B: (k, c), out: (r, c). */
+  matmul(A: Matrix, B: Matrix, out: Matrix): void;
+  /** out = A·Bᵀ, A: (r, k), B: (c, k), out: (r, c). Used for dW = dZ·APrevᵀ. */
+  matmulTransB(A: Matrix, B: Matrix, out: Matrix): void;
+  /** out = Aᵀ·B, A: (k, r), B: (k, c), out: (r, c). Used for dAPrev = Wᵀ·dZ. */
+  matmulTransA(A: Matrix, B: Matrix, out: Matrix): void;
+  /**
+   * Optional element-wise relu: A = max(Z, 0), with the results of activations.ts's loop. Returns
+   * false when it declines (small or mixed-dtype arrays); the caller then runs its own loop.
+   */
+  reluForward?(Z: Matrix, A: Matrix): boolean;
+  /** Optional: dZ = dA where Z > 0, else +0, as activations.ts's loop; false when it declines. */
+  reluBackward?(dA: Matrix, Z: Matrix, dZ: Matrix): boolean;
+}
