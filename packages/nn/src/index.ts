@@ -34,7 +34,17 @@ export {
   setKernels,
   wasmKernels,
 } from './kernels.ts';
-export { copyMatrix, fromNested, fromRows, matrix, oneHot, toNested, toRows, transpose } from './layout.ts';
+export {
+  copyMatrix,
+  fromNested,
+  fromRows,
+  matrix,
+  oneHot,
+  selectColumns,
+  toNested,
+  toRows,
+  transpose,
+} from './layout.ts';
 export { type DType, dtypeOf, type FloatArray, type Matrix, zeros } from './matrix.ts';
 export {
   type CreateOptions,
@@ -69,6 +79,7 @@ export {
 } from './serialize.ts';
 export {
   type EarlyStoppingState,
+  type SampleSplit,
   type TrainIteration,
   type TrainingCheckpoint,
   type TrainOptions,

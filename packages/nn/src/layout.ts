@@ -7,7 +7,7 @@
  * row-major typed array: element (i, j) of a (rows, cols) matrix is data[i·cols + j].
  */
 import type { DType, FloatArray, Matrix } from './matrix.ts';
-import { zeros } from './matrix.ts';
+import { dtypeOf, zeros } from './matrix.ts';
 import { fail, isMatrix, type MatrixInput, readMatrix } from './validate.ts';
 
 /**
@@ -80,6 +80,26 @@ export function oneHot(labels: ArrayLike<number>, classes: number, dtype: DType 
     Y.data[c * m + j] = 1;
   }
   return Y;
+}
+
+/**
+ * Columns `columns` of M: (n, m), in that order, as a new (n, columns.length) Matrix of M's dtype.
+ * E.g. the samples a training run held out: `selectColumns(X, result.split.validation)`.
+ */
+export function selectColumns(M: Matrix, columns: ArrayLike<number>): Matrix {
+  const { rows: n, cols: m, data } = M;
+  const count = columns.length;
+  for (let c = 0; c < count; c++) {
+    const j = columns[c]!;
+    if (!Number.isInteger(j) || j < 0 || j >= m) fail(`selectColumns: column ${j} is not in 0..${m - 1}`);
+  }
+  const out = zeros(n, count, dtypeOf(M));
+  for (let i = 0; i < n; i++) {
+    const src = i * m;
+    const dst = i * count;
+    for (let c = 0; c < count; c++) out.data[dst + c] = data[src + columns[c]!]!;
+  }
+  return out;
 }
 
 /** A copy of M (same dtype). */

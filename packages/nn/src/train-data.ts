@@ -9,10 +9,12 @@
  */
 
 import type { Layer } from './architecture.ts';
+import { selectColumns } from './layout.ts';
 import type { DType, Matrix } from './matrix.ts';
 import { zeros } from './matrix.ts';
 import type { UpdatePlan } from './plan.ts';
 import type { Rng, RngState } from './rng.ts';
+import type { SampleSplit } from './train-types.ts';
 import { createWorkspace, type Workspace } from './workspace.ts';
 
 /** Copy columns idx[from .. from+count) of M: (n, m) into out: (n, count). */
@@ -26,34 +28,31 @@ function gatherColumns(M: Matrix, idx: Int32Array, from: number, count: number, 
   }
 }
 
-function selectColumns(M: Matrix, idx: Int32Array, dtype: DType): Matrix {
-  const out = zeros(M.rows, idx.length, dtype);
-  gatherColumns(M, idx, 0, idx.length, out);
-  return out;
-}
-
 export interface SplitData {
   /** The training set (all samples without a validation split). */
   readonly X: Matrix;
   readonly Y: Matrix;
   /** The validation set, when the plan holds samples out. */
   readonly validation: { readonly X: Matrix; readonly Y: Matrix } | undefined;
+  /** With a validation split: the columns of the input each set holds (ascending). */
+  readonly split: SampleSplit | undefined;
 }
 
 /**
  * Hold out plan.validationSamples of the m samples: a seeded permutation (drawn from `rng`), the
  * first part for validation; both parts keep the original column order.
  */
-export function splitSamples(X: Matrix, Y: Matrix, plan: UpdatePlan, rng: Rng, dtype: DType): SplitData {
-  if (plan.validationSamples === 0) return { X, Y, validation: undefined };
+export function splitSamples(X: Matrix, Y: Matrix, plan: UpdatePlan, rng: Rng): SplitData {
+  if (plan.validationSamples === 0) return { X, Y, validation: undefined, split: undefined };
   const perm = Int32Array.from({ length: plan.samples }, (_, j) => j);
   rng.shuffle(perm);
   const train = perm.slice(plan.validationSamples).sort();
   const validation = perm.slice(0, plan.validationSamples).sort();
   return {
-    X: selectColumns(X, train, dtype),
-    Y: selectColumns(Y, train, dtype),
-    validation: { X: selectColumns(X, validation, dtype), Y: selectColumns(Y, validation, dtype) },
+    X: selectColumns(X, train),
+    Y: selectColumns(Y, train),
+    validation: { X: selectColumns(X, validation), Y: selectColumns(Y, validation) },
+    split: { training: train, validation },
   };
 }
 

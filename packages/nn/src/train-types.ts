@@ -121,6 +121,12 @@ export interface TrainProgress {
   checkpoint(): TrainingCheckpoint;
 }
 
+/** The columns (sample indices, ascending) of train's X the updates learned from and held out. */
+export interface SampleSplit {
+  readonly training: Int32Array;
+  readonly validation: Int32Array;
+}
+
 export interface TrainResult {
   /** The recorded costs J_0, J_k, J_2k, ..., and the final one (see costIterations). */
   readonly costs: number[];
@@ -139,4 +145,10 @@ export interface TrainResult {
   /** With a validation split: the iteration of the lowest validation cost, and that cost. */
   readonly bestIteration: number | undefined;
   readonly bestValidationCost: number | undefined;
+  /**
+   * With a validation split: which columns of X the updates learned from (`training`) and which
+   * were held out (`validation`), each ascending; the same on a resumed run (the split is drawn
+   * from `seed`). Undefined without a split: every column was trained on.
+   */
+  readonly split: SampleSplit | undefined;
 }

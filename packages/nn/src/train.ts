@@ -39,6 +39,7 @@ import { createWorkspace, type Workspace } from './workspace.ts';
 
 export type {
   EarlyStoppingState,
+  SampleSplit,
   TrainIteration,
   TrainingCheckpoint,
   TrainOptions,
@@ -72,7 +73,7 @@ export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: Tra
   const plan = planUpdates(Xall.cols, options, op);
   const { updates: N, costEvery } = plan;
   const rng = new Rng(settings.seed);
-  const data = splitSamples(Xall, Yall, plan, rng, dtype);
+  const data = splitSamples(Xall, Yall, plan, rng);
   const mt = plan.trainSamples;
 
   // ---- starting state (fresh or resumed) ----
@@ -237,5 +238,6 @@ export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: Tra
     stoppedEarly,
     bestIteration: validation === undefined ? undefined : early.bestIteration,
     bestValidationCost: validation === undefined ? undefined : early.bestValidationCost,
+    split: data.split,
   };
 }

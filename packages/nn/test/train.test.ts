@@ -5,13 +5,17 @@
 import { describe, expect, it } from 'vitest';
 import {
   DivergenceError,
+  fromNested,
   type LayerSpec,
   type Matrix,
   Network,
   NnInputError,
+  planUpdates,
   Rng,
+  selectColumns,
   TrainingAbortedError,
   type TrainProgress,
+  toNested,
   train,
   zeros,
 } from '../src/index.ts';
@@ -252,6 +256,48 @@ describe('validation split and early stopping', () => {
     for (const [key, M] of Object.entries(net.parameterMatrices()))
       expect(bits(M.data)).toBe(bits(best[key]!.data));
     expect(r.finalCost).toBe(r.costs[r.costIterations.indexOf(r.bestIteration!)]);
+  });
+
+  it('names its split: disjoint ascending sets of every sample, sized as planUpdates, costed as recorded', () => {
+    const { X, Y } = overfitting();
+    const options = {
+      learningRate: 0.1,
+      epochs: 3,
+      batchSize: 8,
+      costEvery: 5,
+      validationSplit: 0.3,
+      seed: 11,
+    };
+    const net = big();
+    const r = train(net, X, Y, options);
+    const plan = planUpdates(X.cols, options);
+    const { training, validation } = r.split!;
+    expect(training).toHaveLength(plan.trainSamples);
+    expect(validation).toHaveLength(plan.validationSamples);
+    const all = [...training, ...validation].sort((a, b) => a - b);
+    expect(all).toEqual(Array.from({ length: X.cols }, (_, j) => j)); // disjoint, and every sample
+    for (const set of [training, validation]) expect([...set]).toEqual([...set].sort((a, b) => a - b));
+    // The recorded costs are of these very columns: the last validation cost and the final cost.
+    expect(net.cost(selectColumns(X, validation), selectColumns(Y, validation))).toBe(
+      r.validationCosts.at(-1),
+    );
+    expect(net.cost(selectColumns(X, training), selectColumns(Y, training))).toBe(r.finalCost);
+    // Drawn from the seed: the same split again, another with another seed; none without a split.
+    expect(train(big(), X, Y, { ...options, epochs: 1 }).split).toEqual(r.split);
+    expect(train(big(), X, Y, { ...options, epochs: 1, seed: 12 }).split!.validation).not.toEqual(validation);
+    expect(train(big(), X, Y, { learningRate: 0.1, iterations: 1 }).split).toBeUndefined();
+  });
+
+  it('selectColumns copies the named columns in order and refuses one outside the matrix', () => {
+    const M = fromNested([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(toNested(selectColumns(M, [2, 0]))).toEqual([
+      [3, 1],
+      [6, 4],
+    ]);
+    expect(() => selectColumns(M, [3])).toThrow(/selectColumns: column 3 is not in 0\.\.2/);
   });
 
   it('early stopping without a validation split is refused', () => {
