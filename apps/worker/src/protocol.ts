@@ -47,6 +47,8 @@ export interface ModelMetrics {
   iterations: number;
   trainAccuracy?: number;
   trainMse?: number;
+  validationAccuracy?: number;
+  validationMse?: number;
   validationCost?: number;
 }
 

@@ -19,6 +19,7 @@ import {
   Network,
   NnInputError,
   oneHot,
+  selectColumns,
   serializeCheckpoint,
   type TrainIteration,
   TrainingAbortedError,
@@ -93,24 +94,40 @@ function buildNetwork(req: TrainRequest): Network {
   });
 }
 
-function metricsOf(
-  net: Network,
-  X: Matrix,
-  Y: Matrix,
-  finalCost: number,
-  iterations: number,
-  req: TrainRequest,
-): ModelMetrics {
-  const metrics: ModelMetrics = { finalCost, iterations };
-  if (req.task === 'regression') {
-    // A Matrix in gives a Matrix out: AL is (1, m).
-    const AL = net.forward(X) as Matrix;
-    let sum = 0;
-    for (let i = 0; i < AL.cols; i++) sum += (AL.data[i]! - Y.data[i]!) ** 2;
-    metrics.trainMse = sum / AL.cols;
+/** Regression: the mean squared error of the network's outputs on X against Y: (1, m). */
+function meanSquaredError(net: Network, X: Matrix, Y: Matrix): number {
+  // A Matrix in gives a Matrix out: AL is (1, m).
+  const AL = net.forward(X) as Matrix;
+  let sum = 0;
+  for (let i = 0; i < AL.cols; i++) sum += (AL.data[i]! - Y.data[i]!) ** 2;
+  return sum / AL.cols;
+}
+
+/**
+ * The trained network's scores. With a validation split, the train scores are over the samples
+ * the updates learned from only and the validation scores over the held-out ones (nn's split);
+ * without one, the train scores are over every sample.
+ */
+function metricsOf(net: Network, X: Matrix, Y: Matrix, result: TrainResult, req: TrainRequest): ModelMetrics {
+  const metrics: ModelMetrics = { finalCost: result.finalCost, iterations: result.iterations };
+  const regression = req.task === 'regression';
+  const score = (Xs: Matrix, Ys: Matrix) =>
+    regression ? meanSquaredError(net, Xs, Ys) : net.accuracy(Xs, Ys);
+  const scoreOn = (columns: Int32Array) => score(selectColumns(X, columns), selectColumns(Y, columns));
+  const { split } = result;
+  const trainScore = split === undefined ? score(X, Y) : scoreOn(split.training);
+  const validationScore = split === undefined ? undefined : scoreOn(split.validation);
+  if (regression) {
+    metrics.trainMse = trainScore;
+    if (validationScore !== undefined) metrics.validationMse = validationScore;
   } else {
-    metrics.trainAccuracy = net.accuracy(X, Y);
+    metrics.trainAccuracy = trainScore;
+    if (validationScore !== undefined) metrics.validationAccuracy = validationScore;
   }
+  // The lowest validation cost of this run (early stopping carries it across a resume).
+  const bestValidation = result.bestValidationCost;
+  if (bestValidation !== undefined && Number.isFinite(bestValidation))
+    metrics.validationCost = bestValidation;
   return metrics;
 }
 
@@ -222,11 +239,7 @@ function run(): void {
     throw err;
   }
 
-  const metrics = metricsOf(net, X, Y, result.finalCost, result.iterations, req);
-  // The lowest validation cost of this run (early stopping carries it across a resume).
-  const bestValidation = result.bestValidationCost;
-  if (bestValidation !== undefined && Number.isFinite(bestValidation))
-    metrics.validationCost = bestValidation;
+  const metrics = metricsOf(net, X, Y, result, req);
   const flat = packNetwork(net);
   post(
     {

@@ -163,6 +163,89 @@ describe('training end to end with a worker process', () => {
     expect(parameters).toEqual(start.parameters());
   });
 
+  it('with a validationSplit, the metrics score the held-out samples apart: the same columns as @backprop/nn', async () => {
+    const networkId = await createNetwork(4);
+    const training = { learningRate: 1.2, iterations: 2000, costEvery: 100, seed: 5, validationSplit: 0.25 };
+    const jobId = await startJob(networkId, { ...training, normalize: 'none' });
+    const job = await waitForStatus(jobId, ['succeeded', 'failed']);
+    expect(job.status).toBe('succeeded');
+    const model = await get(`/v1/models/${job.modelId}`);
+
+    // The same data, network and seed in nn directly: its split names the held-out columns.
+    const rows = (await planarCsv())
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').map(Number));
+    const direct = Network.create({
+      inputSize: 2,
+      layers: [
+        { units: 4, activation: 'tanh' },
+        { units: 1, activation: 'sigmoid' },
+      ],
+      init: 'random',
+      seed: 5,
+    });
+    const result = train(
+      direct,
+      fromRows(rows.map((r) => r.slice(1))),
+      fromRows(rows.map((r) => [r[0]!])),
+      training,
+    );
+    expect(await get(`/v1/models/${job.modelId}/parameters`)).toEqual(direct.parameters());
+    const { training: trainedOn, validation: heldOut } = result.split!;
+    expect(heldOut).toHaveLength(100);
+
+    // The model's own answers, scored on each set by hand.
+    const prediction = await post(`/v1/models/${job.modelId}/predictions`, {
+      samples: rows.map((r) => r.slice(1)),
+    });
+    const right = prediction.body.predictions.map(
+      (p: { label: number }, j: number) => p.label === rows[j]![0],
+    );
+    const accuracyOver = (columns: Int32Array) => columns.filter((j) => right[j]).length / columns.length;
+    expect(model.metrics.validationAccuracy).toBe(accuracyOver(heldOut));
+    expect(model.metrics.trainAccuracy).toBe(accuracyOver(trainedOn));
+    expect(model.metrics.validationCost).toBe(result.bestValidationCost);
+    expect(model.metrics).not.toHaveProperty('trainMse');
+    expect(model.metrics).not.toHaveProperty('validationMse');
+  });
+
+  it('with a validationSplit, a regression scores trainMse and validationMse on the columns nn split', async () => {
+    const features = Array.from({ length: 40 }, (_, j) => [Math.sin(j), Math.cos(3 * j)]);
+    const labels = features.map(([a, b]) => 3 * a! - b! + 0.1 * Math.sin(7 * a!));
+    const dataset = await post('/v1/datasets', { name: 'wavy', features, labels });
+    expect(dataset.body.task).toBe('regression');
+    const linear = await post('/v1/networks', { inputSize: 2, layers: [{ units: 1, activation: 'linear' }] });
+    const training = { learningRate: 0.1, iterations: 300, validationSplit: 0.25, seed: 8 };
+    const fit = await post('/v1/jobs', { datasetId: dataset.body.id, networkId: linear.body.id, training });
+    const fitted = await waitForStatus(fit.body.id, ['succeeded', 'failed']);
+    expect(fitted.status).toBe('succeeded');
+    const { metrics } = await get(`/v1/models/${fitted.modelId}`);
+
+    // The split depends on the sample count, the split and the seed only: nn names the same columns.
+    const probe = Network.create({ inputSize: 2, layers: [{ units: 1, activation: 'linear' }] });
+    const { split } = train(probe, fromRows(features), fromRows(labels.map((v) => [v])), {
+      ...training,
+      iterations: 1,
+    });
+    const { training: trainedOn, validation: heldOut } = split!;
+    expect(heldOut).toHaveLength(10);
+    const answers = await post(`/v1/models/${fitted.modelId}/predictions`, { samples: features });
+    const squaredErrors = answers.body.predictions.map(
+      (p: { value: number }, j: number) => (p.value - labels[j]!) ** 2,
+    );
+    const mseOver = (columns: Int32Array) =>
+      columns.reduce((sum, j) => sum + squaredErrors[j], 0) / columns.length;
+    const close = (actual: number, expected: number) =>
+      expect(Math.abs(actual - expected) / expected).toBeLessThan(1e-9);
+    close(metrics.validationMse, mseOver(heldOut));
+    close(metrics.trainMse, mseOver(trainedOn));
+    expect(metrics.validationMse).not.toBe(metrics.trainMse);
+    expect(metrics).not.toHaveProperty('trainAccuracy');
+    expect(metrics).not.toHaveProperty('validationAccuracy');
+  });
+
   it('learns a regression and a multi-class task, answering in values and in class names', async () => {
     let state = 12345;
     /** A small LCG in [-1, 1): fixed data without Math.random. */

@@ -72,11 +72,23 @@ export const Metrics = z.object({
   trainAccuracy: z
     .number()
     .optional()
-    .describe("Classification: the share of the dataset's samples (held-out ones included) predicted right"),
+    .describe(
+      'Classification: the share of the training samples predicted right (every sample without a validationSplit; the held-out ones excluded with one)',
+    ),
   trainMse: z
     .number()
     .optional()
-    .describe("Regression: the mean squared error over the dataset's samples (held-out ones included)"),
+    .describe(
+      'Regression: the mean squared error over the training samples (every sample without a validationSplit; the held-out ones excluded with one)',
+    ),
+  validationAccuracy: z
+    .number()
+    .optional()
+    .describe('Classification with a validationSplit: the share of the held-out samples predicted right'),
+  validationMse: z
+    .number()
+    .optional()
+    .describe('Regression with a validationSplit: the mean squared error over the held-out samples'),
   validationCost: z
     .number()
     .optional()
