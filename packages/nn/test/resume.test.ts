@@ -144,7 +144,7 @@ describe('resume from a checkpoint is bit-identical', () => {
   });
 
   it('validation split with early stopping (best weights and patience carry over)', () => {
-    const { r1 } = compareResume(
+    const { r1, r2 } = compareResume(
       {
         learningRate: 0.5,
         iterations: 3000,
@@ -158,6 +158,9 @@ describe('resume from a checkpoint is bit-identical', () => {
       true,
     );
     expect(r1.validationCosts.length).toBeGreaterThan(4);
+    // The resumed run holds out the same samples (its split is drawn from the seed again).
+    expect(r2.split!.validation).toHaveLength(80);
+    expect(r2.split).toEqual(r1.split);
   });
 
   it('a checkpoint taken where early stopping ended the run: the resumed run ends there too', () => {
