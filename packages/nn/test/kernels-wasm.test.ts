@@ -21,44 +21,7 @@ import {
 import { createWasmKernels, kernelsWasmBytes, wasmSimdSupported } from '../src/kernels-wasm.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
 import { bits, expectClose, loadPlanar } from './helpers.ts';
-
-type Variant = 'matmul' | 'matmulTransB' | 'matmulTransA';
-const VARIANTS: Variant[] = ['matmul', 'matmulTransB', 'matmulTransA'];
-
-/** mulberry32: a small seeded generator so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function random(rows: number, cols: number, dtype: DType, next: () => number): Matrix {
-  const m = zeros(rows, cols, dtype);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = next() * 2 - 1;
-  return m;
-}
-
-function operands(v: Variant, r: number, c: number, k: number): [[number, number], [number, number]] {
-  if (v === 'matmul')
-    return [
-      [r, k],
-      [k, c],
-    ];
-  if (v === 'matmulTransB')
-    return [
-      [r, k],
-      [c, k],
-    ];
-  return [
-    [k, r],
-    [k, c],
-  ];
-}
+import { operands, random, rng, VARIANTS, type Variant } from './kernel-cases.ts';
 
 /** Every wasm product, however small, runs in WebAssembly (no blocked fallback for tiny ones). */
 const wasmOnly = createWasmKernels({ smallProduct: 0 });

@@ -9,50 +9,12 @@ import {
 } from '../src/kernels.ts';
 import { blockedKernels } from '../src/kernels-blocked.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
-
-type Variant = 'matmul' | 'matmulTransB' | 'matmulTransA';
-const VARIANTS: Variant[] = ['matmul', 'matmulTransB', 'matmulTransA'];
-
-/** mulberry32: a small seeded generator so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function random(rows: number, cols: number, dtype: DType, next: () => number): Matrix {
-  const m = zeros(rows, cols, dtype);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = next() * 2 - 1;
-  return m;
-}
+import { operands, random, rng, VARIANTS, type Variant } from './kernel-cases.ts';
 
 function abs(m: Matrix): Matrix {
   const a = zeros(m.rows, m.cols, 'float64');
   for (let i = 0; i < m.data.length; i++) a.data[i] = Math.abs(m.data[i]!);
   return a;
-}
-
-/** Operand shapes of out (r×c) = op(A)·op(B) with inner dimension k, per variant. */
-function operands(v: Variant, r: number, c: number, k: number): [[number, number], [number, number]] {
-  if (v === 'matmul')
-    return [
-      [r, k],
-      [k, c],
-    ];
-  if (v === 'matmulTransB')
-    return [
-      [r, k],
-      [c, k],
-    ];
-  return [
-    [k, r],
-    [k, c],
-  ];
 }
 
 /**
