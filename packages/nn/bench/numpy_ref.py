@@ -11,6 +11,10 @@ environment, so BLAS runs on one thread. Prints one JSON object on stdout:
   {"ok": true, "workload": "W1", "msPerIteration": ..., "iterationsPerRepeat": n,
    "repeats": [...], "blas": {...}, "numpy": "2.x"}
 or {"ok": false, "error": "..."} when numpy is missing.
+
+With --data DIR (run.ts --smoke) it starts from the data and initial weights run.ts wrote there
+(raw float64 files named in DIR/meta.json) instead of its own random ones, and adds "costs": the
+costs J_0..J_N of --iterations iterations, for run.ts to compare with nn's.
 """
 
 import argparse
@@ -85,6 +89,8 @@ def main():
     ap.add_argument("--target-ms", type=float, default=500.0, help="time per repeat")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--info", action="store_true", help="only print numpy/BLAS info")
+    ap.add_argument("--data", help="directory with the data and initial weights (run.ts --smoke)")
+    ap.add_argument("--iterations", type=int, default=3, help="with --data: iterations whose costs to report")
     args = ap.parse_args()
     try:
         import numpy as np
@@ -97,23 +103,37 @@ def main():
         return
 
     n0, layers, m, lr = WORKLOADS[args.workload]
-    rng = np.random.default_rng(0)
-    X = rng.random((n0, m))
-    nL = layers[-1][0]
-    if nL == 1:
-        Y = (rng.random((1, m)) < 0.5).astype(np.float64)
-    else:
-        Y = np.zeros((nL, m))
-        Y[rng.integers(0, nL, m), np.arange(m)] = 1.0
     sizes = [n0] + [u for u, _ in layers]
     acts = [a for _, a in layers]
+    L = len(layers)
     W = [None]
     b = [None]
-    for l in range(1, len(sizes)):
-        scale = np.sqrt((1.0 if acts[l - 1] == "tanh" or l == len(sizes) - 1 else 2.0) / sizes[l - 1])
-        W.append(rng.standard_normal((sizes[l], sizes[l - 1])) * scale)
-        b.append(np.zeros((sizes[l], 1)))
-    L = len(layers)
+    if args.data is not None:
+        with open(os.path.join(args.data, "meta.json")) as f:
+            shapes = json.load(f)["shapes"]
+
+        def load(name):
+            return np.fromfile(os.path.join(args.data, name + ".f64"), dtype=np.float64).reshape(shapes[name])
+
+        X = load("X")
+        Y = load("Y")
+        m = X.shape[1]
+        for l in range(1, L + 1):
+            W.append(load(f"W{l}"))
+            b.append(load(f"b{l}"))
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.random((n0, m))
+        nL = layers[-1][0]
+        if nL == 1:
+            Y = (rng.random((1, m)) < 0.5).astype(np.float64)
+        else:
+            Y = np.zeros((nL, m))
+            Y[rng.integers(0, nL, m), np.arange(m)] = 1.0
+        for l in range(1, len(sizes)):
+            scale = np.sqrt((1.0 if acts[l - 1] == "tanh" or l == len(sizes) - 1 else 2.0) / sizes[l - 1])
+            W.append(rng.standard_normal((sizes[l], sizes[l - 1])) * scale)
+            b.append(np.zeros((sizes[l], 1)))
 
     def iteration():
         # forward
@@ -149,6 +169,10 @@ def main():
                 dZ = dZ_prev
         return cost
 
+    # --data: the cost before each of the first N updates and after the last (an iteration returns
+    # the cost of its forward pass, before its update)
+    costs = [float(iteration()) for _ in range(args.iterations + 1)] if args.data is not None else None
+
     # warm up, then size the repeats to about target-ms each
     t = time.perf_counter()
     warm = 0
@@ -172,6 +196,7 @@ def main():
                 "msPerIteration": ms,
                 "iterationsPerRepeat": n,
                 "repeats": repeats,
+                **({"costs": costs} if costs is not None else {}),
                 **meta,
             }
         )

@@ -26,12 +26,23 @@
  *          --kernels wasm,blocked (the kernel configurations to time side by side, each in its own
  *          child processes: wasm = WebAssembly SIMD, the default where it loads; blocked = the
  *          TypeScript fallback; reference = the plain loops)
- * From the repository root npm takes --options for itself; use BENCH_WORKLOADS, BENCH_REPEATS and
- * BENCH_TARGET_MS there, or run `npx tsx packages/nn/bench/run.ts --workloads W3`.
+ *          --smoke (check results, not speed: see below)
+ * From the repository root npm takes --options for itself; use BENCH_WORKLOADS, BENCH_REPEATS,
+ * BENCH_TARGET_MS and BENCH_SMOKE=1 there, or run `npx tsx packages/nn/bench/run.ts --workloads W3`.
+ *
+ * --smoke (`npm run bench:smoke -w @backprop/nn`; test/bench-smoke.test.ts runs it in CI): every
+ * workload and every kernel configuration (wasm, blocked, reference) in both dtypes once, with tiny
+ * repeat counts, W4 on SMOKE_W4_M samples instead of 10000. It asserts nothing about times; it
+ * checks the RESULTS and exits non-zero when one is off: the costs J_0..J_N of SMOKE_ITERATIONS
+ * training iterations from the same data and initial weights, against the reference kernels in
+ * float64 (see TOLERANCES), against numpy's for the same data and weights (relative 1e-9; skipped
+ * with a printed note when python3 or numpy is missing), and every printed figure must be finite
+ * and positive.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type DType, type LayerSpec, type Matrix, Network, setKernels, train, zeros } from '../src/index.ts';
@@ -103,6 +114,31 @@ const WORKLOADS: readonly Workload[] = [
   },
 ];
 
+/** Training iterations whose costs --smoke compares (J_0 before the first update, J_N after the last). */
+const SMOKE_ITERATIONS = 2;
+/** W4's samples in --smoke: the reference kernels need seconds per iteration at m = 10000. */
+const SMOKE_W4_M = 500;
+
+/**
+ * How far --smoke lets each configuration's costs J_0..J_N be from the reference kernels' float64
+ * costs, relative (measured on a 2-vCPU EPYC, 2026-12-01, in brackets). wasm float64 sums every
+ * product element in the reference's order (scripts/gemm-wat.ts): bit-identical, so 0. The
+ * blocked kernels are held to 1e-12 of the natural error scale per element (test/kernels.test.ts)
+ * and so are their costs here (≤ 5.3e-16). float32 rounds the data, the weights and every step to
+ * 24 bits: 1e-5 (≤ 5.9e-8; test/float32.test.ts allows 2e-3 absolute over a whole planar run).
+ * numpy float64 sums in BLAS's own orders: 1e-9, as the golden fixtures (≤ 2.4e-15).
+ */
+const TOLERANCES: { float64: Record<string, number>; float32: Record<string, number>; numpy: number } = {
+  float64: { wasm: 0, blocked: 1e-12, reference: 0 },
+  float32: { wasm: 1e-5, blocked: 1e-5, reference: 1e-5 },
+  numpy: 1e-9,
+};
+
+/** The workload as --smoke runs it (W4 on fewer samples), or unchanged. */
+function sized(w: Workload, smoke: boolean): Workload {
+  return smoke && w.name === 'W4' ? { ...w, m: SMOKE_W4_M } : w;
+}
+
 /** FLOPs of one iteration: 2 × multiply-adds of forward W·A, backward dW, and dA for layers ≥ 2. */
 function flopsPerIteration(w: Workload): number {
   let macs = 0;
@@ -150,11 +186,17 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /**
  * Per-iteration milliseconds of `run(n)` (n iterations), minus `run(0)` when `marginal`. Warm up
- * and calibrate by doubling n until one call takes a quarter of targetMs (one call when a single
- * iteration is already that slow), size n so that a repeat takes about targetMs, then take the
- * median over the repeats.
+ * and calibrate by doubling n until one call takes a quarter of targetMs (at least `minCalls`
+ * calls: a second one at the final size warms the JIT up for the slow workloads), size n so that a
+ * repeat takes about targetMs, then take the median over the repeats.
  */
-function measure(run: (n: number) => void, targetMs: number, repeats: number, marginal: boolean): Timing {
+function measure(
+  run: (n: number) => void,
+  targetMs: number,
+  repeats: number,
+  marginal: boolean,
+  minCalls = 2,
+): Timing {
   const time = (n: number) => {
     const t = performance.now();
     run(n);
@@ -164,7 +206,7 @@ function measure(run: (n: number) => void, targetMs: number, repeats: number, ma
   let n = 1;
   let dt = time(n);
   let calls = 1;
-  while ((dt < targetMs / 4 || calls < 2) && n < 1 << 24) {
+  while ((dt < targetMs / 4 || calls < minCalls) && n < 1 << 24) {
     if (dt >= targetMs / 4) {
       dt = time(n); // a second call at this size: JIT warm-up for the slow workloads
     } else {
@@ -184,6 +226,8 @@ interface NumpyResult {
   ok: boolean;
   error?: string;
   msPerIteration?: number;
+  /** --data: the costs J_0..J_N of --iterations iterations. */
+  costs?: number[];
   numpy?: string;
   python?: string;
   blas?: { name?: string; version?: string; coretype?: string; threads?: number; source?: string };
@@ -211,6 +255,47 @@ function runNumpy(args: string[], keepEnv: boolean): NumpyResult {
   }
 }
 
+/** The largest |got − want| / |want| over the entries; Infinity when the lengths differ, NaN for NaN. */
+function relativeGap(got: readonly number[], want: readonly number[]): number {
+  if (got.length !== want.length) return Number.POSITIVE_INFINITY;
+  let gap = 0;
+  for (let i = 0; i < want.length; i++) {
+    const g = Math.abs(got[i]! - want[i]!) / Math.abs(want[i]!);
+    if (!(g <= gap)) gap = g; // NaN sticks
+  }
+  return gap;
+}
+
+/**
+ * --smoke: the workload's float64 data and seed-1 initial weights as raw float64 (native byte order)
+ * files in a temporary directory, with their shapes in meta.json, for numpy_ref.py --data: numpy
+ * then starts from exactly the numbers nn starts from.
+ */
+function writeSmokeData(w: Workload): string {
+  const dir = mkdtempSync(join(os.tmpdir(), 'nn-bench-smoke-'));
+  const { X, Y } = data(w, 'float64');
+  const net = Network.create({
+    inputSize: w.inputSize,
+    layers: w.layers,
+    init: 'he',
+    seed: 1,
+    dtype: 'float64',
+  });
+  const arrays: Record<string, Matrix> = { X, Y };
+  w.layers.forEach((_, i) => {
+    arrays[`W${i + 1}`] = net.weights.W[i + 1]!;
+    arrays[`b${i + 1}`] = net.weights.b[i + 1]!;
+  });
+  const shapes: Record<string, [number, number]> = {};
+  for (const [name, a] of Object.entries(arrays)) {
+    shapes[name] = [a.rows, a.cols];
+    const bytes = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+    writeFileSync(join(dir, `${name}.f64`), bytes);
+  }
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ layers: w.layers.length, shapes }));
+  return dir;
+}
+
 function cpuModel(): string {
   try {
     const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -221,6 +306,9 @@ function cpuModel(): string {
 
 const fmtMs = (ms: number) =>
   ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(4);
+/** J_N to 17 digits and J_0 − J_N (how far the iterations moved the cost: what the check can see). */
+const fmtCost = (costs: readonly number[]) =>
+  `${(costs.at(-1) ?? Number.NaN).toPrecision(17).padStart(22)}${((costs[0] ?? Number.NaN) - (costs.at(-1) ?? Number.NaN)).toExponential(2).padStart(12)}`;
 const fmtGf = (g: number) => (g >= 10 ? g.toFixed(1) : g.toFixed(2));
 
 interface Row {
@@ -232,7 +320,7 @@ interface Row {
 }
 
 /** Our timings for one workload and dtype, in this process (see runOurs). */
-function measureOurs(w: Workload, dtype: DType, targetMs: number, repeats: number) {
+function measureOurs(w: Workload, dtype: DType, targetMs: number, repeats: number, minCalls: number) {
   const { X, Y } = data(w, dtype);
   const net = Network.create({ inputSize: w.inputSize, layers: w.layers, init: 'he', seed: 1, dtype });
   const lr = { learningRate: w.learningRate };
@@ -243,6 +331,7 @@ function measureOurs(w: Workload, dtype: DType, targetMs: number, repeats: numbe
     targetMs,
     repeats,
     false,
+    minCalls,
   );
   const loop = measure(
     (n) => {
@@ -251,8 +340,23 @@ function measureOurs(w: Workload, dtype: DType, targetMs: number, repeats: numbe
     targetMs,
     repeats,
     true,
+    minCalls,
   );
   return { step, train: loop };
+}
+
+/** The costs J_0..J_N of SMOKE_ITERATIONS full-batch iterations from the bench's data and seed-1 weights. */
+function smokeCosts(w: Workload, dtype: DType): number[] {
+  const { X, Y } = data(w, dtype);
+  const net = Network.create({ inputSize: w.inputSize, layers: w.layers, init: 'he', seed: 1, dtype });
+  return train(net, X, Y, { learningRate: w.learningRate, iterations: SMOKE_ITERATIONS, costEvery: 1 }).costs;
+}
+
+interface OursResult {
+  step: Timing;
+  train: Timing;
+  /** --smoke only: see smokeCosts. */
+  costs?: number[];
 }
 
 /**
@@ -265,7 +369,8 @@ function runOurs(
   targetMs: number,
   repeats: number,
   kernelsName: string,
-): { step: Timing; train: Timing } | { error: string } {
+  smoke: boolean,
+): OursResult | { error: string } {
   const script = fileURLToPath(import.meta.url);
   const args = [
     ...process.execArgv,
@@ -278,6 +383,7 @@ function runOurs(
     String(repeats),
     '--kernels',
     kernelsName,
+    ...(smoke ? ['--smoke'] : []),
   ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600_000 });
   if (r.error) return { error: r.error.message };
@@ -300,37 +406,51 @@ function main(): void {
       'keep-openblas-env': { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
       child: { type: 'string' },
-      kernels: { type: 'string', default: env.BENCH_KERNELS ?? 'wasm,blocked' },
+      kernels: { type: 'string' },
+      smoke: { type: 'boolean', default: env.BENCH_SMOKE === '1' },
     },
   });
+  const smoke = values.smoke;
   const names = values.workloads.split(',').map((s) => s.trim().toUpperCase());
-  const selected = WORKLOADS.filter((w) => names.includes(w.name));
-  const repeats = Number(values.repeats);
-  const targetMs = Number(values['target-ms']);
+  const selected = WORKLOADS.filter((w) => names.includes(w.name)).map((w) => sized(w, smoke));
+  // --smoke: tiny repeat counts (the figures only have to exist) and every kernel configuration.
+  const repeats = smoke ? 1 : Number(values.repeats);
+  const targetMs = smoke ? 20 : Number(values['target-ms']);
   const keepEnv = values['keep-openblas-env'];
-  const kernelNames = values.kernels.split(',').map((s) => s.trim());
+  const kernelsOption =
+    values.kernels ?? (smoke ? Object.keys(KERNELS).join(',') : (env.BENCH_KERNELS ?? 'wasm,blocked'));
+  const kernelNames = kernelsOption.split(',').map((s) => s.trim());
+  // --smoke checks every configuration against the reference kernels' float64 costs: those first.
+  if (smoke) kernelNames.sort((a, b) => Number(b === 'reference') - Number(a === 'reference'));
+  if (smoke && !kernelNames.includes('reference')) kernelNames.unshift('reference');
   for (const k of kernelNames) {
     if (!(k in KERNELS)) throw new Error(`--kernels takes ${Object.keys(KERNELS).join(', ')}; got ${k}`);
   }
   if (values.child !== undefined) {
     const [name, dtype] = values.child.split(':');
-    const w = WORKLOADS.find((x) => x.name === name);
-    if (w === undefined || (dtype !== 'float64' && dtype !== 'float32'))
+    const named = WORKLOADS.find((x) => x.name === name);
+    if (named === undefined || (dtype !== 'float64' && dtype !== 'float32'))
       throw new Error(`bad --child ${values.child}`);
-    const k = KERNELS[values.kernels]?.();
-    if (k === undefined || k === null) throw new Error(`kernels ${values.kernels} are not available here`);
+    const w = sized(named, smoke);
+    const k = KERNELS[kernelsOption]?.();
+    if (k === undefined || k === null) throw new Error(`kernels ${kernelsOption} are not available here`);
     setKernels(k);
-    console.log(JSON.stringify(measureOurs(w, dtype, targetMs, repeats)));
+    // --smoke: no JIT warm-up call, the figures only have to exist
+    const result: OursResult = measureOurs(w, dtype, targetMs, repeats, smoke ? 1 : 2);
+    if (smoke) result.costs = smokeCosts(w, dtype);
+    console.log(JSON.stringify(result));
     return;
   }
   const began = Date.now();
 
   let numpyOn = !values['no-numpy'];
+  let numpyMissing = values['no-numpy'] ? '--no-numpy' : '';
   let info: NumpyResult | undefined;
   if (numpyOn) {
     info = runNumpy(['--workload', 'W3', '--info'], keepEnv);
     if (!info.ok) {
       console.log(`notice: numpy column skipped: ${info.error}`);
+      numpyMissing = info.error ?? 'numpy_ref.py failed';
       numpyOn = false;
     }
   }
@@ -357,6 +477,11 @@ function main(): void {
   console.log(
     `nn kernels: ${kernelNames.join(', ')} (wasm: WebAssembly SIMD, ${wasmKernels === null ? 'NOT available here' : 'the default'}; blocked: TypeScript; reference: plain loops)`,
   );
+  if (smoke) {
+    console.log(
+      `smoke mode: results checked, times not; repeats 1, W4 on m = ${SMOKE_W4_M} samples (10000 in the full bench)`,
+    );
+  }
   console.log(
     `load average at start: ${os
       .loadavg()
@@ -369,8 +494,15 @@ function main(): void {
   console.log('-'.repeat(header.length));
 
   const rows: Row[] = [];
+  /** --smoke: what is wrong (the run fails when this is not empty) and the results it checked. */
+  const problems: string[] = [];
+  const checked: string[] = [];
   const print = (row: Row) => {
     rows.push(row);
+    const figures = { 'ms/iter': row.ms, 'GFLOP/s': row.gflops, '× numpy': row.ratio ?? 1 };
+    for (const [what, x] of Object.entries(figures)) {
+      if (!(Number.isFinite(x) && x > 0)) problems.push(`${row.workload} ${row.impl}: ${what} is ${x}`);
+    }
     console.log(
       `${row.workload.padEnd(16)}${row.impl.padEnd(34)}${fmtMs(row.ms).padStart(10)}${fmtGf(row.gflops).padStart(10)}${(row.ratio === null ? '–' : row.ratio.toFixed(2)).padStart(10)}`,
     );
@@ -380,11 +512,34 @@ function main(): void {
     const flops = flopsPerIteration(w);
     const label = `${w.name} ${w.title}`;
     let numpyMs: number | null = null;
-    if (numpyOn) {
-      const r = runNumpy(
-        ['--workload', w.name, '--target-ms', String(targetMs), '--repeats', String(repeats)],
-        keepEnv,
+    /** --smoke: the reference kernels' float64 costs, which every other configuration is checked against. */
+    let want: number[] | undefined;
+    const check = (config: string, costs: number[] | undefined, tolerance: number) => {
+      if (want === undefined) return;
+      const gap = relativeGap(costs ?? [], want);
+      const ok = gap <= tolerance; // false for NaN
+      checked.push(
+        `${label.padEnd(16)}${config.padEnd(24)}${fmtCost(costs ?? [])}${gap.toExponential(1).padStart(10)}${tolerance.toExponential(0).padStart(8)}  ${ok ? 'ok' : 'WRONG'}`,
       );
+      if (!ok)
+        problems.push(
+          `${label} ${config}: costs ${JSON.stringify(costs)} are ${gap} from ${JSON.stringify(want)}, over ${tolerance}`,
+        );
+    };
+    let numpyCosts: number[] | undefined;
+    let dataDir: string | undefined;
+    if (numpyOn) {
+      const args = ['--workload', w.name, '--target-ms', String(targetMs), '--repeats', String(repeats)];
+      if (smoke) {
+        dataDir = writeSmokeData(w);
+        args.push('--data', dataDir, '--iterations', String(SMOKE_ITERATIONS));
+      }
+      const r = runNumpy(args, keepEnv);
+      if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (smoke) {
+        if (r.ok) numpyCosts = r.costs ?? [];
+        else problems.push(`${label} numpy: ${r.error}`);
+      }
       if (r.ok && r.msPerIteration !== undefined) {
         numpyMs = r.msPerIteration;
         print({
@@ -401,10 +556,27 @@ function main(): void {
     for (const kernelName of kernelNames)
       for (const dtype of ['float64', 'float32'] as const) {
         const tag = `${dtype === 'float64' ? 'f64' : 'f32'} ${kernelName}`;
-        const r = runOurs(w.name, dtype, targetMs, repeats, kernelName);
+        if (smoke && kernelName === 'wasm' && wasmKernels === null) {
+          console.log(`notice: nn ${w.name} ${tag} skipped: this runtime has no WebAssembly SIMD`);
+          continue;
+        }
+        const r = runOurs(w.name, dtype, targetMs, repeats, kernelName, smoke);
         if ('error' in r) {
           console.log(`notice: nn ${w.name} ${tag} failed: ${r.error}`);
+          if (smoke) problems.push(`${label} ${tag}: ${r.error}`);
           continue;
+        }
+        if (smoke && dtype === 'float64' && kernelName === 'reference') {
+          want = r.costs ?? [];
+          const usable =
+            want.length === SMOKE_ITERATIONS + 1 && want.every((c) => Number.isFinite(c) && c > 0);
+          if (!usable) problems.push(`${label} ${tag}: no usable baseline costs (${JSON.stringify(want)})`);
+          checked.push(`${label.padEnd(16)}${tag.padEnd(24)}${fmtCost(want)}${'(baseline)'.padStart(18)}`);
+        } else if (smoke) {
+          const tolerance = TOLERANCES[dtype][kernelName];
+          if (tolerance === undefined)
+            problems.push(`${label} ${tag}: no tolerance for these kernels in TOLERANCES`);
+          else check(tag, r.costs, tolerance);
         }
         for (const [impl, t] of [
           [`nn ${tag} step()`, r.step],
@@ -419,6 +591,7 @@ function main(): void {
           });
         }
       }
+    if (numpyCosts !== undefined) check('numpy f64', numpyCosts, TOLERANCES.numpy);
   }
   console.log('');
   console.log(
@@ -428,6 +601,26 @@ function main(): void {
       .join(' ')}`,
   );
   console.log(`total ${((Date.now() - began) / 1000).toFixed(0)} s`);
+
+  if (smoke) {
+    console.log('');
+    console.log(
+      `smoke: costs J_0..J_${SMOKE_ITERATIONS} of ${SMOKE_ITERATIONS} iterations (J_${SMOKE_ITERATIONS} shown), largest relative gap to the f64 reference kernels' costs`,
+    );
+    console.log(
+      `${'workload'.padEnd(16)}${'configuration'.padEnd(24)}${`J_${SMOKE_ITERATIONS}`.padStart(22)}${`J_0 − J_${SMOKE_ITERATIONS}`.padStart(12)}${'gap'.padStart(10)}${'allowed'.padStart(8)}`,
+    );
+    for (const line of checked) console.log(line);
+    if (!numpyOn) console.log(`notice: numpy not checked (${numpyMissing})`);
+    if (problems.length > 0) {
+      console.log('');
+      for (const p of problems) console.log(`smoke problem: ${p}`);
+      console.log(`smoke: FAILED (${problems.length} problem${problems.length === 1 ? '' : 's'})`);
+      process.exitCode = 1;
+    } else {
+      console.log(`smoke: OK (${checked.length} results checked; times are not checked)`);
+    }
+  }
 
   if (values.markdown) {
     console.log('');
