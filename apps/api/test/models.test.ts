@@ -195,10 +195,12 @@ describe('a completed job', () => {
 });
 
 describe('GET /v1/models/:id', () => {
-  it('shows the model: shape, task, classes, metrics, normalization', async () => {
+  it("shows the model: shape, task, classes, metrics, normalization and its job's resolved training plan", async () => {
     const res = await ctx.app.inject({ method: 'GET', url: `/v1/models/${binary.modelId}` });
     expect(res.statusCode).toBe(200);
     const model = res.json();
+    const job = (await ctx.app.inject({ method: 'GET', url: `/v1/jobs/${binary.jobId}` })).json();
+    expect(Object.keys(job.training).length).toBeGreaterThan(0);
     expect(model).toEqual({
       id: binary.modelId,
       jobId: binary.jobId,
@@ -208,6 +210,7 @@ describe('GET /v1/models/:id', () => {
       classes: ['blue', 'red'],
       metrics: binaryMetrics,
       normalization: binaryNormalization,
+      training: job.training,
       createdAt: expect.any(String),
     });
     expect(Number.isNaN(Date.parse(model.createdAt))).toBe(false);

@@ -106,6 +106,11 @@ export const Model = z
     classes: z.array(ClassLabel).optional(),
     metrics: Metrics,
     normalization: Normalization,
+    training: z
+      .record(z.string(), z.unknown())
+      .describe(
+        'The resolved training plan of the job that made this model (as GET /v1/jobs/{id} shows it): every option with its default filled in, the seed and the optimiser hyper-parameters',
+      ),
     createdAt: Timestamp,
   })
   .meta({ id: 'Model' });

@@ -1,17 +1,23 @@
 // Models: the trained weights with what prediction needs (shape, task, classes, normalisation).
 // They are created only by completeJob (jobs.ts), once per job, and deleted only by deleteModel.
-import type { Model } from './generated/prisma/client.ts';
+import type { Model, Prisma } from './generated/prisma/client.ts';
 import { type DbOrTx, isUuid } from './internal.ts';
 
-/** A model without its parameters. */
-export type ModelSummary = Omit<Model, 'parameters'>;
-
-const withoutParameters = { parameters: true } as const;
+/**
+ * A model without its parameters, with the resolved training plan of the job that made it (the
+ * job's `training` never changes after it is created, and a job cannot be deleted while its model
+ * exists, so the plan is the model's for as long as the model lives).
+ */
+export type ModelSummary = Omit<Model, 'parameters'> & { job: { training: Prisma.JsonValue } };
 
 /** null if missing or another tenant's. */
 export async function getModel(db: DbOrTx, tenantId: string, id: string): Promise<ModelSummary | null> {
   if (!isUuid(id)) return null;
-  return db.model.findFirst({ where: { id, tenantId }, omit: withoutParameters });
+  return db.model.findFirst({
+    where: { id, tenantId },
+    omit: { parameters: true },
+    include: { job: { select: { training: true } } },
+  });
 }
 
 /** The whole model, parameters included (decode them with bytesToFloat64). */
