@@ -218,7 +218,12 @@ function measure(
   const perIteration = Math.max(dt - base(), dt / 2) / n;
   const reps = Math.max(1, Math.round(targetMs / perIteration));
   const times: number[] = [];
-  for (let r = 0; r < repeats; r++) times.push((time(reps) - base()) / reps);
+  // The calibration's guard again: on a loaded machine one slow run(0) can exceed a short run(n)
+  // (--smoke times a single iteration), and a figure ≤ 0 would mean nothing.
+  for (let r = 0; r < repeats; r++) {
+    const t = time(reps);
+    times.push(Math.max(t - base(), t / 2) / reps);
+  }
   return { ms: median(times), n: reps, repeats: times };
 }
 
