@@ -254,7 +254,18 @@ describe('responses carry only allow-listed fields', () => {
       'modelId',
       'worker',
     ],
-    model: ['id', 'jobId', 'inputSize', 'layers', 'task', 'classes', 'metrics', 'normalization', 'createdAt'],
+    model: [
+      'id',
+      'jobId',
+      'inputSize',
+      'layers',
+      'task',
+      'classes',
+      'metrics',
+      'normalization',
+      'training',
+      'createdAt',
+    ],
   };
   const TRAINING = [
     'learningRate',
