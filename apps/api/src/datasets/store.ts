@@ -1,14 +1,8 @@
 /** Turns a parsed upload (CSV or JSON) into a stored dataset, in one insert within the tenant's quota. */
-import {
-  ApiError,
-  type ClassLabel,
-  type Dataset,
-  type FeatureStat,
-  type Task,
-  unstorableText,
-} from '@backprop/contracts';
+import { ApiError, type Dataset, Task, unstorableText } from '@backprop/contracts';
 import { createDatasetWithinQuota, type Db } from '@backprop/db';
 import { storageQuotaExceeded } from '../routes/quota.ts';
+import { StoredFeatureStats, storedClasses } from '../stored.ts';
 import { describeUpload } from './describe.ts';
 
 export interface ParsedDataset {
@@ -117,13 +111,14 @@ export function toDataset(row: DatasetRow): Dataset {
     name: row.name,
     samples: row.samples,
     features: row.features,
-    task: row.task as Task,
+    task: Task.parse(row.task),
     labelName: row.labelName,
-    featureStats: row.featureStats as FeatureStat[],
+    featureStats: StoredFeatureStats.parse(row.featureStats),
     byteSize: row.byteSize,
     createdAt: row.createdAt.toISOString(),
     deletedAt: row.deletedAt?.toISOString() ?? null,
   };
-  if (Array.isArray(row.classes)) dataset.classes = row.classes as ClassLabel[];
+  const classes = storedClasses(row.classes);
+  if (classes !== undefined) dataset.classes = classes;
   return dataset;
 }

@@ -1,5 +1,6 @@
 /** Job rows as the API shows them. */
-import { type Job, JobErrorCode, type JobStatus } from '@backprop/contracts';
+import { type Job, JobErrorCode, JobStatus } from '@backprop/contracts';
+import { StoredTraining } from '../stored.ts';
 
 export interface JobRow {
   id: string;
@@ -31,10 +32,10 @@ export function toJob(row: JobRow): Job {
   const now = Date.now();
   return {
     id: row.id,
-    status: row.status as JobStatus,
+    status: JobStatus.parse(row.status),
     datasetId: row.datasetId,
     networkId: row.networkId,
-    training: row.training as Record<string, unknown>,
+    training: StoredTraining.parse(row.training),
     progress: { iteration: row.iteration, iterations: row.iterations },
     // JSON has no NaN or ±Infinity (the db keeps them): a non-finite cost shows as null.
     cost: row.cost !== null && Number.isFinite(row.cost) ? row.cost : null,

@@ -5,9 +5,10 @@
  * deleted, by this process or another. Entries remember their tenant, and a lookup by another
  * tenant misses exactly like a missing model.
  */
-import type { ClassLabel, Layer, Normalization, Task } from '@backprop/contracts';
+import { type ClassLabel, Normalization, Task } from '@backprop/contracts';
 import { bytesToFloat64, type Db, getModel, getModelWithParameters, unpackParameters } from '@backprop/db';
 import { Network } from '@backprop/nn';
+import { StoredLayers, storedClasses } from '../stored.ts';
 
 export interface LoadedModel {
   tenantId: string;
@@ -36,7 +37,7 @@ export class ModelCache {
     }
     const row = await getModelWithParameters(this.db, tenantId, id);
     if (!row) return null;
-    const layers = row.layers as Layer[];
+    const layers = StoredLayers.parse(row.layers);
     const loaded: LoadedModel = {
       tenantId,
       network: Network.fromParameters({
@@ -44,9 +45,9 @@ export class ModelCache {
         layers,
         parameters: unpackParameters(row.inputSize, layers, bytesToFloat64(row.parameters)),
       }),
-      task: row.task as Task,
-      classes: Array.isArray(row.classes) ? (row.classes as ClassLabel[]) : null,
-      normalization: row.normalization as Normalization,
+      task: Task.parse(row.task),
+      classes: storedClasses(row.classes) ?? null,
+      normalization: Normalization.parse(row.normalization),
     };
     this.entries.set(id, loaded);
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);

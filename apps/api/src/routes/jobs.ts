@@ -10,7 +10,6 @@ import {
   Job,
   JobCosts,
   JobPage,
-  type Layer,
   ListJobsQuery,
   limitExceeded,
   TRAIN_JOB_NAME,
@@ -33,6 +32,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { planTraining } from '../jobs/plan.ts';
 import { toJob } from '../jobs/present.ts';
 import { isQueueRefusal } from '../queue.ts';
+import { StoredLayers } from '../stored.ts';
 import { storageQuotaExceeded } from './quota.ts';
 import { deleteByIdSchema, NoBody, NoQuery } from './strict.ts';
 
@@ -103,7 +103,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
       const plan = planTraining(
         dataset,
-        { inputSize: network.inputSize, layers: network.layers as Layer[] },
+        { inputSize: network.inputSize, layers: StoredLayers.parse(network.layers) },
         body.training,
         env,
       );

@@ -4,7 +4,7 @@ import {
   CreateNetwork,
   ErrorBody,
   IdParams,
-  type Init,
+  Init,
   type Layer,
   ListNetworksQuery,
   limitExceeded,
@@ -16,6 +16,7 @@ import { createNetwork, deleteNetwork, getNetwork, listNetworks } from '@backpro
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiEnv } from '../env.ts';
+import { StoredLayers } from '../stored.ts';
 import { deleteByIdSchema, NoQuery } from './strict.ts';
 
 const tags = ['networks'];
@@ -36,8 +37,8 @@ export function toNetwork(row: NetworkRow): Network {
     id: row.id,
     name: row.name,
     inputSize: row.inputSize,
-    layers: row.layers as Layer[],
-    init: row.init as Init,
+    layers: StoredLayers.parse(row.layers),
+    init: Init.parse(row.init),
     parameterCount: row.parameterCount,
     createdAt: row.createdAt.toISOString(),
     deletedAt: row.deletedAt?.toISOString() ?? null,

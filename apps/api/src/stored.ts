@@ -1,0 +1,16 @@
+/**
+ * Stored JSON columns, parsed with their contracts on the way out of the database instead of cast:
+ * a row written by an older or broken version fails loudly here rather than leaking a wrong shape.
+ */
+import { ClassLabel, FeatureStat, Layer } from '@backprop/contracts';
+import { z } from 'zod';
+
+export const StoredLayers = z.array(Layer);
+export const StoredFeatureStats = z.array(FeatureStat);
+/** A job's resolved training plan as stored (its keys vary with the optimiser). */
+export const StoredTraining = z.record(z.string(), z.unknown());
+
+/** Classes of a classification, or undefined for a regression (stored as JSON null). */
+export function storedClasses(value: unknown): ClassLabel[] | undefined {
+  return value === null || value === undefined ? undefined : z.array(ClassLabel).parse(value);
+}
