@@ -3,34 +3,14 @@
  * script fixtures/make_golden.py (forward output, cost, gradients, one update, 100 iterations of
  * cost history and the final parameters). Float64 results must match to 1e-9 relative.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type LayerSpec, Network, type OptimizerName, train } from '../src/index.ts';
+import { Network, train } from '../src/index.ts';
+import { type GoldenCase, loadGoldenCases } from './golden-cases.ts';
 import { expectClose } from './helpers.ts';
 
-interface Case {
-  name: string;
-  inputSize: number;
-  layers: LayerSpec[];
-  options: { learningRate: number; l2?: number; optimizer?: OptimizerName; beta?: number };
-  X: number[][];
-  Y: number[][];
-  parameters: Record<string, number[][]>;
-  AL: number[][];
-  cost: number;
-  gradients: Record<string, number[][]>;
-  afterOneUpdate: Record<string, number[][]>;
-  iterations: number;
-  costs: number[];
-  finalParameters: Record<string, number[][]>;
-}
+const cases = loadGoldenCases();
 
-const path = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/golden.json');
-const { cases } = JSON.parse(readFileSync(path, 'utf8')) as { cases: Case[] };
-
-const netOf = (c: Case) =>
+const netOf = (c: GoldenCase) =>
   Network.fromParameters({ inputSize: c.inputSize, layers: c.layers, parameters: c.parameters });
 
 describe.each(cases)('golden fixture $name', (c) => {

@@ -3,12 +3,10 @@
  * reproducibility of the committed binary, the fallback and the memory bound.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { assemble, binaryModule, MODULE_PATH, WASM_PATH } from '../scripts/build-wasm.ts';
 import { reluBackward, reluForward } from '../src/activations.ts';
-import { type LayerSpec, Network, type OptimizerName, train } from '../src/index.ts';
+import { type LayerSpec, Network, train } from '../src/index.ts';
 import {
   blockedKernels,
   defaultKernels,
@@ -20,6 +18,7 @@ import {
 } from '../src/kernels.ts';
 import { createWasmKernels, kernelsWasmBytes, wasmSimdSupported } from '../src/kernels-wasm.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
+import { type GoldenCase, loadGoldenCases } from './golden-cases.ts';
 import { bits, expectClose, loadPlanar } from './helpers.ts';
 import { operands, random, rng, VARIANTS, type Variant } from './kernel-cases.ts';
 
@@ -328,22 +327,8 @@ describe('the committed binary is built from its source', () => {
   });
 });
 
-interface GoldenCase {
-  name: string;
-  inputSize: number;
-  layers: LayerSpec[];
-  options: { learningRate: number; l2?: number; optimizer?: OptimizerName; beta?: number };
-  X: number[][];
-  Y: number[][];
-  parameters: Record<string, number[][]>;
-  iterations: number;
-  costs: number[];
-  finalParameters: Record<string, number[][]>;
-}
-
 describe('golden fixtures with every product in WebAssembly', () => {
-  const path = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/golden.json');
-  const { cases } = JSON.parse(readFileSync(path, 'utf8')) as { cases: GoldenCase[] };
+  const cases = loadGoldenCases();
   const run = (c: GoldenCase, k: Kernels) => {
     setKernels(k);
     try {
