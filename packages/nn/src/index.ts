@@ -47,6 +47,20 @@ export {
 } from './layout.ts';
 export { type DType, dtypeOf, type FloatArray, type Matrix, zeros } from './matrix.ts';
 export {
+  type AveragedScores,
+  type BinaryMetrics,
+  binaryMetrics,
+  type ClassScores,
+  LOG_LOSS_EPSILON,
+  logLoss,
+  type MulticlassMetrics,
+  multiclassMetrics,
+  type RegressionMetrics,
+  type RocCurve,
+  regressionMetrics,
+  roc,
+} from './metrics/index.ts';
+export {
   type CreateOptions,
   type FromParametersOptions,
   type GradientMatrices,
