@@ -56,7 +56,7 @@ const OPTIMIZER_OF_HYPERPARAMETER = [
 
 export const Training = z
   .strictObject({
-    learningRate: z.number().positive().max(1e3),
+    learningRate: z.number().positive().max(1e3).describe('Step size α of every update, in (0, 1000]'),
     iterations: z
       .number()
       .int()
@@ -70,7 +70,12 @@ export const Training = z
       .min(1)
       .optional()
       .describe('Mini-batch size; omit for full-batch gradient descent'),
-    optimizer: z.enum(['gd', 'momentum', 'adam']).default('gd'),
+    optimizer: z
+      .enum(['gd', 'momentum', 'adam'])
+      .default('gd')
+      .describe(
+        'gd: plain gradient descent; momentum: with a velocity (β); adam: with moment estimates (β1, β2, ε)',
+      ),
     beta: z
       .number()
       .min(0)
@@ -104,7 +109,12 @@ export const Training = z
       .describe(
         'Stop when the validation cost has not improved for `patience` evaluations; keeps the best weights',
       ),
-    normalize: z.enum(['standard', 'minmax', 'none']).default('standard'),
+    normalize: z
+      .enum(['standard', 'minmax', 'none'])
+      .default('standard')
+      .describe(
+        'Scale the features before training (and prediction): standard (x-mean)/std, minmax (x-min)/(max-min), or none',
+      ),
     costEvery: z
       .number()
       .int()
