@@ -133,6 +133,17 @@ const TOLERANCES: { float64: Record<string, number>; float32: Record<string, num
   float32: { wasm: 1e-5, blocked: 1e-5, reference: 1e-5 },
   numpy: 1e-9,
 };
+/**
+ * wasm float64 on a workload with tanh layers (W3): tanh runs in WebAssembly too, its own function
+ * within 3 ulp of Math.tanh (scripts/math-wat.ts), so the costs are no longer the reference's bits.
+ */
+const WASM_TANH_TOLERANCE = 1e-13;
+
+function tolerance(w: Workload, dtype: DType, kernelName: string): number | undefined {
+  const tanh = w.layers.some((layer) => layer.activation === 'tanh');
+  if (dtype === 'float64' && kernelName === 'wasm' && tanh) return WASM_TANH_TOLERANCE;
+  return TOLERANCES[dtype][kernelName];
+}
 
 /** The workload as --smoke runs it (W4 on fewer samples), or unchanged. */
 function sized(w: Workload, smoke: boolean): Workload {
@@ -578,10 +589,10 @@ function main(): void {
           if (!usable) problems.push(`${label} ${tag}: no usable baseline costs (${JSON.stringify(want)})`);
           checked.push(`${label.padEnd(16)}${tag.padEnd(24)}${fmtCost(want)}${'(baseline)'.padStart(18)}`);
         } else if (smoke) {
-          const tolerance = TOLERANCES[dtype][kernelName];
-          if (tolerance === undefined)
+          const allowed = tolerance(w, dtype, kernelName);
+          if (allowed === undefined)
             problems.push(`${label} ${tag}: no tolerance for these kernels in TOLERANCES`);
-          else check(tag, r.costs, tolerance);
+          else check(tag, r.costs, allowed);
         }
         for (const [impl, t] of [
           [`nn ${tag} step()`, r.step],

@@ -22,4 +22,11 @@ export interface Kernels {
   reluForward?(Z: Matrix, A: Matrix): boolean;
   /** Optional: dZ = dA where Z > 0, else +0, as activations.ts's loop; false when it declines. */
   reluBackward?(dA: Matrix, Z: Matrix, dZ: Matrix): boolean;
+  /**
+   * Optional element-wise tanh: A = tanh(Z) within 3 ulp of `Math.tanh` (not always its bits: the
+   * WebAssembly kernels compute their own tanh). false when it declines; the caller then loops.
+   */
+  tanhForward?(Z: Matrix, A: Matrix): boolean;
+  /** Optional: dZ = dA ⊙ (1 − A²), the loop's bits; false when it declines. */
+  tanhBackward?(dA: Matrix, A: Matrix, dZ: Matrix): boolean;
 }

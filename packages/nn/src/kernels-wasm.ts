@@ -29,11 +29,16 @@
  *
  * Falls back to the blocked kernels for: tiny products (copy and call overhead exceed the work),
  * operands or out of mixed dtypes, and products past the memory bound.
+ *
+ * Element-wise work: relu lives in the products' module; tanh and its derivative in a second module
+ * (scripts/math-wat.ts, kept apart so each stays under 4 KiB) on the same memory. Where that
+ * module does not load, tanh stays on activations.ts's loops and everything else is unchanged.
  */
 
 import { blockedKernels } from './kernels-blocked.ts';
 import type { Kernels } from './kernels-interface.ts';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm-binary.ts';
+import { KERNELS_WASM_MATH_BASE64 } from './kernels-wasm-math-binary.ts';
 import type { FloatArray, Matrix } from './matrix.ts';
 
 /** Depth of one K block. */
@@ -48,6 +53,11 @@ const C_BLOCK = 1 << 19;
 export const MAX_BYTES = 256 * 1024 * 1024;
 /** Up to this many multiply-adds a product runs on the blocked kernels (copy and call overhead). */
 export const SMALL_PRODUCT = 4096;
+/**
+ * Up to this many elements tanh stays on the JavaScript loop: a call into WebAssembly and two
+ * copies cost ~0.1 µs, what `Math.tanh` takes for about 8 elements (~13 ns each).
+ */
+export const TINY_ELEMENTWISE = 8;
 
 const PAGE = 65536;
 
@@ -75,6 +85,14 @@ interface Exports {
   relu_f32(src: number, dst: number, n: number): void;
   relu_back_f64(da: number, z: number, dz: number, n: number): void;
   relu_back_f32(da: number, z: number, dz: number, n: number): void;
+}
+
+/** The element-wise math module (scripts/math-wat.ts), on the same memory. */
+interface MathExports {
+  tanh_f64(src: number, dst: number, n: number): void;
+  tanh_f32(src: number, dst: number, n: number): void;
+  tanh_back_f64(da: number, a: number, dz: number, n: number): void;
+  tanh_back_f32(da: number, a: number, dz: number, n: number): void;
 }
 
 /** Micro-tile shape per dtype: must match TILES in scripts/gemm-wat.ts (tests check results). */
@@ -129,6 +147,11 @@ export function kernelsWasmBytes(): Uint8Array<ArrayBuffer> {
   return decode(KERNELS_WASM_BASE64);
 }
 
+/** The element-wise math module's bytes (exported for the reproducibility test). */
+export function kernelsWasmMathBytes(): Uint8Array<ArrayBuffer> {
+  return decode(KERNELS_WASM_MATH_BASE64);
+}
+
 /**
  * Whether this runtime can run the kernels: `WebAssembly.validate` of the module itself, so the
  * check covers exactly the features it uses (SIMD, bulk memory) and nothing else.
@@ -152,6 +175,10 @@ function isExports(x: Record<string, unknown>): x is Record<string, unknown> & E
   ].every((n) => typeof x[n] === 'function');
 }
 
+function isMathExports(x: Record<string, unknown>): x is Record<string, unknown> & MathExports {
+  return ['tanh_f64', 'tanh_f32', 'tanh_back_f64', 'tanh_back_f32'].every((n) => typeof x[n] === 'function');
+}
+
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
 export interface WasmKernels extends Kernels {
@@ -166,6 +193,13 @@ export interface WasmKernelOptions {
   readonly maxBytes?: number;
   /** The module's bytes (default: the committed build); tests pass broken ones. */
   readonly bytes?: Uint8Array<ArrayBuffer>;
+  /**
+   * The element-wise math module's bytes (default: the committed build). Where it does not load,
+   * the products still run in WebAssembly and tanh stays on the JavaScript loops.
+   */
+  readonly mathBytes?: Uint8Array<ArrayBuffer>;
+  /** Element-wise math (tanh) on fewer elements runs on the caller's loop (default TINY_ELEMENTWISE). */
+  readonly tinyElementwise?: number;
   /**
    * false skips the micro-kernels and keeps the copies and packing, so bench/products.ts can time
    * what moving operands in and out costs (the results are then meaningless).
@@ -194,6 +228,17 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
   } catch {
     return null;
   }
+  let math: MathExports | null = null;
+  try {
+    const mathBytes = options.mathBytes ?? kernelsWasmMathBytes();
+    if (runtime.validate(mathBytes)) {
+      const instance = new runtime.Instance(new runtime.Module(mathBytes), { env: { memory } });
+      if (isMathExports(instance.exports)) math = instance.exports;
+    }
+  } catch {
+    math = null;
+  }
+  const tiny = options.tinyElementwise ?? TINY_ELEMENTWISE;
   // Views of linear memory; a grow detaches the old buffer, so they are recreated after one.
   let f64 = new Float64Array(memory.buffer);
   let f32 = new Float32Array(memory.buffer);
@@ -415,10 +460,60 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
     return true;
   }
 
+  /** The dtype the arrays share (its element size), or null when they mix dtypes. */
+  function common(arrays: readonly FloatArray[]): { es: 8 | 4; is64: boolean } | null {
+    if (arrays.every((x) => x instanceof Float64Array)) return { es: 8, is64: true };
+    if (arrays.every((x) => x instanceof Float32Array)) return { es: 4, is64: false };
+    return null;
+  }
+
+  /**
+   * A = tanh(Z) in chunks, in place in linear memory (math-wat.ts: within 3 ulp of Math.tanh).
+   * Declines (false) for tiny or mixed-dtype arrays and where the math module did not load.
+   */
+  function tanhForward(Z: Matrix, A: Matrix): boolean {
+    const z = Z.data;
+    const a = A.data;
+    const n = z.length;
+    const kind = common([z, a]);
+    if (math === null || n <= tiny || kind === null || !ensure(CHUNK * kind.es)) return false;
+    const run = kind.is64 ? math.tanh_f64 : math.tanh_f32;
+    const view = kind.is64 ? f64 : f32;
+    for (let o = 0; o < n; o += CHUNK) {
+      const len = Math.min(CHUNK, n - o);
+      view.set(z.subarray(o, o + len), 0);
+      run(0, 0, len);
+      a.set(view.subarray(0, len), o);
+    }
+    return true;
+  }
+
+  /** dZ = dA ⊙ (1 − A²), the loop's bits; declines like tanhForward. */
+  function tanhBackward(dA: Matrix, A: Matrix, dZ: Matrix): boolean {
+    const da = dA.data;
+    const a = A.data;
+    const dz = dZ.data;
+    const n = a.length;
+    const kind = common([da, a, dz]);
+    if (math === null || n <= tiny || kind === null || !ensure(2 * CHUNK * kind.es)) return false;
+    const run = kind.is64 ? math.tanh_back_f64 : math.tanh_back_f32;
+    const view = kind.is64 ? f64 : f32;
+    for (let o = 0; o < n; o += CHUNK) {
+      const len = Math.min(CHUNK, n - o);
+      view.set(da.subarray(o, o + len), 0);
+      view.set(a.subarray(o, o + len), CHUNK);
+      run(0, CHUNK * kind.es, 0, len);
+      dz.set(view.subarray(0, len), o);
+    }
+    return true;
+  }
+
   return {
     memoryBytes: () => memory.buffer.byteLength,
     reluForward,
     reluBackward,
+    tanhForward,
+    tanhBackward,
     matmul(A, B, out) {
       run('matmul', A.rows, B.cols, A.cols, A, false, B, false, out);
     },

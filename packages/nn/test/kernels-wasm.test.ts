@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { assemble, binaryModule, MODULE_PATH, WASM_PATH } from '../scripts/build-wasm.ts';
-import { reluBackward, reluForward } from '../src/activations.ts';
+import { assemble, binaryModule, MODULE_PATH, MODULES, WASM_PATH } from '../scripts/build-wasm.ts';
+import { reluBackward, reluForward, tanhBackward, tanhForward } from '../src/activations.ts';
 import { type LayerSpec, Network, train } from '../src/index.ts';
 import {
   blockedKernels,
@@ -16,7 +16,12 @@ import {
   setKernels,
   wasmKernels,
 } from '../src/kernels.ts';
-import { createWasmKernels, kernelsWasmBytes, wasmSimdSupported } from '../src/kernels-wasm.ts';
+import {
+  createWasmKernels,
+  kernelsWasmBytes,
+  kernelsWasmMathBytes,
+  wasmSimdSupported,
+} from '../src/kernels-wasm.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
 import { type GoldenCase, loadGoldenCases } from './golden-cases.ts';
 import { bits, expectClose, loadPlanar } from './helpers.ts';
@@ -314,6 +319,108 @@ describe('wasm element-wise relu', () => {
   });
 });
 
+describe('wasm element-wise tanh', () => {
+  /** Arguments over every range the kernel treats apart, with the special values mixed in. */
+  function args(n: number, dtype: DType, seed: number): Matrix {
+    const next = rng(seed);
+    const special = [Number.NaN, 0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 5e-324, -1e-300];
+    const edges = [0.625, -0.625, 0.6249999999999999, 44, 44.5, 88, 1e300, 19.1, 1e-9];
+    const m = zeros(1, n, dtype);
+    for (let i = 0; i < n; i++) {
+      const u = next();
+      m.data[i] =
+        u < 0.05
+          ? special[i % special.length]!
+          : u < 0.1
+            ? edges[i % edges.length]!
+            : (next() * 2 - 1) * 10 ** (next() * 4 - 2); // |x| from 0.01 to 100
+    }
+    return m;
+  }
+  const ulp = (x: number) => {
+    const a = Math.abs(x);
+    const e = Math.max(Math.floor(Math.log2(a)), -1022);
+    return 2 ** (e - 52);
+  };
+  /** Index of the first element of got off want by more than `ulps` ulps (NaN must stay NaN, ±0 and ±1 exact). */
+  const offBy = (got: Matrix, want: Matrix, ulps: number, f32: boolean) =>
+    got.data.findIndex((g, i) => {
+      const w = want.data[i]!;
+      if (Number.isNaN(w) || w === 0 || Math.abs(w) === 1 || !Number.isFinite(w)) return !Object.is(g, w);
+      const unit = f32 ? 2 ** (Math.floor(Math.log2(Math.abs(w))) - 23) : ulp(w);
+      return !(Math.abs(g - w) <= ulps * unit);
+    });
+  const withKernels = <T>(k: Kernels, f: () => T): T => {
+    setKernels(k);
+    try {
+      return f();
+    } finally {
+      setKernels(defaultKernels);
+    }
+  };
+
+  it('forward: within 3 ulp of Math.tanh in float64, 1 float32 ulp in float32 (chunk and vector edges)', () => {
+    const wk = need(wasmOnly);
+    for (const dtype of ['float64', 'float32'] as const) {
+      for (const n of [1, 2, 3, 5, 7, 9, 10, 13, 16383, 16384, 16385, 40001]) {
+        const Z = args(n, dtype, n);
+        const [A1, A2] = [zeros(1, n, dtype), zeros(1, n, dtype)];
+        A1.data.fill(7);
+        withKernels(wk, () => tanhForward(Z, A1));
+        withKernels(referenceKernels, () => tanhForward(Z, A2));
+        expect(offBy(A1, A2, dtype === 'float64' ? 3 : 1, dtype === 'float32'), `tanh ${dtype} n=${n}`).toBe(
+          -1,
+        );
+      }
+    }
+  });
+
+  it('forward: 1 M random arguments within 3 ulp, and not simply the same bits as Math.tanh', () => {
+    const wk = need(wasmOnly);
+    const n = 1 << 20;
+    const Z = args(n, 'float64', 99);
+    const [A1, A2] = [zeros(1, n), zeros(1, n)];
+    withKernels(wk, () => tanhForward(Z, A1));
+    withKernels(referenceKernels, () => tanhForward(Z, A2));
+    expect(offBy(A1, A2, 3, false)).toBe(-1);
+    // the kernel really ran (a JavaScript fallback would give Math.tanh's bits everywhere)
+    expect(A1.data.some((v, i) => v !== A2.data[i] && !Number.isNaN(v))).toBe(true);
+  });
+
+  it("backward: dA ⊙ (1 − A²) with the loop's bits (NaN, ±0, ±Infinity, chunk edges)", () => {
+    const wk = need(wasmOnly);
+    for (const dtype of ['float64', 'float32'] as const) {
+      for (const n of [1, 3, 9, 10, 16383, 16384, 16385, 40001]) {
+        const A = args(n, dtype, n + 7);
+        const dA = args(n, dtype, n + 8);
+        const [dZ1, dZ2] = [zeros(1, n, dtype), zeros(1, n, dtype)];
+        dZ1.data.fill(7);
+        withKernels(wk, () => tanhBackward(dA, A, A, dZ1));
+        withKernels(referenceKernels, () => tanhBackward(dA, A, A, dZ2));
+        expect(
+          dZ1.data.findIndex((v, i) => !Object.is(v, dZ2.data[i])),
+          `tanh' ${dtype} n=${n}`,
+        ).toBe(-1);
+      }
+    }
+  });
+
+  it('declines tiny and mixed-dtype arrays, and works without its module (the products still run)', () => {
+    const wd = need(wasmKernels);
+    expect(wd.tanhForward?.(zeros(1, 8), zeros(1, 8))).toBe(false);
+    expect(wd.tanhForward?.(zeros(1, 100), zeros(1, 100, 'float32'))).toBe(false);
+    expect(wd.tanhForward?.(zeros(1, 100), zeros(1, 100))).toBe(true);
+    const noMath = need(createWasmKernels({ mathBytes: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 1]) }));
+    expect(noMath.tanhForward?.(zeros(1, 100), zeros(1, 100))).toBe(false);
+    const out = zeros(64, 64);
+    const a = random(64, 64, 'float64', rng(5));
+    noMath.matmul(a, a, out);
+    const want = zeros(64, 64);
+    referenceKernels.matmul(a, a, want);
+    expect(bits(out.data)).toEqual(bits(want.data));
+  });
+});
+
 describe('the committed binary is built from its source', () => {
   it('stays under 4 KiB, the most a browser main thread compiles synchronously', () => {
     expect(kernelsWasmBytes().length).toBeLessThan(4096);
@@ -324,6 +431,14 @@ describe('the committed binary is built from its source', () => {
     expect(Buffer.from(built).equals(readFileSync(WASM_PATH))).toBe(true);
     expect(readFileSync(MODULE_PATH, 'utf8')).toBe(binaryModule(built));
     expect(Buffer.from(kernelsWasmBytes()).equals(Buffer.from(built))).toBe(true);
+  });
+
+  it('scripts/math-wat.ts assembles to exactly src/kernels-wasm-math.wasm and its TypeScript module', async () => {
+    const built = await assemble(MODULES.math);
+    expect(kernelsWasmMathBytes().length).toBeLessThan(4096);
+    expect(Buffer.from(built).equals(readFileSync(MODULES.math.wasmPath))).toBe(true);
+    expect(readFileSync(MODULES.math.modulePath, 'utf8')).toBe(binaryModule(built, MODULES.math));
+    expect(Buffer.from(kernelsWasmMathBytes()).equals(Buffer.from(built))).toBe(true);
   });
 });
 
@@ -345,9 +460,12 @@ describe('golden fixtures with every product in WebAssembly', () => {
   };
   // golden.test.ts asks 1e-9 of the default kernels; every kernel here lands within ~1e-13
   // (the Adam case's worst parameter is 1.2e-13 off numpy with the reference loops as well).
+  // tanh in WebAssembly is its own function (within 3 ulp of Math.tanh, tested below), so the
+  // reference run borrows it: what must match bit for bit is everything else, the products first.
   it.each(cases)('$name: the reference kernels bit for bit, numpy to 1e-12', (c) => {
     const wasm = run(c, need(wasmOnly));
-    const ref = run(c, referenceKernels);
+    const { tanhForward, tanhBackward } = need(wasmOnly);
+    const ref = run(c, { ...referenceKernels, tanhForward, tanhBackward });
     expect(wasm.costs).toEqual(ref.costs);
     expect(wasm.params).toEqual(ref.params);
     expectClose(wasm.costs, c.costs, 1e-12, 'costs');
