@@ -91,6 +91,8 @@ export {
   serializeBinary,
   serializeCheckpoint,
 } from './serialize.ts';
+export { serveThread } from './thread-helper.ts';
+export { type HelperThread, setThreadSpawner, type ThreadSpawner } from './threads.ts';
 export {
   type EarlyStoppingState,
   type SampleSplit,

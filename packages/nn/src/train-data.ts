@@ -11,9 +11,9 @@
 import type { Layer } from './architecture.ts';
 import { selectColumns } from './layout.ts';
 import type { DType, Matrix } from './matrix.ts';
-import { zeros } from './matrix.ts';
 import type { UpdatePlan } from './plan.ts';
 import type { Rng, RngState } from './rng.ts';
+import { type Memory, privateMemory } from './shared-memory.ts';
 import type { SampleSplit } from './train-types.ts';
 import { createWorkspace, type Workspace } from './workspace.ts';
 
@@ -42,16 +42,24 @@ export interface SplitData {
  * Hold out plan.validationSamples of the m samples: a seeded permutation (drawn from `rng`), the
  * first part for validation; both parts keep the original column order.
  */
-export function splitSamples(X: Matrix, Y: Matrix, plan: UpdatePlan, rng: Rng): SplitData {
-  if (plan.validationSamples === 0) return { X, Y, validation: undefined, split: undefined };
+export function splitSamples(
+  X: Matrix,
+  Y: Matrix,
+  plan: UpdatePlan,
+  rng: Rng,
+  memory: Memory = privateMemory,
+): SplitData {
+  const { place } = memory;
+  if (plan.validationSamples === 0)
+    return { X: place(X), Y: place(Y), validation: undefined, split: undefined };
   const perm = Int32Array.from({ length: plan.samples }, (_, j) => j);
   rng.shuffle(perm);
   const train = perm.slice(plan.validationSamples).sort();
   const validation = perm.slice(0, plan.validationSamples).sort();
   return {
-    X: selectColumns(X, train),
-    Y: selectColumns(Y, train),
-    validation: { X: selectColumns(X, validation), Y: selectColumns(Y, validation) },
+    X: place(selectColumns(X, train)),
+    Y: place(selectColumns(Y, train)),
+    validation: { X: place(selectColumns(X, validation)), Y: place(selectColumns(Y, validation)) },
     split: { training: train, validation },
   };
 }
@@ -76,11 +84,13 @@ interface Shape {
   readonly inputSize: number;
   readonly layers: readonly Layer[];
   readonly dtype: DType;
+  /** Where the buffers go (shared memory when threads share the products). */
+  readonly memory: Memory;
 }
 
 /** Every update sees the whole training set; its forward pass also gives the set's cost J_i. */
 export function fullBatches(data: SplitData, net: Shape, rng: Rng): Batches {
-  const ws = createWorkspace(net.inputSize, net.layers, data.X.cols, net.dtype, true);
+  const ws = createWorkspace(net.inputSize, net.layers, data.X.cols, net.dtype, true, net.memory.zeros);
   const all: Batch = { X: data.X, Y: data.Y, ws };
   return { batch: () => all, rngStateAt: () => rng.state(), trainingSetWs: ws };
 }
@@ -97,9 +107,9 @@ export function miniBatches(data: SplitData, net: Shape, plan: UpdatePlan, rng: 
     let b = buffers.get(size);
     if (b === undefined) {
       b = {
-        ws: createWorkspace(net.inputSize, net.layers, size, net.dtype, true),
-        X: zeros(net.inputSize, size, net.dtype),
-        Y: zeros(data.Y.rows, size, net.dtype),
+        ws: createWorkspace(net.inputSize, net.layers, size, net.dtype, true, net.memory.zeros),
+        X: net.memory.zeros(net.inputSize, size, net.dtype),
+        Y: net.memory.zeros(data.Y.rows, size, net.dtype),
       };
       buffers.set(size, b);
     }
@@ -111,7 +121,7 @@ export function miniBatches(data: SplitData, net: Shape, plan: UpdatePlan, rng: 
   /** The last iteration whose batch was drawn (−1 before the first). */
   let drawn = -1;
   return {
-    trainingSetWs: createWorkspace(net.inputSize, net.layers, mt, net.dtype, false),
+    trainingSetWs: createWorkspace(net.inputSize, net.layers, mt, net.dtype, false, net.memory.zeros),
     batch(i) {
       const j = i % batchesPerEpoch;
       if (j === 0 || i === start) {

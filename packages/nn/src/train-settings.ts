@@ -11,6 +11,7 @@ import {
   type OptimizerName,
 } from './optimizers.ts';
 import type { UpdatePlan } from './plan.ts';
+import { threadSpawner } from './threads.ts';
 import type { TrainOptions } from './train-types.ts';
 import { checkNumber, fail, failOption } from './validate.ts';
 
@@ -20,7 +21,12 @@ export interface Settings {
   readonly lambda: number;
   readonly seed: number;
   readonly patience: number | undefined;
+  /** The calling thread and threads − 1 helpers share the products. */
+  readonly threads: number;
 }
+
+/** The most threads one run may use. */
+export const MAX_THREADS = 64;
 
 /**
  * Every option `train` reads. The Record makes the compiler list each key of TrainOptions here, so
@@ -49,10 +55,11 @@ const TRAIN_OPTION_KEYS: Readonly<Record<keyof TrainOptions, true>> = {
   optimizerState: true,
   rngState: true,
   earlyStoppingState: true,
+  threads: true,
 };
 
 /**
- * Refuse keys train does not read: a typo (`costEvry`) or a setting of another tool (`threads`)
+ * Refuse keys train does not read: a typo (`costEvry`) or a setting of another tool (`workers`)
  * would otherwise be ignored silently and the run would use the default instead.
  */
 function checkOptionKeys(options: object, op: string): void {
@@ -97,9 +104,22 @@ export function readSettings(options: TrainOptions, op: string): Settings {
   if (options.onIteration !== undefined && typeof options.onIteration !== 'function') {
     failOption(op, 'onIteration', 'onIteration must be a function');
   }
+  const threads = checkNumber(options.threads ?? 1, 'threads', op, {
+    min: 1,
+    max: MAX_THREADS,
+    integer: true,
+  });
+  if (threads > 1 && threadSpawner() === null) {
+    failOption(
+      op,
+      'threads',
+      `threads ${threads} needs a way to start helper threads: call setThreadSpawner first (see README: Threads)`,
+    );
+  }
   return {
     h,
     optimizer,
+    threads,
     lambda: readL2(options.l2, op),
     seed: checkNumber(options.seed ?? 0, 'seed', op, { min: 0, max: 0xffffffff, integer: true }),
     patience,

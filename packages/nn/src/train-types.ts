@@ -32,6 +32,12 @@ export interface TrainOptions {
   readonly seed?: number;
   /** Record the cost every k updates (default max(1, floor(N/100))). */
   readonly costEvery?: number;
+  /**
+   * Threads that share each large matrix product (default 1): the calling thread and threads − 1
+   * helpers started with the platform's spawner (`setThreadSpawner`), splitting the products'
+   * output rows, so the results are the same for every thread count. An integer in [1, 64].
+   */
+  readonly threads?: number;
   /** Fraction of the samples held out for validation, in [0, 1) (default 0). */
   readonly validationSplit?: number;
   /**

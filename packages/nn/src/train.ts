@@ -31,8 +31,10 @@ import { readParameters } from './network.ts';
 import { createOptimizer } from './optimizers.ts';
 import { planUpdates } from './plan.ts';
 import { Rng } from './rng.ts';
+import { type Memory, privateMemory, sharedMemory } from './shared-memory.ts';
 import { fullBatches, miniBatches, splitSamples } from './train-data.ts';
-import { readSettings, readStartIteration } from './train-settings.ts';
+import { readSettings, readStartIteration, type Settings } from './train-settings.ts';
+import { withThreads } from './train-threads.ts';
 import type { TrainingCheckpoint, TrainOptions, TrainResult } from './train-types.ts';
 import { fail, type MatrixInput, readX, readY } from './validate.ts';
 import { createWorkspace, type Workspace } from './workspace.ts';
@@ -54,9 +56,21 @@ export type {
  * or `onIteration` says 'stop', `NnInputError` on bad input (and then leaves `net` unchanged).
  */
 export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: TrainOptions): TrainResult {
+  const settings = readSettings(options, 'train');
+  if (settings.threads === 1) return trainIn(privateMemory, net, X, Y, options, settings);
+  return withThreads(net, settings.threads, () => trainIn(sharedMemory, net, X, Y, options, settings));
+}
+
+/** train, with its data and buffers in `memory` (shared when threads share the products). */
+function trainIn(
+  memory: Memory,
+  net: Network,
+  X: MatrixInput,
+  Y: MatrixInput,
+  options: TrainOptions,
+  settings: Settings,
+): TrainResult {
   const op = 'train';
-  // ---- settings ----
-  const settings = readSettings(options, op);
   const { h, lambda } = settings;
   const { layers, dtype } = net;
   const L = layers.length;
@@ -73,7 +87,7 @@ export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: Tra
   const plan = planUpdates(Xall.cols, options, op);
   const { updates: N, costEvery } = plan;
   const rng = new Rng(settings.seed);
-  const data = splitSamples(Xall, Yall, plan, rng);
+  const data = splitSamples(Xall, Yall, plan, rng, memory);
   const mt = plan.trainSamples;
 
   // ---- starting state (fresh or resumed) ----
@@ -105,14 +119,15 @@ export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: Tra
   }
 
   // ---- buffers, allocated once ----
+  const shape = { inputSize: net.inputSize, layers, dtype, memory };
   const batches = plan.fullBatch
-    ? fullBatches(data, net, shuffler)
-    : miniBatches(data, net, plan, shuffler, start);
+    ? fullBatches(data, shape, shuffler)
+    : miniBatches(data, shape, plan, shuffler, start);
   const { validation } = data;
   const validationWs =
     validation === undefined
       ? undefined
-      : createWorkspace(net.inputSize, layers, validation.X.cols, dtype, false);
+      : createWorkspace(net.inputSize, layers, validation.X.cols, dtype, false, memory.zeros);
 
   const costs: number[] = [];
   const costIterations: number[] = [];

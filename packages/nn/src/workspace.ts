@@ -11,6 +11,7 @@
 import type { Layer } from './architecture.ts';
 import type { DType, Matrix } from './matrix.ts';
 import { zeros } from './matrix.ts';
+import type { Allocate } from './shared-memory.ts';
 
 /** The parameters W[l], b[l] for l = 1..L (index 0 is an empty placeholder). */
 export interface Weights {
@@ -33,13 +34,17 @@ export interface Workspace {
 
 export const EMPTY: Matrix = zeros(0, 0);
 
-/** Buffers for a pass over m samples; `backward: false` allocates only Z and A (for the cost and predictions). */
+/**
+ * Buffers for a pass over m samples; `backward: false` allocates only Z and A (for the cost and
+ * predictions). `alloc` is `sharedZeros` when threads share the products (shared-memory.ts).
+ */
 export function createWorkspace(
   inputSize: number,
   layers: readonly Layer[],
   m: number,
   dtype: DType,
   backward: boolean,
+  alloc: Allocate = zeros,
 ): Workspace {
   const ws: Workspace = { m, Z: [EMPTY], A: [EMPTY], dZ: [], dA: [], dW: [], db: [] };
   if (backward) {
@@ -51,14 +56,14 @@ export function createWorkspace(
   let nPrev = inputSize;
   for (let l = 1; l <= layers.length; l++) {
     const n = layers[l - 1]!.units;
-    ws.Z.push(zeros(n, m, dtype));
-    ws.A.push(zeros(n, m, dtype));
+    ws.Z.push(alloc(n, m, dtype));
+    ws.A.push(alloc(n, m, dtype));
     if (backward) {
-      ws.dZ.push(zeros(n, m, dtype));
+      ws.dZ.push(alloc(n, m, dtype));
       // dA[L] is never needed (the output uses the fused dZ[L] = AL − Y).
-      ws.dA.push(l < layers.length ? zeros(n, m, dtype) : EMPTY);
-      ws.dW.push(zeros(n, nPrev, dtype));
-      ws.db.push(zeros(n, 1, dtype));
+      ws.dA.push(l < layers.length ? alloc(n, m, dtype) : EMPTY);
+      ws.dW.push(alloc(n, nPrev, dtype));
+      ws.db.push(alloc(n, 1, dtype));
     }
     nPrev = n;
   }

@@ -371,15 +371,15 @@ describe('option keys', () => {
     const before = n.parameters();
     let error: unknown;
     try {
-      train(n, X, Y, options({ threads: 2 }));
+      train(n, X, Y, options({ workers: 2 }));
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(NnInputError);
     expect((error as NnInputError).message).toMatch(
-      /^train: unknown option threads; train takes learningRate, /,
+      /^train: unknown option workers; train takes learningRate, /,
     );
-    expect((error as NnInputError).argument).toBe('threads');
+    expect((error as NnInputError).argument).toBe('workers');
     expect(n.parameters()).toEqual(before);
   });
 

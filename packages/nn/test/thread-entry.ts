@@ -1,0 +1,5 @@
+/** A helper thread of nn's tests: every message goes to nn's serveThread. */
+import { parentPort } from 'node:worker_threads';
+import { serveThread } from '../src/index.ts';
+
+parentPort?.on('message', serveThread);

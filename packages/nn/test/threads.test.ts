@@ -1,0 +1,172 @@
+/**
+ * train with threads: the products split by rows across helper threads (worker_threads here,
+ * through the same ThreadSpawner a browser would fill with Web Workers). Every output element is
+ * summed by one thread in the kernels' order, so a run gives the bits of the one-thread run, run
+ * after run; the numpy golden fixtures hold for 2 threads; the helpers end with the run.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type DType,
+  kernels,
+  type LayerSpec,
+  type Matrix,
+  Network,
+  NnInputError,
+  Rng,
+  setThreadSpawner,
+  type TrainOptions,
+  train,
+} from '../src/index.ts';
+import { parallelSettings } from '../src/kernels-parallel.ts';
+import { type GoldenCase, loadGoldenCases } from './golden-cases.ts';
+import { bits, expectClose } from './helpers.ts';
+import { started, useNodeThreads } from './node-threads.ts';
+
+beforeAll(() => {
+  useNodeThreads();
+});
+afterAll(() => {
+  setThreadSpawner(null);
+});
+
+/** Resolves when every helper thread started so far has exited. */
+const allExited = () =>
+  Promise.all(
+    started
+      .splice(0)
+      .map((w) => (w.threadId === -1 ? Promise.resolve() : new Promise((r) => w.once('exit', r)))),
+  );
+afterEach(async () => {
+  await allExited();
+});
+
+function randomData(n0: number, m: number, outputs: number, seed: number, dtype: DType) {
+  const rng = new Rng(seed);
+  const x = Float64Array.from({ length: n0 * m }, () => rng.normal());
+  const y = Float64Array.from({ length: outputs * m }, (_, i) => (i % 3 === 0 ? 1 : 0));
+  const data = (values: Float64Array) => (dtype === 'float64' ? values : Float32Array.from(values));
+  const X: Matrix = { rows: n0, cols: m, data: data(x) };
+  const Y: Matrix = { rows: outputs, cols: m, data: data(y) };
+  return { X, Y };
+}
+
+// Large enough that the products of layers 1 and 2 are split (parallelSettings.minProduct), odd
+// sizes so that the row blocks are uneven; the output layer's products stay on one thread.
+const inputSize = 301;
+const samples = 403;
+const layers: LayerSpec[] = [
+  { units: 67, activation: 'relu' },
+  { units: 33, activation: 'tanh' },
+  { units: 3, activation: 'sigmoid' },
+];
+
+/** Trains a fresh network and returns the bits of its costs and parameters. */
+function run(dtype: DType, options: Omit<TrainOptions, 'learningRate'>) {
+  const { X, Y } = randomData(inputSize, samples, 3, 7, dtype);
+  const net = Network.create({ inputSize, layers, seed: 5, dtype });
+  const result = train(net, X, Y, { learningRate: 0.05, costEvery: 1, ...options });
+  const parameters = Object.values(net.parameterMatrices()).map((M) => bits(M.data));
+  return { costs: result.costs, validationCosts: result.validationCosts, parameters };
+}
+
+describe('train with threads', () => {
+  it.each<DType>(['float64', 'float32'])(
+    '%s: 2 and 3 threads give the bits of 1 thread, run after run',
+    (dtype) => {
+      const one = run(dtype, { iterations: 6 });
+      const two = run(dtype, { iterations: 6, threads: 2 });
+      const twoAgain = run(dtype, { iterations: 6, threads: 2 });
+      const three = run(dtype, { iterations: 6, threads: 3 });
+      expect(one.costs).toHaveLength(7);
+      expect(two).toEqual(twoAgain);
+      expect(two).toEqual(one);
+      expect(three).toEqual(one);
+    },
+  );
+
+  it('mini-batches of two sizes, a validation split and Adam (new buffers mid-run) give the bits of 1 thread', () => {
+    const options = { epochs: 3, batchSize: 64, validationSplit: 0.2, optimizer: 'adam' as const };
+    const one = run('float64', options);
+    const two = run('float64', { ...options, threads: 2 });
+    expect(one.validationCosts.length).toBeGreaterThan(0);
+    expect(two).toEqual(one);
+  });
+
+  it('the network keeps its own parameter arrays and the trained values', () => {
+    const { X, Y } = randomData(inputSize, samples, 3, 7, 'float64');
+    const net = Network.create({ inputSize, layers, seed: 5 });
+    const W1 = net.weights.W[1]!;
+    train(net, X, Y, { learningRate: 0.05, iterations: 2, threads: 2 });
+    expect(net.weights.W[1]).toBe(W1);
+    expect(W1.data.buffer).toBeInstanceOf(ArrayBuffer);
+    const single = Network.create({ inputSize, layers, seed: 5 });
+    train(single, X, Y, { learningRate: 0.05, iterations: 2 });
+    expect(bits(W1.data)).toBe(bits(single.weights.W[1]!.data));
+  });
+
+  it('restores the kernels and ends its helpers when the run throws', async () => {
+    const before = kernels();
+    const { X, Y } = randomData(inputSize, samples, 3, 7, 'float64');
+    const net = Network.create({ inputSize, layers, seed: 5 });
+    expect(() =>
+      train(net, X, Y, {
+        learningRate: 0.05,
+        iterations: 5,
+        threads: 2,
+        onIteration: (s) => (s.iteration === 2 ? 'stop' : 'continue'),
+      }),
+    ).toThrow(/stopped|aborted/i);
+    expect(kernels()).toBe(before);
+    expect(started).toHaveLength(1);
+    await allExited();
+  });
+
+  it('refuses a thread count that is not an integer in [1, 64], and threads without a spawner', () => {
+    const { X, Y } = randomData(5, 8, 3, 1, 'float64');
+    const net = Network.create({ inputSize: 5, layers, seed: 5 });
+    for (const threads of [0, 1.5, 65, Number.NaN]) {
+      const error = (() => {
+        try {
+          train(net, X, Y, { learningRate: 0.1, iterations: 1, threads });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(NnInputError);
+      expect((error as NnInputError).argument).toBe('threads');
+    }
+    setThreadSpawner(null);
+    try {
+      expect(() => train(net, X, Y, { learningRate: 0.1, iterations: 1, threads: 2 })).toThrow(
+        /setThreadSpawner/,
+      );
+    } finally {
+      useNodeThreads();
+    }
+    expect(started).toHaveLength(0);
+  });
+});
+
+describe.each(loadGoldenCases())('golden fixture $name with 2 threads', (c: GoldenCase) => {
+  // The fixtures' products are tiny: split every one of them, in blocks of a row or a few.
+  const defaultMinProduct = parallelSettings.minProduct;
+  beforeAll(() => {
+    parallelSettings.minProduct = 0;
+  });
+  afterAll(() => {
+    parallelSettings.minProduct = defaultMinProduct;
+  });
+
+  it(`matches numpy's cost history of ${c.iterations} iterations and final parameters to 1e-9`, () => {
+    const net = Network.fromParameters({
+      inputSize: c.inputSize,
+      layers: c.layers,
+      parameters: c.parameters,
+    });
+    const result = train(net, c.X, c.Y, { ...c.options, iterations: c.iterations, costEvery: 1, threads: 2 });
+    expectClose(result.costs, c.costs, 1e-9, 'costs');
+    const params = net.parameters();
+    for (const key of Object.keys(c.finalParameters))
+      expectClose(params[key], c.finalParameters[key], 1e-9, key);
+  });
+});
