@@ -42,9 +42,7 @@ export class RefusedAddressError extends Error {
 export function resolveHost(host: string): Promise<LookupAddress[]> {
   if (isIP(host)) return Promise.resolve([{ address: host, family: isIP(host) }]);
   return new Promise((resolve, reject) =>
-    lookup(host, { all: true, verbatim: true }, (err, addresses) =>
-      err ? reject(err) : resolve(addresses),
-    ),
+    lookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
   );
 }
 
@@ -82,7 +80,8 @@ export function guardedLookup(
     }
     if (options.all) return callback(null, addresses);
     const first = addresses[0];
-    if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+    if (!first)
+      return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
     callback(null, first.address, first.family);
   });
 }

@@ -8,11 +8,11 @@ export {
   refusedRange,
   resolveHost,
 } from './address-policy.ts';
-export { generateSecret, openSecret, parseSecretKey, sealSecret, secretKeyBytes } from './secrets.ts';
-export { type SignedHeaders, signatureHeaders } from './sign.ts';
 export {
   DEFAULT_RETRY_SCHEDULE_MS,
   WebhookApiEnvFields,
   WebhookSharedEnvFields,
   WebhookWorkerEnvFields,
 } from './env.ts';
+export { generateSecret, openSecret, parseSecretKey, sealSecret, secretKeyBytes } from './secrets.ts';
+export { type SignedHeaders, signatureHeaders } from './sign.ts';

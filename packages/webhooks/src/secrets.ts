@@ -45,17 +45,27 @@ export function sealSecret(secret: string, key: Buffer | null, endpointId: strin
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(endpointId));
   const sealed = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
-  return ['v1', keyId(key), iv.toString('base64'), sealed.toString('base64'), cipher.getAuthTag().toString('base64')].join(':');
+  return [
+    'v1',
+    keyId(key),
+    iv.toString('base64'),
+    sealed.toString('base64'),
+    cipher.getAuthTag().toString('base64'),
+  ].join(':');
 }
 
 /** The secret back; throws with the reason if the key is missing, another one, or it was tampered with. */
 export function openSecret(stored: string, key: Buffer | null, endpointId: string): string {
   if (stored.startsWith('plain:')) return stored.slice('plain:'.length);
   const [version, id, iv, sealed, tag] = stored.split(':');
-  if (version !== 'v1' || !id || !iv || !sealed || !tag) throw new Error('the stored webhook secret is malformed');
-  if (key === null) throw new Error(`the webhook secret is sealed (key ${id}) but WEBHOOK_SECRET_KEY is not set`);
+  if (version !== 'v1' || !id || !iv || !sealed || !tag)
+    throw new Error('the stored webhook secret is malformed');
+  if (key === null)
+    throw new Error(`the webhook secret is sealed (key ${id}) but WEBHOOK_SECRET_KEY is not set`);
   if (keyId(key) !== id) {
-    throw new Error(`the webhook secret is sealed with key ${id}, not with WEBHOOK_SECRET_KEY (${keyId(key)})`);
+    throw new Error(
+      `the webhook secret is sealed with key ${id}, not with WEBHOOK_SECRET_KEY (${keyId(key)})`,
+    );
   }
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
   decipher.setAAD(Buffer.from(endpointId));

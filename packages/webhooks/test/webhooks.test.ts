@@ -107,7 +107,9 @@ describe('secrets', () => {
   it('does not open under another key, for another endpoint, without a key, or tampered with', () => {
     const secret = generateSecret();
     const sealed = sealSecret(secret, key, endpointId);
-    expect(() => openSecret(sealed, randomBytes(32), endpointId)).toThrow(/sealed with key [0-9a-f]{8}, not with/);
+    expect(() => openSecret(sealed, randomBytes(32), endpointId)).toThrow(
+      /sealed with key [0-9a-f]{8}, not with/,
+    );
     expect(() => openSecret(sealed, key, 'another-endpoint')).toThrow();
     expect(() => openSecret(sealed, null, endpointId)).toThrow(/WEBHOOK_SECRET_KEY is not set/);
     const parts = sealed.split(':');
