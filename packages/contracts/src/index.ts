@@ -8,3 +8,4 @@ export * from './networks.ts';
 export * from './queue.ts';
 export * from './statistics.ts';
 export * from './usage.ts';
+export * from './webhooks.ts';

@@ -32,6 +32,7 @@ import {
   toPage,
 } from './internal.ts';
 import { type LayerSpec, storedLayer } from './networks.ts';
+import { recordJobEvents } from './webhook-events.ts';
 
 const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
@@ -421,6 +422,7 @@ export async function completeJob(db: Db, input: CompleteJobInput): Promise<{ mo
       select: { id: true },
     });
     await tx.checkpoint.deleteMany({ where: { jobId: input.jobId } });
+    await recordJobEvents(tx, input.jobId);
     return { modelId: created.id };
   });
 }
@@ -454,6 +456,7 @@ export async function failJob(db: Db, input: FailJobInput): Promise<boolean> {
           "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now()
       WHERE "id" = ${input.jobId}::uuid AND "status" IN ('queued', 'running') ${attemptCheck}`,
     deleteCheckpointIfFinished(db, input.jobId),
+    recordJobEvents(db, input.jobId),
   ]);
   return updated === 1;
 }
@@ -504,6 +507,7 @@ export async function cancelJob(db: Db, tenantId: string, jobId: string): Promis
         WHERE "id" = ${jobId}::uuid AND "tenantId" = ${tenantId}::uuid AND "status" IN ('queued', 'running')
         RETURNING "id"`,
       deleteCheckpointIfFinished(db, jobId),
+      recordJobEvents(db, jobId),
     ]);
     const current = await db.trainingJob.findFirst({
       where: { id: jobId, tenantId },
