@@ -188,6 +188,9 @@ const RESPONSE_DESCRIPTIONS: Record<string, Record<string, string>> = {
   getModelParameters: { 200: 'The weights and biases, layer by layer' },
   predict: { 200: 'One prediction per sample, in order' },
   deleteModel: { 204: 'Deleted' },
+  createEvaluation: { 201: 'The stored evaluation with its metrics (Location: its URL)' },
+  listEvaluations: { 200: "A page of the model's evaluations and the cursor of the next" },
+  getEvaluation: { 200: 'The evaluation' },
   getUsage: { 200: 'Usage, remaining allowances and limits' },
 };
 

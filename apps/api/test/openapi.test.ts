@@ -58,6 +58,7 @@ describe('redocly lint, recommended rules', () => {
         'ConflictDetails',
         'Dataset',
         'Error',
+        'Evaluation',
         'FieldDetails',
         'IssuesDetails',
         'Job',

@@ -22,6 +22,13 @@ export {
   listDatasets,
 } from './datasets.ts';
 export {
+  type CreateEvaluationInput,
+  createEvaluation,
+  type EvaluationRow,
+  getEvaluation,
+  listEvaluations,
+} from './evaluations.ts';
+export {
   type ApiKey,
   type Checkpoint,
   type Dataset,
@@ -107,22 +114,3 @@ export {
   UnknownTenantError,
   withTenantLock,
 } from './usage.ts';
-export { recordJobEvents } from './webhook-events.ts';
-export {
-  abandonDelivery,
-  type CreateWebhookEndpointResult,
-  createWebhookEndpoint,
-  type DeliveryAttempt,
-  type DeliveryToSend,
-  deleteFinishedDeliveries,
-  deleteWebhookEndpoint,
-  findDispatchedDeliveries,
-  findUndispatchedDeliveries,
-  getDeliveryToSend,
-  getWebhookEndpoint,
-  listWebhookDeliveries,
-  listWebhookEndpoints,
-  markDeliveriesEnqueued,
-  recordDeliveryAttempt,
-  type WebhookEndpointSummary,
-} from './webhooks.ts';

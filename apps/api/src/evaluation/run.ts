@@ -1,0 +1,89 @@
+/**
+ * Runs evaluateModel where it does not hold the event loop: on the main thread when the forward
+ * pass is small (below THREAD_FROM_ACTIVATIONS values), else in a fresh worker thread with a
+ * bounded heap (EVALUATION_THREAD_HEAP_MB), at most one per core at a time. The inputs are
+ * bounded before this by LIMIT_ACTIVATION_VALUES (samples × Σ units of the forward pass).
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { ApiError, EvaluationMetrics } from '@backprop/contracts';
+import { ownBuffer, ThreadAnswer } from '../datasets/thread.ts';
+import { type EvaluationInput, evaluateModel } from './evaluate.ts';
+
+const BOOT = new URL('../datasets/thread-boot.mjs', import.meta.url);
+const ENTRY = new URL('./evaluation-thread.ts', import.meta.url).href;
+
+/** Below this many activation values, a thread's start (tens of ms) costs more than the work. */
+const THREAD_FROM_ACTIVATIONS = 200_000;
+
+const MAX_THREADS = Math.max(1, availableParallelism());
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function acquire(): Promise<void> {
+  if (running < MAX_THREADS) {
+    running++;
+    return;
+  }
+  await new Promise<void>((resolve) => waiting.push(resolve));
+}
+
+function release(): void {
+  const next = waiting.shift();
+  if (next) next();
+  else running--;
+}
+
+/** `activations`: samples × Σ units, the size of the forward pass. */
+export async function runEvaluation(
+  input: EvaluationInput,
+  activations: number,
+  heapMb: number,
+): Promise<EvaluationMetrics> {
+  if (activations < THREAD_FROM_ACTIVATIONS) return evaluateModel(input);
+  await acquire();
+  try {
+    return EvaluationMetrics.parse(await inThread(input, heapMb));
+  } finally {
+    release();
+  }
+}
+
+async function inThread(input: EvaluationInput, heapMb: number): Promise<unknown> {
+  const x = ownBuffer(input.x);
+  const targets = ownBuffer(input.targets);
+  const request: EvaluationInput = {
+    ...input,
+    x: new Float64Array(x),
+    targets: new Float64Array(targets),
+  };
+  const thread = new Worker(BOOT, {
+    workerData: { entry: ENTRY, request },
+    transferList: [x, targets],
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+  });
+  try {
+    const message = await new Promise<unknown>((resolve, reject) => {
+      thread.once('message', resolve);
+      thread.once('error', (err) => reject(isOutOfMemory(err) ? outOfMemory(heapMb) : err));
+      thread.once('exit', (code) => reject(new Error(`the evaluation thread exited (code ${code})`)));
+    });
+    const answer = ThreadAnswer.parse(message);
+    if (!answer.ok) throw new ApiError(answer.error.code, answer.error.message, answer.error.details);
+    return answer.result;
+  } finally {
+    await thread.terminate();
+  }
+}
+
+function isOutOfMemory(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && err.code === 'ERR_WORKER_OUT_OF_MEMORY';
+}
+
+function outOfMemory(heapMb: number): ApiError {
+  return new ApiError(
+    'BP_ERR_PAYLOAD_TOO_LARGE',
+    `evaluating this model on this dataset needs more memory than EVALUATION_THREAD_HEAP_MB = ${heapMb} allows`,
+    { limit: 'EVALUATION_THREAD_HEAP_MB', max: heapMb },
+  );
+}
