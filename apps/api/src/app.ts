@@ -25,8 +25,8 @@ import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { modelRoutes } from './routes/models.ts';
 import { networkRoutes } from './routes/networks.ts';
-import { modelExportRoutes } from './routes/model-export.ts';
 import { usageRoutes } from './routes/usage.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { parseJsonBody, validatorCompiler } from './validation.ts';
 
 export interface AppDeps {
@@ -163,11 +163,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(modelRoutes);
       await v1.register(evaluationRoutes);
       await v1.register(usageRoutes);
+      await v1.register(webhookRoutes);
     },
     { prefix: '/v1' },
   );
   return app;
-      await v1.register(modelExportRoutes);
 }
 
 /**

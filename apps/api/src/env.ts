@@ -2,6 +2,7 @@
  * The API's configuration, parsed once from the environment at boot. Nothing else reads
  * process.env. Every limit a request can hit is here, with a default that suits one machine.
  */
+import { WebhookApiEnvFields } from '@backprop/webhooks';
 import { z } from 'zod';
 
 const int = (def: number) => z.coerce.number().int().min(0).default(def);
@@ -87,6 +88,8 @@ export const ApiEnv = z.object({
   LIMIT_TENANT_ACTIVE_JOBS: int(10),
   /** Heap of a thread that parses or describes a big upload: an upload that needs more is a 413. */
   UPLOAD_THREAD_HEAP_MB: positive(2048),
+  /** Webhook registration: WEBHOOK_MAX_ENDPOINTS_PER_TENANT, WEBHOOK_URL_MAX_LENGTH, the secret key. */
+  ...WebhookApiEnvFields,
   /** Heap of a thread that evaluates a model on a big dataset: an evaluation that needs more is a 413. */
   EVALUATION_THREAD_HEAP_MB: positive(2048),
   /** Points of an evaluation's ROC curve at most (evenly spaced beyond; the AUC is the whole curve's). */
