@@ -8,4 +8,5 @@ export * from './models.ts';
 export * from './networks.ts';
 export * from './queue.ts';
 export * from './statistics.ts';
+export * from './registry.ts';
 export * from './usage.ts';

@@ -61,6 +61,15 @@ export {
   roc,
 } from './metrics/index.ts';
 export {
+  type ExportNormalization,
+  MODEL_EXPORT_FORMAT,
+  MODEL_EXPORT_VERSION,
+  type ModelExport,
+  type ModelTask,
+  readModelExport,
+  writeModelExport,
+} from './model-export.ts';
+export {
   type CreateOptions,
   type FromParametersOptions,
   type GradientMatrices,

@@ -197,6 +197,11 @@ export function deserialize(data: string | Uint8Array): Network {
   } catch (e) {
     bad(op, `not valid JSON (${(e as Error).message})`);
   }
+  return networkFromDocument(doc, op);
+}
+
+/** A network from `serialize`'s JSON once parsed (also the `network` of a model export). */
+export function networkFromDocument(doc: unknown, op: string): Network {
   if (typeof doc !== 'object' || doc === null) bad(op, 'expected a JSON object');
   const { format, version, dtype, inputSize, layers, parameters } = doc as Record<string, unknown>;
   if (format !== FORMAT) bad(op, `format is ${JSON.stringify(format)}, expected "${FORMAT}"`);
