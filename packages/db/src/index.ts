@@ -96,6 +96,7 @@ export {
   type LayerSpec,
   listNetworks,
 } from './networks.ts';
+export { type NestedParameters, packParameters, unpackParameters } from './parameters.ts';
 export { getModelOrigin, type ModelOrigin } from './registry.ts';
 export { createTenant, DEFAULT_TENANT_ID, getTenantByName } from './tenants.ts';
 export {
