@@ -110,6 +110,10 @@ export interface TrainIteration {
   readonly cost: number | undefined;
   /** The validation cost recorded with `cost` (without the L2 term), when there is a split. */
   readonly validationCost: number | undefined;
+  /** With `validationCost`: the held-out accuracy (sigmoid or softmax output). */
+  readonly validationAccuracy: number | undefined;
+  /** With `validationCost`: the held-out mean squared error (linear output). */
+  readonly validationMse: number | undefined;
   /** A checkpoint at this iteration (a copy). Only valid during the call. */
   checkpoint(): TrainingCheckpoint;
 }
@@ -123,6 +127,10 @@ export interface TrainProgress {
   readonly cost: number;
   /** The validation cost (without the L2 term), when there is a validation split. */
   readonly validationCost: number | undefined;
+  /** With `validationCost`: the held-out accuracy (sigmoid or softmax output). */
+  readonly validationAccuracy: number | undefined;
+  /** With `validationCost`: the held-out mean squared error (linear output). */
+  readonly validationMse: number | undefined;
   /** A checkpoint at this iteration (a copy). Only valid during the onProgress call. */
   checkpoint(): TrainingCheckpoint;
 }

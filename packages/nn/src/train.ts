@@ -25,6 +25,7 @@ import { COSTS, l2Cost } from './costs.ts';
 import { copyWeights, EarlyStopping } from './early-stopping.ts';
 import { DivergenceError } from './errors.ts';
 import { forwardPropagation } from './forward.ts';
+import { heldOutScore } from './held-out-score.ts';
 import type { Matrix } from './matrix.ts';
 import type { Network } from './network.ts';
 import { readParameters } from './network.ts';
@@ -74,7 +75,8 @@ function trainIn(
   const { h, lambda } = settings;
   const { layers, dtype } = net;
   const L = layers.length;
-  const cost = COSTS[outputActivationOf(layers)].cost;
+  const output = outputActivationOf(layers);
+  const cost = COSTS[output].cost;
   const initial =
     options.parameters === undefined
       ? undefined
@@ -149,8 +151,9 @@ function trainIn(
   });
 
   /**
-   * J_i with its L2 term, and the validation cost, at a recorded iteration. `J` is the training
-   * set's J_i when the loop already has it (full-batch gradient descent), else it is computed.
+   * J_i with its L2 term, and the validation cost and score (held-out-score.ts), at a recorded
+   * iteration. `J` is the training set's J_i when the loop already has it (full-batch gradient
+   * descent), else it is computed.
    */
   const record = (i: number, J: number | undefined) => {
     let Ji = J ?? datasetCost(data.X, data.Y, batches.trainingSetWs);
@@ -159,14 +162,21 @@ function trainIn(
     if (!Number.isFinite(Ji)) diverged(i, Ji);
     costs.push(Ji);
     costIterations.push(i);
-    let V: number | undefined;
-    if (validation !== undefined && validationWs !== undefined) {
-      V = datasetCost(validation.X, validation.Y, validationWs);
-      if (!Number.isFinite(V)) diverged(i, V);
-      validationCosts.push(V);
-      early.evaluate(i, V, net.weights);
+    if (validation === undefined || validationWs === undefined) {
+      return { cost: Ji, validationCost: undefined, validationAccuracy: undefined, validationMse: undefined };
     }
-    return { cost: Ji, validationCost: V };
+    const V = datasetCost(validation.X, validation.Y, validationWs);
+    if (!Number.isFinite(V)) diverged(i, V);
+    validationCosts.push(V);
+    // The same forward pass's output: validationWs.A[L] holds it.
+    const score = heldOutScore(validationWs.A[L]!, validation.Y, output);
+    early.evaluate(i, V, net.weights);
+    return {
+      cost: Ji,
+      validationCost: V,
+      validationAccuracy: 'accuracy' in score ? score.accuracy : undefined,
+      validationMse: 'mse' in score ? score.mse : undefined,
+    };
   };
 
   /** Calls `call` with a checkpoint function that works only while the call runs. */
@@ -209,6 +219,8 @@ function trainIn(
               iterations: N,
               cost: recorded?.cost,
               validationCost: recorded?.validationCost,
+              validationAccuracy: recorded?.validationAccuracy,
+              validationMse: recorded?.validationMse,
               checkpoint,
             }),
           );

@@ -1,0 +1,80 @@
+/**
+ * With a validation split, train records the held-out accuracy (classification) or MSE
+ * (regression) beside each validation cost: checked against the trained network scored on the
+ * held-out columns afterwards (the last record is of the final parameters).
+ */
+import { describe, expect, it } from 'vitest';
+import { fromNested, type Matrix, Network, selectColumns, type TrainProgress, train } from '../src/index.ts';
+import { loadPlanar } from './helpers.ts';
+
+describe('held-out score at every recorded cost', () => {
+  it('classification: accuracy on the validation columns', () => {
+    const { X, Y } = loadPlanar();
+    const net = Network.create({
+      inputSize: 2,
+      layers: [
+        { units: 4, activation: 'tanh' },
+        { units: 1, activation: 'sigmoid' },
+      ],
+      seed: 3,
+    });
+    const seen: TrainProgress[] = [];
+    const result = train(net, X, Y, {
+      learningRate: 1.2,
+      iterations: 300,
+      costEvery: 50,
+      validationSplit: 0.25,
+      onProgress: (p) => seen.push(p),
+    });
+    expect(seen.map((p) => p.iteration)).toEqual(result.costIterations);
+    for (const p of seen) {
+      expect(p.validationAccuracy).toBeGreaterThanOrEqual(0);
+      expect(p.validationAccuracy).toBeLessThanOrEqual(1);
+      expect(p.validationMse).toBeUndefined();
+    }
+    const held = result.split!.validation;
+    expect(seen.at(-1)!.validationAccuracy).toBe(
+      net.accuracy(selectColumns(X, held), selectColumns(Y, held)),
+    );
+    // Training learns: the held-out accuracy rises from the initial parameters' (negative control
+    // against a score that never changes).
+    expect(seen.at(-1)!.validationAccuracy!).toBeGreaterThan(seen[0]!.validationAccuracy! + 0.2);
+  });
+
+  it('regression: mean squared error on the validation columns', () => {
+    const m = 60;
+    const x = Array.from({ length: m }, (_, i) => i / m);
+    const X = [x];
+    const Y = [x.map((v) => 3 * v - 1 + Math.sin(7 * v) / 10)];
+    const net = Network.create({ inputSize: 1, layers: [{ units: 1, activation: 'linear' }], seed: 1 });
+    const seen: TrainProgress[] = [];
+    const result = train(net, X, Y, {
+      learningRate: 0.5,
+      iterations: 200,
+      costEvery: 40,
+      validationSplit: 0.2,
+      onProgress: (p) => seen.push(p),
+    });
+    const held = result.split!.validation;
+    const AL = net.forward(selectColumns(fromNested(X), held)) as Matrix;
+    const Yv = selectColumns(fromNested(Y), held);
+    let sum = 0;
+    for (let j = 0; j < AL.cols; j++) sum += (AL.data[j]! - Yv.data[j]!) ** 2;
+    const last = seen.at(-1)!;
+    expect(last.validationAccuracy).toBeUndefined();
+    expect(last.validationMse).toBeCloseTo(sum / AL.cols, 14);
+    // The cost of a linear output is half the MSE: the two records agree.
+    expect(last.validationCost).toBeCloseTo(last.validationMse! / 2, 14);
+  });
+
+  it('nothing without a validation split', () => {
+    const seen: TrainProgress[] = [];
+    const net = Network.create({ inputSize: 1, layers: [{ units: 1, activation: 'sigmoid' }], seed: 1 });
+    train(net, [[0, 1, 2, 3]], [[0, 0, 1, 1]], {
+      learningRate: 0.1,
+      iterations: 3,
+      onProgress: (p) => seen.push(p),
+    });
+    expect(seen.every((p) => p.validationAccuracy === undefined && p.validationMse === undefined)).toBe(true);
+  });
+});
