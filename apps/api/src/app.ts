@@ -22,6 +22,7 @@ import { BARE_SECURITY_HEADERS, DOCS_CSP, securityPlugin } from './plugins/secur
 import { datasetRoutes } from './routes/datasets.ts';
 import { evaluationRoutes } from './routes/evaluations.ts';
 import { healthRoutes } from './routes/health.ts';
+import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { modelRoutes } from './routes/models.ts';
 import { networkRoutes } from './routes/networks.ts';
@@ -163,6 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(jobRoutes);
       await v1.register(modelRoutes);
       await v1.register(evaluationRoutes);
+      await v1.register(eventRoutes);
       await v1.register(usageRoutes);
       await v1.register(webhookRoutes);
     },

@@ -1,8 +1,9 @@
 /**
  * The API's pino configuration: what a request's log lines may say. Credentials never reach the
  * log: an API key sent in a query string (`?api_key=`, `?token=`, ...) or anywhere in the URL
- * (anything shaped like a key, `bp_...`) is replaced by [REDACTED] in the logged URL, and the
- * Authorization and Cookie headers are redacted wherever a request's headers are logged.
+ * (anything shaped like a key, `bp_...`, or an events token, `bpev_...`) is replaced by
+ * [REDACTED] in the logged URL, and the Authorization and Cookie headers are redacted wherever a
+ * request's headers are logged.
  */
 import type { FastifyRequest, FastifyServerOptions } from 'fastify';
 
@@ -29,8 +30,11 @@ const CREDENTIAL_PARAMETERS = new Set([
   'sessionid',
 ]);
 
-/** An API key (`bp_` and its base64url body), also with its underscore %-escaped. */
-const API_KEY = /bp(?:_|%5f)[A-Za-z0-9_%-]{6,}/gi;
+/**
+ * An API key (`bp_` and its base64url body) or an events token (`bpev_`, events/tokens.ts), also
+ * with its underscore %-escaped.
+ */
+const API_KEY = /bp(?:ev)?(?:_|%5f)[A-Za-z0-9_%-]{6,}/gi;
 
 function isCredentialParameter(name: string): boolean {
   let decoded = name;

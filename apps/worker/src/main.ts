@@ -9,6 +9,7 @@ import { DelayedError, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadWorkerEnv } from './env.ts';
+import { JobEventPublisher } from './events.ts';
 import { failJob, type JobFailure } from './fail-job.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
 import { type ActiveTraining, processTrainingJob, stopTakingJobs } from './process-job.ts';
@@ -90,6 +91,19 @@ subscriber.on('message', (_channel, jobId: string) => {
 });
 
 const queue = new Queue(TRAINING_QUEUE, {
+// Live events go through the fail-fast connection: while Redis is down an append fails at once
+// (and is retried in the background) instead of waiting in an offline buffer.
+const events = new JobEventPublisher(
+  queueConnection,
+  env.QUEUE_PREFIX,
+  {
+    maxLen: env.JOB_EVENTS_MAX_LEN,
+    idleTtlMs: env.JOB_EVENTS_IDLE_TTL_MS,
+    finishedTtlMs: env.JOB_EVENTS_FINISHED_TTL_MS,
+  },
+  log,
+);
+
   connection: queueConnection,
   prefix: env.QUEUE_PREFIX,
   defaultJobOptions: trainingJobOptions(env.JOB_ATTEMPTS),
@@ -100,7 +114,7 @@ const worker = new Worker(
   async (job, token) => {
     lastJobAt = Date.now();
     try {
-      return await processTrainingJob({ env, db, log, workerId, active }, job, token);
+      return await processTrainingJob({ env, db, log, workerId, events, active }, job, token);
     } catch (err) {
       // Postgres down or its connection killed is no fault of the job: back to the queue for a
       // while without spending an attempt, so an outage delays jobs instead of failing them
@@ -145,7 +159,7 @@ worker.on('failed', (job, err) => {
           message: `training was interrupted too often: the worker holding the job stopped (killed, crashed or frozen) more than MAX_STALLED_COUNT = ${env.MAX_STALLED_COUNT} time(s)`,
         }
       : { code: 'BP_ERR_TRAINING_FAILED', message: err.message };
-  failJob(db, { jobId, ...failure })
+  failJob(db, events, { jobId, ...failure })
     .then((changed) => {
       if (changed) log.warn({ jobId, ...failure }, 'job marked failed');
     })
@@ -182,7 +196,7 @@ let reconciling = false;
 const reconciler = setInterval(() => {
   if (reconciling || closing || queueConnection.status !== 'ready') return;
   reconciling = true;
-  reconcileOnce(db, queue, log, env.RECONCILE_QUEUED_AFTER_MS)
+  reconcileOnce(db, queue, log, env.RECONCILE_QUEUED_AFTER_MS, events)
     .catch((err: unknown) => log.warn({ err: errorText(err) }, 'reconcile failed'))
     .finally(() => {
       reconciling = false;

@@ -22,6 +22,7 @@ import {
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { WorkerEnv } from './env.ts';
+import type { JobEventPublisher } from './events.ts';
 import { failJob } from './fail-job.ts';
 import { takeFault } from './faults.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
@@ -34,6 +35,8 @@ export interface ProcessorDeps {
   log: Logger;
   workerId: string;
   /** Running trainings by job id, so cancellation and shutdown can reach them. */
+  /** Where the job's status transitions, costs and progress are announced (live events). */
+  events: JobEventPublisher;
   active: Map<string, ActiveTraining>;
 }
 
@@ -69,7 +72,7 @@ export async function processTrainingJob(
   const parsed = TrainingJobPayload.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid payload: ${parsed.error.message}`);
   const { jobId, tenantId } = parsed.data;
-  const { db, env, log: baseLog } = deps;
+  const { db, env, events, log: baseLog } = deps;
   const log = baseLog.child({ jobId });
 
   // A delivery fetched just as the worker began shutting down: leave it to another worker.
@@ -106,6 +109,7 @@ export async function processTrainingJob(
   const { attempt } = claim;
   const row = claim.job;
 
+  events.status(jobId, { status: 'running' });
   // Registered before anything slow, so that a cancel or a shutdown arriving while the data loads
   // still reaches this job: the thread, once started, is told at once.
   let thread: ThreadHandle | null = null;
@@ -170,8 +174,12 @@ export async function processTrainingJob(
    */
   async function handBack(lockToken: string, message: string): Promise<never> {
     stopRenewing();
-    await releaseJob(db, { jobId, attempt }).catch((err: unknown) =>
-      log.warn({ err }, 'could not mark the job queued; it shows as running until its lease runs out'),
+    await releaseJob(db, { jobId, attempt }).then(
+      (released) => {
+        if (released) events.status(jobId, { status: 'queued' });
+      },
+      (err: unknown) =>
+        log.warn({ err }, 'could not mark the job queued; it shows as running until its lease runs out'),
     );
     await job.moveToWait(lockToken);
     log.info(message);
@@ -185,7 +193,7 @@ export async function processTrainingJob(
       getCheckpoint(db, jobId),
     ]);
     if (!dataset || !network) {
-      await failJob(db, {
+      await failJob(db, events, {
         jobId,
         code: 'BP_ERR_BAD_DATA',
         message: 'the dataset or network of this job no longer exists',
@@ -255,6 +263,7 @@ export async function processTrainingJob(
         case 'progress':
           for (const cost of message.newCosts) costs.push(cost);
           enqueueWrite(async () => {
+          announceProgress(message);
             const upTo = costs.length;
             const ours = await recordProgress(db, {
               jobId,
@@ -322,8 +331,10 @@ export async function processTrainingJob(
               failure = err;
               return undefined;
             });
-            if (completed) result = { outcome: 'succeeded', modelId: completed.modelId };
-            else if (completed === null) {
+            if (completed) {
+              result = { outcome: 'succeeded', modelId: completed.modelId };
+              events.status(jobId, { status: 'succeeded', modelId: completed.modelId });
+            } else if (completed === null) {
               // The compare-and-set refused: the job was finished, cancelled or claimed again by
               // another delivery while this one trained. The result is dropped; nothing changed.
               log.warn(
@@ -341,7 +352,7 @@ export async function processTrainingJob(
         case 'failed':
           stopRenewing();
           enqueueWrite(async () => {
-            await failJob(db, { jobId, attempt, code: message.code, message: message.message });
+            await failJob(db, events, { jobId, attempt, code: message.code, message: message.message });
             failure = new UnrecoverableError(message.message);
           });
           break;
@@ -350,6 +361,34 @@ export async function processTrainingJob(
 
     const started = Date.now();
     const eventLoop = monitorEventLoop();
+    /** The live events of a progress report: its new cost points, then speed and ETA. */
+    const firstIteration = resume?.iteration ?? 0;
+    const jobStartedAt = row.startedAt?.getTime() ?? Date.now();
+    const announceProgress = (message: Extract<ThreadMessage, { type: 'progress' }>) => {
+      events.costs(
+        jobId,
+        Array.from(message.newCosts, (cost, i) => ({
+          index: costs.length + i,
+          iteration: message.newCostIterations[i] ?? message.iteration,
+          cost,
+          validationCost: finiteOrNull(message.newValidationCosts[i]),
+        })),
+      );
+      const now = Date.now();
+      const seconds = (now - started) / 1000;
+      const done = message.iteration - firstIteration;
+      const rate = seconds > 0 && done > 0 ? done / seconds : null;
+      const left = Math.max(0, row.iterations - message.iteration);
+      events.progress(jobId, {
+        iteration: message.iteration,
+        iterations: row.iterations,
+        cost: message.cost,
+        iterationsPerSecond: rate,
+        elapsedMs: Math.max(0, now - jobStartedAt),
+        etaMs: rate === null ? null : Math.round((1000 * left) / rate),
+      });
+    };
+
     const handle = startTrainingThread(request, onMessage, env.THREAD_MAX_OLD_GENERATION_MB);
     thread = handle;
     if (lost !== null) await handle.stop(lost);
@@ -376,7 +415,7 @@ export async function processTrainingJob(
       const message = outOfMemory
         ? `training ran out of memory (ERR_WORKER_OUT_OF_MEMORY): the training thread's heap outgrew THREAD_MAX_OLD_GENERATION_MB = ${env.THREAD_MAX_OLD_GENERATION_MB}`
         : `training crashed: ${outcome.message}`;
-      await failJob(db, {
+      await failJob(db, events, {
         jobId,
         attempt,
         code: outOfMemory ? 'BP_ERR_OUT_OF_MEMORY' : 'BP_ERR_TRAINING_CRASHED',
@@ -406,6 +445,11 @@ export async function processTrainingJob(
 
 /**
  * Retries a write so that a result computed while Postgres is away is not thrown away: while
+/** A held-out cost as an event carries it: NaN (none recorded) and a missing entry are null. */
+function finiteOrNull(value: number | undefined): number | null {
+  return value === undefined || Number.isNaN(value) ? null : value;
+}
+
  * Postgres is unreachable, for up to `budgetMs` (an outage of a minute or two), backing off to one
  * try every 5 s; any other error a few times only (RELIABILITY.md scenario 11).
  */

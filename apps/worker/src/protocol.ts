@@ -55,9 +55,18 @@ export interface ModelMetrics {
 export type ThreadMessage =
   /**
    * `cost` is the latest recorded one (null before the first); iteration may be past it.
-   * `newCosts`: the costs recorded since the previous progress message (the history grows only).
+   * `newCosts`: the costs recorded since the previous progress message (the history grows only);
+   * `newCostIterations` the iteration of each, `newValidationCosts` the held-out cost recorded with
+   * each (NaN without a validation split).
    */
-  | { type: 'progress'; iteration: number; cost: number | null; newCosts: Float64Array }
+  | {
+      type: 'progress';
+      iteration: number;
+      cost: number | null;
+      newCosts: Float64Array;
+      newCostIterations: Float64Array;
+      newValidationCosts: Float64Array;
+    }
   | ({ type: 'checkpoint' } & ResumeState)
   | {
       type: 'done';

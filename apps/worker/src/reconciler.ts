@@ -9,6 +9,7 @@ import { type Db, findJobsToReconcile, sweepStorage } from '@backprop/db';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { JobEventPublisher } from './events.ts';
 import { failJob } from './fail-job.ts';
 
 /** Rows looked at per round: a backlog of held jobs must not hide orphans behind it. */
@@ -19,6 +20,8 @@ export async function reconcileOnce(
   queue: Queue,
   log: Logger,
   queuedAfterMs: number,
+  /** Where the failures it records are announced (none: not announced). */
+  events?: JobEventPublisher,
 ): Promise<number> {
   // Checkpoints of finished jobs (and deleted rows nothing refers to) are dead weight counted
   // against the tenant's quota; they are deleted as jobs finish, and this catches any left behind.
@@ -48,7 +51,7 @@ export async function reconcileOnce(
     if (exists === 1 && failed !== null) {
       // BullMQ gave up (retries or stalls exhausted) but the row never heard: close it.
       const existing = await queue.getJob(row.id);
-      await failJob(db, {
+      await failJob(db, events, {
         jobId: row.id,
         code: 'BP_ERR_TRAINING_FAILED',
         message: existing?.failedReason || 'the job failed in the queue',

@@ -145,6 +145,9 @@ function run(): void {
   // The history so far (the checkpoint's: the row holds it already); new costs are appended.
   const costs: number[] = req.resume ? Array.from(req.resume.costs) : [];
   /** How many of `costs` the main thread has been sent. */
+  // For the live events: where each new cost was recorded, and the held-out cost with it.
+  const costIterations: number[] = [];
+  const validationCosts: number[] = [];
   let sent = costs.length;
   let lastProgressAt = Date.now();
   let lastCheckpointAt = Date.now();
@@ -157,6 +160,8 @@ function run(): void {
       cost: costs.at(-1) ?? null,
       newCosts: Float64Array.from(costs.slice(sent)),
     });
+      newCostIterations: Float64Array.from(costIterations.splice(0)),
+      newValidationCosts: Float64Array.from(validationCosts.splice(0)),
     sent = costs.length;
   };
   const postCheckpoint = (checkpoint: TrainingCheckpoint) => {
@@ -183,7 +188,11 @@ function run(): void {
       // train records at the iteration it starts from only at 0 or at the end (a retry after the
       // result failed to save resumes from the final checkpoint): the checkpoint's history
       // already ends with that cost (the same bits), so it is not appended twice.
-      if (!(req.resume && state.iteration === entry)) costs.push(state.cost);
+      if (!(req.resume && state.iteration === entry)) {
+        costs.push(state.cost);
+        costIterations.push(state.iteration);
+        validationCosts.push(state.validationCost ?? Number.NaN);
+      }
     }
     const last = state.iteration === state.iterations;
     // After the last update there is nothing left to hand back: the result is on its way.

@@ -41,6 +41,8 @@ export const ERRORS = {
   /** LIMIT_TENANT_ACTIVE_JOBS: the tenant already has that many queued or running jobs */
   BP_ERR_TOO_MANY_ACTIVE_JOBS: { statusCode: 429, error: 'Too Many Requests' },
   BP_ERR_INTERNAL: { statusCode: 500, error: 'Internal Server Error' },
+  /** LIMIT_TENANT_EVENT_STREAMS: the tenant already has that many job event streams open */
+  BP_ERR_TOO_MANY_EVENT_STREAMS: { statusCode: 429, error: 'Too Many Requests' },
   BP_ERR_UNAVAILABLE: { statusCode: 503, error: 'Service Unavailable' },
 } as const satisfies Record<string, { statusCode: number; error: string }>;
 
@@ -117,7 +119,8 @@ export function limitExceeded(
     | 'BP_ERR_LIMIT_EXCEEDED'
     | 'BP_ERR_PAYLOAD_TOO_LARGE'
     | 'BP_ERR_STORAGE_QUOTA_EXCEEDED'
-    | 'BP_ERR_TOO_MANY_ACTIVE_JOBS' = 'BP_ERR_LIMIT_EXCEEDED',
+    | 'BP_ERR_TOO_MANY_ACTIVE_JOBS'
+    | 'BP_ERR_TOO_MANY_EVENT_STREAMS' = 'BP_ERR_LIMIT_EXCEEDED',
 ): ApiError {
   return new ApiError(code, `${what} is ${actual}, above the limit ${limit} = ${max}`, {
     limit,

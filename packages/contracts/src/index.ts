@@ -3,6 +3,7 @@ export * from './datasets.ts';
 export * from './error-details.ts';
 export * from './errors.ts';
 export * from './evaluations.ts';
+export * from './job-events.ts';
 export * from './jobs.ts';
 export * from './models.ts';
 export * from './networks.ts';

@@ -25,6 +25,7 @@ export const LIMIT_NAMES = [
   'LIMIT_TENANT_STORED_BYTES',
   'LIMIT_TENANT_ACTIVE_JOBS',
 ] as const;
+  'LIMIT_TENANT_EVENT_STREAMS',
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 export const Usage = z

@@ -5,8 +5,10 @@
  */
 import { ApiError } from '@backprop/contracts';
 import { authenticateApiKey } from '@backprop/db';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { z } from 'zod';
+import { readEventsToken } from '../events/tokens.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,6 +35,35 @@ async function identify(
   return identity ?? unauthorized('the API key is not valid (unknown or revoked)');
 }
 
+const TokenQuery = z.object({ token: z.string() });
+const IdParam = z.object({ id: z.string() });
+
+/**
+ * A route marked `acceptsEventsToken` (a job's event stream) may be opened with `?token=` instead
+ * of a key: the token names its tenant, the key that asked for it, and the one job it opens.
+ * Returns undefined when the request carries no token (or a key, which then decides).
+ */
+async function identifyByEventsToken(
+  app: FastifyInstance,
+  request: FastifyRequest,
+): Promise<{ tenantId: string; keyId: string } | ApiError | undefined> {
+  if (!request.routeOptions.config.acceptsEventsToken || request.headers.authorization) return undefined;
+  const query = TokenQuery.safeParse(request.query);
+  if (!query.success) return undefined;
+  const grant = await readEventsToken(app.deps.redis, app.deps.env.QUEUE_PREFIX, query.data.token).catch(
+    () => {
+      throw new ApiError(
+        'BP_ERR_UNAVAILABLE',
+        'events tokens cannot be checked (Redis is unreachable); retry shortly',
+      );
+    },
+  );
+  if (!grant) return unauthorized('the events token is not valid (unknown or expired); ask for a new one');
+  if (IdParam.safeParse(request.params).data?.id !== grant.jobId)
+    return unauthorized("the events token opens another job's stream only");
+  return { tenantId: grant.tenantId, keyId: grant.keyId };
+}
+
 /**
  * Authentication, then the per-key rate limit, both as onRequest hooks in this order: nothing of
  * the request (its body included) is read before both passed. Failed attempts count against the
@@ -46,7 +77,8 @@ export const authPlugin = fp(
     app.addHook('onRequest', async (request, reply) => {
       reply.header('www-authenticate', 'Bearer realm="backprop"');
       await app.rateLimits.assertAddressAllowed(request, reply);
-      const identity = await identify(app, request.headers.authorization);
+      const identity =
+        (await identifyByEventsToken(app, request)) ?? (await identify(app, request.headers.authorization));
       if (identity instanceof ApiError) {
         await app.rateLimits.countAuthFailure(request);
         throw identity;

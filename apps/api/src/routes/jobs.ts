@@ -29,6 +29,7 @@ import {
 } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { publishStatus } from '../events/publish.ts';
 import { planTraining } from '../jobs/plan.ts';
 import { toJob } from '../jobs/present.ts';
 import { isQueueRefusal } from '../queue.ts';
@@ -167,6 +168,8 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       if (created.created) {
         const payload: TrainingJobPayload = { jobId: job.id, tenantId };
         try {
+        // Before the enqueue, so that the worker's events follow it: the stream starts complete.
+        await publishStatus(app.deps, request.log, job.id, 'queued', { created: true });
           await queue.add(TRAIN_JOB_NAME, payload, { jobId: job.id });
         } catch (err) {
           if (isQueueRefusal(err)) {
@@ -274,6 +277,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         );
       }
       // Tell a running worker now rather than at its next progress write; a waiting job is removed.
+      await publishStatus(app.deps, request.log, id, 'cancelled');
       try {
         await Promise.all([redis.publish(CANCEL_CHANNEL, id), queue.remove(id)]);
       } catch (err) {
