@@ -34,16 +34,19 @@ import {
 import { type LayerSpec, storedLayer } from './networks.ts';
 import { recordJobEvents } from './webhook-events.ts';
 
+/** An empty history (a job without a validation split). */
+const NO_VALUES = new Float64Array(0);
+
 const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 function isTerminalStatus(status: JobStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-/** A job without its cost history. */
-export type JobSummary = Omit<TrainingJob, 'costs'> & { model: { id: string } | null };
+/** A job without its cost and validation histories. */
+export type JobSummary = Omit<TrainingJob, 'costs' | 'validationHistory'> & { model: { id: string } | null };
 
-const withoutCosts = { costs: true } as const;
+const withoutCosts = { costs: true, validationHistory: true } as const;
 const withModelId = { model: { select: { id: true } } } as const;
 
 /** A job with the id of the model it produced (null until it succeeded). */
@@ -269,6 +272,12 @@ export interface RecordProgressInput {
    * row holds: advance it only past writes that returned true.
    */
   costsFrom?: number;
+  /**
+   * With a validation split: the validation history (two float64s an entry: the validation cost,
+   * then the accuracy or MSE) of the same entries as `costs`, kept and appended the same way.
+   * Omitted: empty (no split).
+   */
+  validationHistory?: Float64Array;
   leaseMs: number;
 }
 
@@ -287,6 +296,8 @@ export async function recordProgress(db: DbOrTx, input: RecordProgressInput): Pr
     UPDATE "TrainingJob"
     SET "iteration" = ${input.iteration}::integer, "cost" = ${float8Param(input.cost)}::double precision,
         "costs" = substring("costs" from 1 for ${costsFrom * 8}::integer) || ${float64ToBytes(input.costs)},
+        "validationHistory" = substring("validationHistory" from 1 for ${costsFrom * 16}::integer)
+          || ${float64ToBytes(input.validationHistory ?? NO_VALUES)},
         "leaseExpiresAt" = now() + ${input.leaseMs}::integer * interval '1 millisecond',
         "updatedAt" = now()
     WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer`;
@@ -332,6 +343,8 @@ export interface SaveCheckpointInput {
   state: Prisma.InputJsonObject;
   /** the cost history up to iteration */
   costs: Float64Array;
+  /** the validation history up to iteration (RecordProgressInput's layout); omitted: empty */
+  validationHistory?: Float64Array;
 }
 
 /**
@@ -343,16 +356,16 @@ export async function saveCheckpoint(db: DbOrTx, input: SaveCheckpointInput): Pr
   assertCount(input.iteration, 'iteration');
   if (!isUuid(input.jobId)) return false;
   const saved = await db.$executeRaw`
-    INSERT INTO "Checkpoint" ("jobId", "iteration", "attempt", "snapshot", "state", "costs", "updatedAt")
+    INSERT INTO "Checkpoint" ("jobId", "iteration", "attempt", "snapshot", "state", "costs", "validationHistory", "updatedAt")
     (SELECT "id", ${input.iteration}::integer, "attempt", ${input.snapshot},
             ${jsonParam(input.state, 'state')}::jsonb,
-            ${float64ToBytes(input.costs)}, now()
+            ${float64ToBytes(input.costs)}, ${float64ToBytes(input.validationHistory ?? NO_VALUES)}, now()
      FROM "TrainingJob"
      WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer
      FOR SHARE)
     ON CONFLICT ("jobId") DO UPDATE SET
       "iteration" = EXCLUDED."iteration", "attempt" = EXCLUDED."attempt", "snapshot" = EXCLUDED."snapshot",
-      "state" = EXCLUDED."state", "costs" = EXCLUDED."costs",
+      "state" = EXCLUDED."state", "costs" = EXCLUDED."costs", "validationHistory" = EXCLUDED."validationHistory",
       "updatedAt" = EXCLUDED."updatedAt"`;
   return saved === 1;
 }
@@ -369,6 +382,8 @@ export interface CompleteJobInput {
   iteration: number;
   cost: number | null;
   costs: Float64Array;
+  /** the whole validation history (RecordProgressInput's layout); omitted: empty */
+  validationHistory?: Float64Array;
   model: {
     inputSize: number;
     layers: LayerSpec[];
@@ -398,11 +413,13 @@ export async function completeJob(db: Db, input: CompleteJobInput): Promise<{ mo
   if (!isUuid(input.jobId)) return null;
   const parameters = float64ToBytes(model.parameters);
   const costs = float64ToBytes(input.costs);
+  const validationHistory = float64ToBytes(input.validationHistory ?? NO_VALUES);
   return db.$transaction(async (tx) => {
     const finished = await tx.$queryRaw<{ tenantId: string }[]>`
       UPDATE "TrainingJob"
       SET "status" = 'succeeded', "finishedAt" = now(), "leaseExpiresAt" = NULL, "updatedAt" = now(),
-          "iteration" = ${input.iteration}::integer, "cost" = ${float8Param(input.cost)}::double precision, "costs" = ${costs}
+          "iteration" = ${input.iteration}::integer, "cost" = ${float8Param(input.cost)}::double precision, "costs" = ${costs},
+          "validationHistory" = ${validationHistory}
       WHERE "id" = ${input.jobId}::uuid AND "status" = 'running' AND "attempt" = ${input.attempt}::integer
       RETURNING "tenantId"`;
     const tenantId = finished[0]?.tenantId;

@@ -67,7 +67,8 @@ export async function getStoredBytes(db: DbOrTx, tenantId: string): Promise<Stor
       (SELECT COALESCE(SUM(n."parameterCount"::bigint * ${BYTES_PER_PARAMETER}::integer), 0)
          FROM "TrainingJob" j JOIN "Network" n ON n."id" = j."networkId"
         WHERE j."tenantId" = ${tenantId}::uuid AND j."status" IN ('queued', 'running'))::bigint AS "reserved",
-      (SELECT COALESCE(SUM(octet_length(c."snapshot")::bigint + octet_length(c."costs")), 0)
+      (SELECT COALESCE(SUM(octet_length(c."snapshot")::bigint + octet_length(c."costs")
+                           + octet_length(c."validationHistory")), 0)
          FROM "Checkpoint" c JOIN "TrainingJob" j ON j."id" = c."jobId"
         WHERE j."tenantId" = ${tenantId}::uuid)::bigint AS "checkpoints"`;
   return {
