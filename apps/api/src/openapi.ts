@@ -183,6 +183,8 @@ const RESPONSE_DESCRIPTIONS: Record<string, Record<string, string>> = {
   getJob: { 200: 'The job: status, progress, and its model once it succeeded' },
   getJobCosts: { 200: 'The recorded costs, in order' },
   cancelJob: { 200: 'The job, cancelled or marked to stop' },
+  streamJobEvents: { 200: 'The event stream (text/event-stream), open until the job ends' },
+  createJobEventsToken: { 201: "A token that opens this job's event stream, and the stream's URL with it" },
   deleteJob: { 204: 'Deleted' },
   getModel: { 200: 'The model' },
   getModelParameters: { 200: 'The weights and biases, layer by layer' },
