@@ -1,5 +1,6 @@
 /** The worker's configuration, parsed once from the environment at boot. */
 import { availableParallelism } from 'node:os';
+import { WebhookWorkerEnvFields } from '@backprop/webhooks';
 import { z } from 'zod';
 import { FaultList } from './faults.ts';
 
@@ -52,6 +53,8 @@ const WorkerEnvFields = z.object({
   HEALTH_LOG_EVERY_MS: int(60_000),
   /** Test-only fault injection (faults.ts); empty in production. */
   BACKPROP_FAULT_INJECT: FaultList,
+  /** Webhook deliveries: retry schedule, timeouts, response cap, concurrency, the secret key. */
+  ...WebhookWorkerEnvFields,
 });
 export const WorkerEnv = WorkerEnvFields.refine((env) => env.STALLED_INTERVAL_MS <= env.LOCK_DURATION_MS, {
   path: ['STALLED_INTERVAL_MS'],

@@ -14,6 +14,7 @@ import { failJob, type JobFailure } from './fail-job.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
 import { type ActiveTraining, processTrainingJob, stopTakingJobs } from './process-job.ts';
 import { reconcileOnce } from './reconciler.ts';
+import { startWebhooks } from './webhooks/index.ts';
 
 const env = loadWorkerEnv();
 const log = pino({ level: env.LOG_LEVEL, base: { service: 'worker', pid: process.pid } });
@@ -226,6 +227,9 @@ const heartbeat = setInterval(() => {
 }, env.HEARTBEAT_EVERY_MS);
 heartbeat.unref();
 
+// Webhook deliveries: their own queue, processor and dispatcher (webhooks/index.ts).
+const webhooks = startWebhooks({ env, db, log });
+
 log.info({ workerId, concurrency: env.WORKER_CONCURRENCY, ...memoryMb() }, 'worker ready');
 
 async function shutdown(signal: string): Promise<void> {
@@ -244,6 +248,7 @@ async function shutdown(signal: string): Promise<void> {
   const closed = worker.close();
   await Promise.all([...active.values()].map((t) => t.release()));
   await closed;
+  await webhooks.close();
   await Promise.allSettled([queue.close(), subscriber.quit(), db.$disconnect()]);
   process.exit(0);
 }
