@@ -3,9 +3,10 @@
  * training thread's activation matrices take and a prediction request's; the other limits bound
  * units and samples separately, whose product could still reach many gigabytes.
  */
-import { claimJob, completeJob, packParameters } from '@backprop/db';
+import { claimJob, completeJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
+import { networkBytes } from './network-bytes.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -92,11 +93,16 @@ describe('LIMIT_ACTIVATION_VALUES', () => {
         layers,
         task: 'binary',
         classes: [0, 1],
-        parameters: packParameters(2, layers, {
-          W1: new Array(8).fill(0.1),
-          b1: [0, 0, 0, 0],
-          W2: [1, 1, 1, 1],
-          b2: [0],
+        parameters: networkBytes(2, layers, {
+          W1: [
+            [0.1, 0.1],
+            [0.1, 0.1],
+            [0.1, 0.1],
+            [0.1, 0.1],
+          ],
+          b1: [[0], [0], [0], [0]],
+          W2: [[1, 1, 1, 1]],
+          b2: [[0]],
         }),
         normalization: { kind: 'none' },
         metrics: { finalCost: 0.5, iterations: 1 },

@@ -16,6 +16,7 @@ import {
   failJob,
   PrismaClient,
   saveCheckpoint,
+  storedModelBytes,
 } from '@backprop/db';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -23,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint } from './support.ts';
+import { networkBytes } from './network-bytes.ts';
 
 /** 12 samples × 2 features + 12 labels, as float64. */
 const SMALL_DATASET_BYTES = (12 * 2 + 12) * 8;
@@ -101,7 +103,14 @@ async function succeed(jobId: string): Promise<string> {
       ],
       task: 'binary',
       classes: [0, 1],
-      parameters: new Float64Array(13).fill(0.1),
+      parameters: networkBytes(
+        2,
+        [
+          { units: 3, activation: 'tanh' },
+          { units: 1, activation: 'sigmoid' },
+        ],
+        0.1,
+      ),
       normalization: { kind: 'none' },
       metrics: { finalCost: 0.5, iterations: 5 },
     },
@@ -211,7 +220,7 @@ describe('DELETE /v1/models/:id', () => {
 
     const after = await usage();
     expect(after.models).toBe(before.models - 1);
-    expect(after.storedBytes.models).toBe(before.storedBytes.models - 13 * 8);
+    expect(after.storedBytes.models).toBe(before.storedBytes.models - storedModelBytes(2, 13));
   });
 
   it('a model deleted through another API process is not served from this one', async () => {

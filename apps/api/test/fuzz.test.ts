@@ -15,6 +15,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
 import { expectErrorShape, fingerprint } from './support.ts';
+import { networkBytes } from './network-bytes.ts';
 
 const SEED = 1126;
 const RUNS_PER_OPERATION = 80;
@@ -114,7 +115,7 @@ beforeAll(async () => {
       layers,
       task: 'binary',
       classes: [0, 1],
-      parameters: new Float64Array(9).fill(0.3),
+      parameters: networkBytes(2, layers, 0.3),
       normalization: { kind: 'none' },
       metrics: { finalCost: 0.5, iterations: 2 },
     },

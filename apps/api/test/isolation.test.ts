@@ -7,12 +7,13 @@
  * missing one (same status, code and message but for the id). Fixed seed, bounded runs.
  */
 import { randomUUID } from 'node:crypto';
-import { claimJob, completeJob } from '@backprop/db';
+import { claimJob, completeJob, storedModelBytes } from '@backprop/db';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
 import { expectError } from './support.ts';
+import { networkBytes } from './network-bytes.ts';
 
 const SEED = 20261126;
 const RUNS = 50;
@@ -34,6 +35,8 @@ const LAYERS = [
   { units: 1, activation: 'sigmoid' },
 ];
 const PARAMETERS = 2 * 3 + 3 + 3 + 1;
+/** A model's stored bytes: nn's binary network format (header, layer table, float64 values). */
+const MODEL_BYTES = storedModelBytes(LAYERS.length, PARAMETERS);
 const NOT_FOUND: Record<Kind, string> = {
   dataset: 'BP_ERR_DATASET_NOT_FOUND',
   network: 'BP_ERR_NETWORK_NOT_FOUND',
@@ -246,7 +249,7 @@ class WorkOnJob implements Cmd {
         layers: LAYERS,
         task: 'binary',
         classes: [0, 1],
-        parameters: new Float64Array(PARAMETERS).fill(0.1),
+        parameters: networkBytes(2, LAYERS, 0.1),
         normalization: { kind: 'none' },
         metrics: { finalCost: 0.5, iterations: 3 },
       },
@@ -412,8 +415,8 @@ class Usage implements Cmd {
       activeJobs: { count: m.active(this.tenant), limit: ACTIVE_JOBS },
       storedBytes: {
         datasets: m.listed(this.tenant, 'dataset').length * (4 * 2 + 4) * 8,
-        models: m.owned(this.tenant, 'model').length * PARAMETERS * 8,
-        reserved: m.active(this.tenant) * PARAMETERS * 8,
+        models: m.owned(this.tenant, 'model').length * MODEL_BYTES,
+        reserved: m.active(this.tenant) * MODEL_BYTES,
       },
     });
   }

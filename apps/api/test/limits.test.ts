@@ -12,6 +12,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint, UNKNOWN_ID } from './support.ts';
+import { networkBytes } from './network-bytes.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -106,7 +107,7 @@ describe('each limit is refused, naming it, with nothing stored or queued', () =
         layers: LAYERS,
         task: 'binary',
         classes: [0, 1],
-        parameters: new Float64Array(17),
+        parameters: networkBytes(2, LAYERS),
         normalization: { kind: 'none' },
         metrics: { finalCost: 0.5, iterations: 5 },
       },
@@ -410,7 +411,7 @@ describe('LIMIT_TENANT_STORED_BYTES', () => {
         payload: payload as object,
       });
     const dataset = await api('POST', '/v1/datasets', { features: rows(4), labels: [0, 1, 0, 1] }); // 96 bytes
-    // 2 → 30 → 1: 121 parameters, 968 bytes per model.
+    // 2 → 30 → 1: 121 parameters, 16 + 2 · 16 + 968 = 1016 bytes per model (nn's binary format).
     const network = await api('POST', '/v1/networks', {
       inputSize: 2,
       layers: [
@@ -423,11 +424,11 @@ describe('LIMIT_TENANT_STORED_BYTES', () => {
       networkId: network.json().id,
       training: { learningRate: 0.1, iterations: 5 },
     };
-    expect((await api('POST', '/v1/jobs', job)).statusCode).toBe(202); // 96 + 968
-    expect((await api('POST', '/v1/jobs', job)).statusCode).toBe(202); // 96 + 2 · 968 = 2032
-    const refused = await api('POST', '/v1/jobs', job); // + 968 = 3000 > 2400
+    expect((await api('POST', '/v1/jobs', job)).statusCode).toBe(202); // 96 + 1016
+    expect((await api('POST', '/v1/jobs', job)).statusCode).toBe(202); // 96 + 2 · 1016 = 2128
+    const refused = await api('POST', '/v1/jobs', job); // + 1016 = 3144 > 2400
     const body = expectLimit(refused, 413, 'BP_ERR_STORAGE_QUOTA_EXCEEDED', 'LIMIT_TENANT_STORED_BYTES');
-    expect(body.details).toMatchObject({ stored: 2032, requested: 968, max: 2400 });
+    expect(body.details).toMatchObject({ stored: 2128, requested: 1016, max: 2400 });
   });
 });
 

@@ -9,6 +9,7 @@ import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint } from './support.ts';
+import { networkBytes } from './network-bytes.ts';
 
 let ctx: ApiContext;
 let other: { tenantId: string; apiKey: string };
@@ -44,7 +45,7 @@ beforeAll(async () => {
       layers: LAYERS,
       task: 'binary',
       classes: [0, 1],
-      parameters: new Float64Array(7).fill(0.25),
+      parameters: networkBytes(1, LAYERS, 0.25),
       normalization: { kind: 'none' },
       metrics: { finalCost: 0.5, iterations: 3 },
     },

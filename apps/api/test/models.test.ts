@@ -4,10 +4,11 @@
  * be computed by hand.
  */
 import type { Prisma, Task } from '@backprop/db';
-import { claimJob, completeJob, packParameters } from '@backprop/db';
+import { claimJob, completeJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
 import { expectError } from './support.ts';
+import { networkBytes } from './network-bytes.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -63,7 +64,6 @@ async function storeModel(spec: ModelSpec) {
   );
   const claimed = await claimJob(ctx.database.db, { jobId, workerId: 'api-test', leaseMs: 60_000 });
   expect(claimed).not.toBeNull();
-  const flat = Object.fromEntries(Object.entries(spec.parameters).map(([k, rows]) => [k, rows.flat()]));
   const done = await completeJob(ctx.database.db, {
     jobId,
     attempt: claimed!.attempt,
@@ -75,7 +75,7 @@ async function storeModel(spec: ModelSpec) {
       layers: spec.layers,
       task: spec.task,
       classes: spec.classes,
-      parameters: packParameters(inputSize, spec.layers, flat),
+      parameters: networkBytes(inputSize, spec.layers, spec.parameters),
       normalization: spec.normalization,
       metrics: spec.metrics,
     },

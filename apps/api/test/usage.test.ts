@@ -1,8 +1,9 @@
 /** GET /v1/usage: the tenant's consumption, remaining quota, the limits and the rate limit window. */
 import { LIMIT_NAMES } from '@backprop/contracts';
-import { claimJob, completeJob } from '@backprop/db';
+import { claimJob, completeJob, storedModelBytes } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
+import { networkBytes } from './network-bytes.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -80,7 +81,8 @@ describe('GET /v1/usage', () => {
         { units: 1, activation: 'sigmoid' },
       ],
     });
-    const modelBytes = network.json().parameterCount * 8;
+    // nn's binary network format: a header, 16 bytes per layer, 8 per parameter
+    const modelBytes = storedModelBytes(2, network.json().parameterCount);
     const job = () =>
       api('/v1/jobs', 'POST', {
         datasetId: dataset.json().id,
@@ -109,7 +111,10 @@ describe('GET /v1/usage', () => {
         ],
         task: 'binary',
         classes: [0, 1],
-        parameters: new Float64Array(17),
+        parameters: networkBytes(2, [
+          { units: 4, activation: 'tanh' },
+          { units: 1, activation: 'sigmoid' },
+        ]),
         normalization: { kind: 'none' },
         metrics: { finalCost: 0.5, iterations: 10 },
       },

@@ -5,7 +5,7 @@
  */
 import { normalizeFeature } from '@backprop/contracts';
 import type { Prisma } from '@backprop/db';
-import { claimJob, completeJob, packParameters } from '@backprop/db';
+import { claimJob, completeJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The worker's real training thread, started the way the worker starts it: the normalisation it
 // computes is the one a model predicts with.
@@ -13,6 +13,7 @@ import type { ThreadMessage, TrainRequest } from '../../worker/src/protocol.ts';
 import { startTrainingThread } from '../../worker/src/thread-runner.ts';
 import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint } from './support.ts';
+import { networkBytes } from './network-bytes.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -191,7 +192,7 @@ describe('predictions with extreme normalisation statistics', () => {
         layers,
         task: 'regression',
         classes: null,
-        parameters: packParameters(1, layers, { W1: [1], b1: [0] }),
+        parameters: networkBytes(1, layers, { W1: [[1]], b1: [[0]] }),
         normalization,
         metrics: { finalCost: 0.1, iterations: 1 },
       },

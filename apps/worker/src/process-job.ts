@@ -316,7 +316,7 @@ export async function processTrainingJob(
                     layers: network.layers as Layer[],
                     task: dataset.task,
                     classes: Array.isArray(dataset.classes) ? (dataset.classes as (string | number)[]) : null,
-                    parameters: message.parameters,
+                    parameters: message.network,
                     normalization: message.normalization satisfies Normalization,
                     metrics: { ...message.metrics },
                   },

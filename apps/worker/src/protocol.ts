@@ -73,8 +73,8 @@ export type ThreadMessage =
       iteration: number;
       cost: number;
       costs: Float64Array;
-      /** W1, b1, ..., WL, bL concatenated. */
-      parameters: Float64Array;
+      /** the trained network in @backprop/nn's binary format (serializeBinary): the model's bytes */
+      network: Uint8Array;
       normalization: Normalization;
       metrics: ModelMetrics;
     }

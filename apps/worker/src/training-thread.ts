@@ -18,6 +18,7 @@ import {
   type Matrix,
   Network,
   NnInputError,
+  serializeBinary,
   oneHot,
   selectColumns,
   serializeCheckpoint,
@@ -249,33 +250,19 @@ function run(): void {
   }
 
   const metrics = metricsOf(net, X, Y, result, req);
-  const flat = packNetwork(net);
+  const bytes = serializeBinary(net);
   post(
     {
       type: 'done',
       iteration: result.iterations,
       cost: result.finalCost,
       costs: Float64Array.from(costs),
-      parameters: flat,
+      network: bytes,
       normalization,
       metrics,
     },
-    [flat.buffer as ArrayBuffer],
+    [bytes.buffer],
   );
-}
-
-/** W1, b1, ..., WL, bL concatenated (the model's storage layout). */
-function packNetwork(net: Network): Float64Array {
-  const matrices = net.parameterMatrices();
-  const parts: Matrix[] = [];
-  for (let l = 1; l <= net.depth; l++) parts.push(matrices[`W${l}`]!, matrices[`b${l}`]!);
-  const flat = new Float64Array(parts.reduce((n, p) => n + p.data.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    flat.set(p.data, offset);
-    offset += p.data.length;
-  }
-  return flat;
 }
 
 run();

@@ -96,7 +96,6 @@ export {
   type LayerSpec,
   listNetworks,
 } from './networks.ts';
-export { type NestedParameters, packParameters, unpackParameters } from './parameters.ts';
 export { getModelOrigin, type ModelOrigin } from './registry.ts';
 export { createTenant, DEFAULT_TENANT_ID, getTenantByName } from './tenants.ts';
 export {
@@ -109,6 +108,7 @@ export {
   type JobQuota,
   type StorageRefusal,
   type StoredBytes,
+  storedModelBytes,
   sweepStorage,
   type TenantUsage,
   totalStoredBytes,

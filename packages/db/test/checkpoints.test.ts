@@ -3,7 +3,6 @@
 // while one exists it counts in the tenant's stored bytes and its quota (issue 7, item 4).
 import { describe, expect, it } from 'vitest';
 import {
-  BYTES_PER_PARAMETER,
   cancelJob,
   claimJob,
   completeJob,
@@ -16,6 +15,7 @@ import {
   getStoredBytes,
   getTenantUsage,
   saveCheckpoint,
+  storedModelBytes,
 } from '../src/index.ts';
 import { makeDataset, makeJob, makeNetwork, modelOutput, tinyDataset, useTestDatabase } from './helpers.ts';
 
@@ -160,7 +160,7 @@ describe('checkpoints count in stored bytes while they exist', () => {
         iterations: 10,
         costEvery: 1,
       },
-      { maxActiveJobs: 100, maxStoredBytes: max, modelBytes: 17 * BYTES_PER_PARAMETER },
+      { maxActiveJobs: 100, maxStoredBytes: max, modelBytes: storedModelBytes(2, 17) },
     );
     expect(job).toMatchObject({ outcome: 'storage_quota', stored: withoutCheckpoints + CHECKPOINT_BYTES });
   });

@@ -1,5 +1,6 @@
 // Small builders for the db tests: a database of the test file's own, and a dataset, a network
 // and a job with valid shapes.
+import { Network as NnNetwork, serializeBinary } from '@backprop/nn';
 import { afterAll, beforeAll } from 'vitest';
 import {
   type CreateDatasetInput,
@@ -108,12 +109,32 @@ export async function makeJob(
 export const modelOutput = {
   inputSize: 2,
   layers: [
+/** The weights of makeNetwork's 2-4-1 network, 17 parameters i / 7, as nn's model bytes. */
+export const modelNetwork = NnNetwork.fromParameters({
+  inputSize: 2,
+  layers: [
+    { units: 4, activation: 'tanh' },
+    { units: 1, activation: 'sigmoid' },
+  ],
+  parameters: {
+    W1: [
+      [0, 1 / 7],
+      [2 / 7, 3 / 7],
+      [4 / 7, 5 / 7],
+      [6 / 7, 1],
+    ],
+    b1: [[8 / 7], [9 / 7], [10 / 7], [11 / 7]],
+    W2: [[12 / 7, 13 / 7, 14 / 7, 15 / 7]],
+    b2: [[16 / 7]],
+  },
+});
+
     { units: 4, activation: 'tanh' },
     { units: 1, activation: 'sigmoid' },
   ],
   task: 'binary' as const,
   classes: ['no', 'yes'],
-  parameters: new Float64Array(17).map((_, i) => i / 7),
+  parameters: serializeBinary(modelNetwork),
   normalization: { mean: [3, 4], std: [1.63, 1.63] },
   metrics: { trainAccuracy: 1 },
 };

@@ -1,7 +1,6 @@
 // Usage sums, active job counts and the tenant lock that makes quota checks exact.
 import { describe, expect, it } from 'vitest';
 import {
-  BYTES_PER_PARAMETER,
   cancelJob,
   claimJob,
   completeJob,
@@ -13,6 +12,7 @@ import {
   deleteDataset,
   getStoredBytes,
   getTenantUsage,
+  storedModelBytes,
   UnknownTenantError,
   withTenantLock,
 } from '../src/index.ts';
@@ -32,10 +32,10 @@ async function tenant(name: string): Promise<string> {
   return (await createTenant(t.db, { name })).id;
 }
 
-/** 3 samples × 2 features + 3 labels, as float64: the helpers' dataset. */
-const DATASET_BYTES = (3 * 2 + 3) * 8;
-/** The helpers' network: 2-4-1, 17 parameters. */
-const MODEL_BYTES = 17 * BYTES_PER_PARAMETER;
+/** The helpers' dataset: 3 samples × 2 small integer features as bytes, 3 labels as float64. */
+const DATASET_BYTES = 3 * 2 * 1 + 3 * 8;
+/** The helpers' network: 2-4-1, 17 parameters, in nn's binary format (what a job reserves). */
+const MODEL_BYTES = storedModelBytes(2, 17);
 
 describe('getStoredBytes and countActiveJobs', () => {
   it('sum datasets, models and what active jobs will store, per tenant', async () => {

@@ -27,8 +27,11 @@
  *          child processes: wasm = WebAssembly SIMD, the default where it loads; blocked = the
  *          TypeScript fallback; reference = the plain loops)
  *          --smoke (check results, not speed: see below)
+ *          --clock wall|cpu (cpu: each process's CPU time, for an oversubscribed machine)
+ *          --no-tfjs (leave out the TensorFlow.js WebAssembly column, bench/tfjs.ts; it is also
+ *          left out, with a notice, when its packages are missing)   --peak-f64 27.5 --peak-f32 55
  * From the repository root npm takes --options for itself; use BENCH_WORKLOADS, BENCH_REPEATS,
- * BENCH_TARGET_MS and BENCH_SMOKE=1 there, or run `npx tsx packages/nn/bench/run.ts --workloads W3`.
+ * BENCH_TARGET_MS, BENCH_CLOCK=cpu, BENCH_TFJS=0 and BENCH_SMOKE=1 there, or run `npx tsx packages/nn/bench/run.ts --workloads W3`.
  *
  * --smoke (`npm run bench:smoke -w @backprop/nn`; test/bench-smoke.test.ts runs it in CI): every
  * workload and every kernel configuration (wasm, blocked, reference) in both dtypes once, with tiny
@@ -47,6 +50,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type DType, type LayerSpec, type Matrix, Network, setKernels, train, zeros } from '../src/index.ts';
 import { blockedKernels, type Kernels, referenceKernels, wasmKernels } from '../src/kernels.ts';
+import { loadTfjs, tfjsTrainer } from './tfjs.ts';
 
 /** The kernel configurations `--kernels` can name. */
 const KERNELS: Record<string, () => Kernels | null> = {
@@ -120,6 +124,14 @@ const SMOKE_ITERATIONS = 2;
 const SMOKE_W4_M = 500;
 
 /**
+ * This machine's WebAssembly SIMD multiply-add peak on one thread, GFLOP/s (12 independent
+ * mul+add chains on v128 registers, best of 5: the engine notes of 2026-12-01; --peak-f64 and
+ * --peak-f32 for another machine). "% peak" is a row's GFLOP/s against the peak of its dtype:
+ * the roofline of the whole iteration (bench/products.ts gives it per product).
+ */
+const PEAK = { float64: 27.5, float32: 55 } as const;
+
+/**
  * How far --smoke lets each configuration's costs J_0..J_N be from the reference kernels' float64
  * costs, relative (measured on a 2-vCPU EPYC, 2026-12-01, in brackets). wasm float64 sums every
  * product element in the reference's order (scripts/gemm-wat.ts): bit-identical, so 0. The
@@ -133,6 +145,11 @@ const TOLERANCES: { float64: Record<string, number>; float32: Record<string, num
   float32: { wasm: 1e-5, blocked: 1e-5, reference: 1e-5 },
   numpy: 1e-9,
 };
+/**
+ * TensorFlow.js (float32, its own summation orders and transcendental functions) against the
+ * reference kernels' float64 costs.
+ */
+const TFJS_TOLERANCE = 1e-4;
 /**
  * wasm float64 on a workload with tanh layers (W3): tanh runs in WebAssembly too, its own function
  * within 3 ulp of Math.tanh (scripts/math-wat.ts), so the costs are no longer the reference's bits.
@@ -196,6 +213,21 @@ interface Timing {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
+ * The clock every figure is taken with (--clock, BENCH_CLOCK): 'wall' (performance.now(), the
+ * default) or 'cpu' (this process's CPU time, process.cpuUsage(); numpy_ref.py then uses
+ * time.process_time()). On a machine whose cores are oversubscribed by other work, wall time
+ * counts the time the process waited for a core; CPU time does not (it still pays for shared
+ * caches and SMT siblings). Every implementation runs single-threaded, so the two agree on an
+ * idle machine.
+ */
+let clock: 'wall' | 'cpu' = 'wall';
+const now = () => {
+  if (clock === 'wall') return performance.now();
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
  * Per-iteration milliseconds of `run(n)` (n iterations), minus `run(0)` when `marginal`. Warm up
  * and calibrate by doubling n until one call takes a quarter of targetMs (at least `minCalls`
  * calls: a second one at the final size warms the JIT up for the slow workloads), size n so that a
@@ -209,9 +241,9 @@ function measure(
   minCalls = 2,
 ): Timing {
   const time = (n: number) => {
-    const t = performance.now();
+    const t = now();
     run(n);
-    return performance.now() - t;
+    return now() - t;
   };
   const base = () => (marginal ? time(0) : 0);
   let n = 1;
@@ -251,6 +283,7 @@ interface NumpyResult {
 
 function runNumpy(args: string[], keepEnv: boolean): NumpyResult {
   const script = fileURLToPath(new URL('./numpy_ref.py', import.meta.url));
+  if (clock === 'cpu') args = [...args, '--cpu-clock'];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     OPENBLAS_NUM_THREADS: '1',
@@ -326,6 +359,7 @@ const fmtMs = (ms: number) =>
 const fmtCost = (costs: readonly number[]) =>
   `${(costs.at(-1) ?? Number.NaN).toPrecision(17).padStart(22)}${((costs[0] ?? Number.NaN) - (costs.at(-1) ?? Number.NaN)).toExponential(2).padStart(12)}`;
 const fmtGf = (g: number) => (g >= 10 ? g.toFixed(1) : g.toFixed(2));
+const fmtPeak = (f: number | null) => (f === null ? '–' : `${(100 * f).toFixed(f >= 0.1 ? 0 : 1)} %`);
 
 interface Row {
   workload: string;
@@ -333,6 +367,8 @@ interface Row {
   ms: number;
   gflops: number;
   ratio: number | null;
+  /** GFLOP/s as a fraction of the WebAssembly SIMD peak of the row's dtype; null for numpy. */
+  ofPeak: number | null;
 }
 
 /** Our timings for one workload and dtype, in this process (see runOurs). */
@@ -375,6 +411,85 @@ interface OursResult {
   costs?: number[];
 }
 
+interface TfjsResult {
+  iteration: Timing;
+  version: string;
+  threads: number;
+  /** --smoke only: J_0..J_N of SMOKE_ITERATIONS iterations, as smokeCosts. */
+  costs?: number[];
+}
+
+/**
+ * The TensorFlow.js WebAssembly backend on the workload (bench/tfjs.ts), float32, from the data
+ * and seed-1 weights nn's float32 rows start from; in the child process of `--child W1:tfjs`.
+ */
+async function measureTfjs(
+  w: Workload,
+  targetMs: number,
+  repeats: number,
+  minCalls: number,
+  smoke: boolean,
+): Promise<TfjsResult | { error: string }> {
+  const rt = await loadTfjs();
+  if ('error' in rt) return rt;
+  const { X, Y } = data(w, 'float32');
+  const net = Network.create({
+    inputSize: w.inputSize,
+    layers: w.layers,
+    init: 'he',
+    seed: 1,
+    dtype: 'float32',
+  });
+  const spec = { activations: w.layers.map((l) => l.activation), learningRate: w.learningRate };
+  let costs: number[] | undefined;
+  if (smoke) {
+    const fresh = tfjsTrainer(rt, spec, X, Y, net.weights.W, net.weights.b);
+    costs = Array.from({ length: SMOKE_ITERATIONS + 1 }, () => fresh.iteration());
+    fresh.dispose();
+  }
+  const trainer = tfjsTrainer(rt, spec, X, Y, net.weights.W, net.weights.b);
+  const iteration = measure(
+    (n) => {
+      for (let i = 0; i < n; i++) trainer.iteration();
+    },
+    targetMs,
+    repeats,
+    false,
+    minCalls,
+  );
+  trainer.dispose();
+  return { iteration, version: rt.version, threads: rt.threads, ...(costs === undefined ? {} : { costs }) };
+}
+
+function runTfjs(
+  workload: string,
+  targetMs: number,
+  repeats: number,
+  smoke: boolean,
+): TfjsResult | { error: string } {
+  const script = fileURLToPath(import.meta.url);
+  const args = [
+    ...process.execArgv,
+    script,
+    '--child',
+    `${workload}:tfjs`,
+    '--target-ms',
+    String(targetMs),
+    '--repeats',
+    String(repeats),
+    '--clock',
+    clock,
+    ...(smoke ? ['--smoke'] : []),
+  ];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600_000 });
+  if (r.error) return { error: r.error.message };
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    return { error: `exit ${r.status}: ${r.stderr.trim().slice(-500)}` };
+  }
+}
+
 /**
  * Each workload and dtype runs in a fresh Node process (this script with --child), as a training
  * worker would: the JIT then sees one dtype, and no workload inherits another's heap or code.
@@ -399,6 +514,8 @@ function runOurs(
     String(repeats),
     '--kernels',
     kernelsName,
+    '--clock',
+    clock,
     ...(smoke ? ['--smoke'] : []),
   ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600_000 });
@@ -410,7 +527,7 @@ function runOurs(
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   // npm swallows --options given to the root `npm run bench`, so the environment works too.
   const env = process.env;
   const { values } = parseArgs({
@@ -424,8 +541,16 @@ function main(): void {
       child: { type: 'string' },
       kernels: { type: 'string' },
       smoke: { type: 'boolean', default: env.BENCH_SMOKE === '1' },
+      'no-tfjs': { type: 'boolean', default: env.BENCH_TFJS === '0' },
+      clock: { type: 'string', default: env.BENCH_CLOCK ?? 'wall' },
+      'peak-f64': { type: 'string', default: String(PEAK.float64) },
+      'peak-f32': { type: 'string', default: String(PEAK.float32) },
     },
   });
+  if (values.clock !== 'wall' && values.clock !== 'cpu')
+    throw new Error(`--clock takes wall or cpu; got ${values.clock}`);
+  clock = values.clock;
+  const peak = { float64: Number(values['peak-f64']), float32: Number(values['peak-f32']) };
   const smoke = values.smoke;
   const names = values.workloads.split(',').map((s) => s.trim().toUpperCase());
   const selected = WORKLOADS.filter((w) => names.includes(w.name)).map((w) => sized(w, smoke));
@@ -445,6 +570,12 @@ function main(): void {
   if (values.child !== undefined) {
     const [name, dtype] = values.child.split(':');
     const named = WORKLOADS.find((x) => x.name === name);
+    if (named !== undefined && dtype === 'tfjs') {
+      console.log(
+        JSON.stringify(await measureTfjs(sized(named, smoke), targetMs, repeats, smoke ? 1 : 2, smoke)),
+      );
+      return;
+    }
     if (named === undefined || (dtype !== 'float64' && dtype !== 'float32'))
       throw new Error(`bad --child ${values.child}`);
     const w = sized(named, smoke);
@@ -499,13 +630,16 @@ function main(): void {
     );
   }
   console.log(
+    `clock: ${clock === 'wall' ? 'wall time' : 'CPU time of each process (--clock cpu)'}; % peak = GFLOP/s against WebAssembly SIMD's ${peak.float64} (f64) / ${peak.float32} (f32) GFLOP/s on one thread`,
+  );
+  console.log(
     `load average at start: ${os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
   console.log('');
-  const header = `${'workload'.padEnd(16)}${'implementation'.padEnd(34)}${'ms/iter'.padStart(10)}${'GFLOP/s'.padStart(10)}${'× numpy'.padStart(10)}`;
+  const header = `${'workload'.padEnd(16)}${'implementation'.padEnd(34)}${'ms/iter'.padStart(10)}${'GFLOP/s'.padStart(10)}${'% peak'.padStart(8)}${'× numpy'.padStart(10)}`;
   console.log(header);
   console.log('-'.repeat(header.length));
 
@@ -520,7 +654,7 @@ function main(): void {
       if (!(Number.isFinite(x) && x > 0)) problems.push(`${row.workload} ${row.impl}: ${what} is ${x}`);
     }
     console.log(
-      `${row.workload.padEnd(16)}${row.impl.padEnd(34)}${fmtMs(row.ms).padStart(10)}${fmtGf(row.gflops).padStart(10)}${(row.ratio === null ? '–' : row.ratio.toFixed(2)).padStart(10)}`,
+      `${row.workload.padEnd(16)}${row.impl.padEnd(34)}${fmtMs(row.ms).padStart(10)}${fmtGf(row.gflops).padStart(10)}${fmtPeak(row.ofPeak).padStart(8)}${(row.ratio === null ? '–' : row.ratio.toFixed(2)).padStart(10)}`,
     );
   };
 
@@ -564,6 +698,7 @@ function main(): void {
           ms: numpyMs,
           gflops: flops / numpyMs / 1e6,
           ratio: 1,
+          ofPeak: null,
         });
       } else {
         console.log(`notice: numpy ${w.name} failed: ${r.error}`);
@@ -604,10 +739,29 @@ function main(): void {
             ms: t.ms,
             gflops: flops / t.ms / 1e6,
             ratio: numpyMs === null ? null : t.ms / numpyMs,
+            ofPeak: flops / t.ms / 1e6 / peak[dtype],
           });
         }
       }
     if (numpyCosts !== undefined) check('numpy f64', numpyCosts, TOLERANCES.numpy);
+    // --smoke checks TensorFlow.js on W3 only: each run loads the backend (~2 s of CPU).
+    if (!values['no-tfjs'] && (!smoke || w.name === 'W3')) {
+      const t = runTfjs(w.name, targetMs, repeats, smoke);
+      if ('error' in t) {
+        // Optional: a missing or failing TensorFlow.js is a notice, never a smoke problem.
+        console.log(`notice: tfjs ${w.name} column skipped: ${t.error}`);
+      } else {
+        print({
+          workload: label,
+          impl: `tfjs-wasm ${t.version} f32, ${t.threads} thr`,
+          ms: t.iteration.ms,
+          gflops: flops / t.iteration.ms / 1e6,
+          ratio: numpyMs === null ? null : t.iteration.ms / numpyMs,
+          ofPeak: flops / t.iteration.ms / 1e6 / peak.float32,
+        });
+        if (smoke) check('tfjs-wasm f32', t.costs, TFJS_TOLERANCE);
+      }
+    }
   }
   console.log('');
   console.log(
@@ -640,14 +794,14 @@ function main(): void {
 
   if (values.markdown) {
     console.log('');
-    console.log('| workload | implementation | ms / iteration | GFLOP/s | × numpy |');
-    console.log('|---|---|---:|---:|---:|');
+    console.log('| workload | implementation | ms / iteration | GFLOP/s | % of peak | × numpy |');
+    console.log('|---|---|---:|---:|---:|---:|');
     for (const r of rows) {
       console.log(
-        `| ${r.workload} | ${r.impl} | ${fmtMs(r.ms)} | ${fmtGf(r.gflops)} | ${r.ratio === null ? '–' : r.ratio.toFixed(2)} |`,
+        `| ${r.workload} | ${r.impl} | ${fmtMs(r.ms)} | ${fmtGf(r.gflops)} | ${fmtPeak(r.ofPeak)} | ${r.ratio === null ? '–' : r.ratio.toFixed(2)} |`,
       );
     }
   }
 }
 
-main();
+await main();

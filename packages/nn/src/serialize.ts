@@ -113,7 +113,7 @@ function readFloats(view: DataView, offset: number, M: Matrix, dtype: DType): nu
 }
 
 /** The network as compact bytes: small header + little-endian floats (see the file header). */
-export function serializeBinary(net: Network): Uint8Array {
+export function serializeBinary(net: Network): Uint8Array<ArrayBuffer> {
   const L = net.depth;
   const width = net.dtype === 'float64' ? 8 : 4;
   let count = 0;

@@ -41,6 +41,8 @@ describe('npm run bench:smoke', () => {
         expect(stdout, `${workload} numpy checked`).toMatch(new RegExp(`^${workload} +numpy f64 +\\d`, 'm'));
     }
     if (!numpyPresent) expect(stdout).toContain('notice: numpy not checked');
+    // TensorFlow.js is an optional dev dependency: checked on W3 when it loads, a notice when not.
+    expect(stdout).toMatch(/^(W3 planar +tfjs-wasm f32 +\d.* ok|notice: tfjs W3 column skipped: .+)$/m);
     expect(stdout).toContain('W4 on m = 500 samples');
   }, 300_000);
 });

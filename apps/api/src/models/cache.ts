@@ -1,14 +1,14 @@
 /**
  * Trained networks ready for prediction, kept in memory. Models never change once written, so a
  * cached network is current as long as its row exists; the cache saves the read and the decode of
- * the parameters, and a hit still checks (one indexed read, no parameters) that the model was not
+ * the network bytes, and a hit still checks (one indexed read, no parameters) that the model was not
  * deleted, by this process or another. Entries remember their tenant, and a lookup by another
  * tenant misses exactly like a missing model.
  */
 import { type ClassLabel, Normalization, Task } from '@backprop/contracts';
-import { bytesToFloat64, type Db, getModel, getModelWithParameters, unpackParameters } from '@backprop/db';
-import { Network } from '@backprop/nn';
-import { StoredLayers, storedClasses } from '../stored.ts';
+import { type Db, getModel, getModelWithParameters } from '@backprop/db';
+import { deserialize, type Network } from '@backprop/nn';
+import { storedClasses } from '../stored.ts';
 
 export interface LoadedModel {
   tenantId: string;
@@ -37,14 +37,10 @@ export class ModelCache {
     }
     const row = await getModelWithParameters(this.db, tenantId, id);
     if (!row) return null;
-    const layers = StoredLayers.parse(row.layers);
     const loaded: LoadedModel = {
       tenantId,
-      network: Network.fromParameters({
-        inputSize: row.inputSize,
-        layers,
-        parameters: unpackParameters(row.inputSize, layers, bytesToFloat64(row.parameters)),
-      }),
+      // The column holds nn's own network bytes: shape, activations and weights in one decode.
+      network: deserialize(row.parameters),
       task: Task.parse(row.task),
       classes: storedClasses(row.classes) ?? null,
       normalization: Normalization.parse(row.normalization),

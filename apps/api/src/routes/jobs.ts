@@ -16,7 +16,6 @@ import {
   type TrainingJobPayload,
 } from '@backprop/contracts';
 import {
-  BYTES_PER_PARAMETER,
   bytesToFloat64,
   cancelJob,
   createJobWithinQuota,
@@ -26,6 +25,7 @@ import {
   getNetwork,
   listJobs,
   MissingReferenceError,
+  storedModelBytes,
 } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -102,9 +102,10 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `datasetId: dataset ${body.datasetId} does not exist`);
       if (!network)
         throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
+      const layers = StoredLayers.parse(network.layers);
       const plan = planTraining(
         dataset,
-        { inputSize: network.inputSize, layers: StoredLayers.parse(network.layers) },
+        { inputSize: network.inputSize, layers },
         body.training,
         env,
       );
@@ -126,7 +127,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         {
           maxActiveJobs: env.LIMIT_TENANT_ACTIVE_JOBS,
           maxStoredBytes: env.LIMIT_TENANT_STORED_BYTES,
-          modelBytes: network.parameterCount * BYTES_PER_PARAMETER,
+          modelBytes: storedModelBytes(layers.length, network.parameterCount),
         },
       ).catch(async (err: unknown) => {
         // Deleted between the checks above and the insert (its foreign key): still a 404.

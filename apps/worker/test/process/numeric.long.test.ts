@@ -5,7 +5,7 @@
  * rounds).
  */
 import { bytesToFloat64 } from '@backprop/db';
-import { DivergenceError, deserializeCheckpoint, fromRows, Network, train } from '@backprop/nn';
+import { DivergenceError, deserialize, deserializeCheckpoint, fromRows, Network, train } from '@backprop/nn';
 import { describe, expect, it } from 'vitest';
 import { planarMatrices, type Stack, useStack } from './harness.ts';
 
@@ -64,10 +64,12 @@ describe('train → store → reload → predict', () => {
       expect(model.normalization.kind).toBe(c.normalize);
       const parameters = (await stack.get<Parameters>(`/v1/models/${job.modelId}/parameters`)).body;
 
-      // The bytes in Postgres are the parameters the API serves: W1, b1, W2, b2, row by row.
+      // The bytes in Postgres are nn's binary network format, and hold the parameters the API
+      // serves bit for bit (W1, b1, W2, b2 row by row after its header and layer table).
       const row = await stack.ctx.database.db.model.findUniqueOrThrow({ where: { jobId } });
+      expect(deserialize(row.parameters).sizes).toEqual([2, c.hidden, 1]);
       const flat = ['W1', 'b1', 'W2', 'b2'].flatMap((k) => parameters[k]!.flat());
-      expect(bits(bytesToFloat64(row.parameters))).toBe(bits(flat));
+      expect(bits(bytesToFloat64(row.parameters.subarray(16 + 16 * 2)))).toBe(bits(flat));
 
       // nn on those parameters and the stored normalisation, against the API's answers.
       const net = Network.fromParameters({ inputSize: 2, layers: model.layers as never, parameters });
