@@ -68,6 +68,8 @@ describe('redocly lint, recommended rules', () => {
         'Network',
         'Parameters',
         'Usage',
+        'Webhook',
+        'WebhookDelivery',
       ].sort(),
     );
   });
