@@ -389,11 +389,21 @@ export interface CompleteJobInput {
     layers: LayerSpec[];
     task: Task;
     classes: (string | number)[] | null;
-    /** all weights and biases */
-    parameters: Float64Array;
+    /** the network in @backprop/nn's binary format (`serializeBinary`): shape, activations and
+     * every weight and bias, bit-exact */
+    parameters: Uint8Array;
     normalization: Prisma.InputJsonObject;
     metrics: Prisma.InputJsonObject;
   };
+}
+
+const NETWORK_MAGIC = [0x42, 0x50, 0x4e, 0x4e]; // "BPNN", the start of nn's serializeBinary bytes
+
+/** A model's bytes are nn's binary network format: anything else is a caller's bug. */
+function assertNetworkBytes(bytes: Uint8Array): void {
+  if (bytes.byteLength < 16 || NETWORK_MAGIC.some((byte, i) => bytes[i] !== byte)) {
+    throw new RangeError('model.parameters: expected @backprop/nn serializeBinary bytes (starting "BPNN")');
+  }
 }
 
 /**
@@ -411,7 +421,8 @@ export async function completeJob(db: Db, input: CompleteJobInput): Promise<{ mo
   assertFiniteJson(model.normalization, 'model.normalization');
   assertFiniteJson(model.metrics, 'model.metrics');
   if (!isUuid(input.jobId)) return null;
-  const parameters = float64ToBytes(model.parameters);
+  assertNetworkBytes(model.parameters);
+  const parameters = Uint8Array.from(model.parameters);
   const costs = float64ToBytes(input.costs);
   const validationHistory = float64ToBytes(input.validationHistory ?? NO_VALUES);
   return db.$transaction(async (tx) => {

@@ -15,6 +15,7 @@ import {
   type CreateDatasetInput,
   createDataset,
   type DatasetSummary,
+  deleteAbandonedUploads,
   deleteUnreferencedDeletedRows,
 } from './datasets.ts';
 import type { JobStatus, Prisma } from './generated/prisma/client.ts';
@@ -51,8 +52,17 @@ export interface TenantUsage {
   jobs: Record<JobStatus, number>;
 }
 
-/** Bytes per stored parameter: models hold Float64Array data. */
+/** Bytes per stored value: datasets and models hold float64 data. */
 export const BYTES_PER_PARAMETER = 8;
+
+/**
+ * The size of a float64 model in @backprop/nn's binary network format (`serializeBinary`, what a
+ * model's `parameters` column holds): a 16-byte header, 16 bytes per layer, 8 bytes per parameter.
+ * A job reserves this much until its model is stored; the SQL of getStoredBytes says it again.
+ */
+export function storedModelBytes(layerCount: number, parameterCount: number): number {
+  return 16 + 16 * layerCount + BYTES_PER_PARAMETER * parameterCount;
+}
 
 /** What the tenant stores and reserves, in bytes (0 for an unknown tenant). */
 export async function getStoredBytes(db: DbOrTx, tenantId: string): Promise<StoredBytes> {
@@ -64,7 +74,8 @@ export async function getStoredBytes(db: DbOrTx, tenantId: string): Promise<Stor
     SELECT
       (SELECT COALESCE(SUM("byteSize"), 0) FROM "Dataset" WHERE "tenantId" = ${tenantId}::uuid)::bigint AS "datasets",
       (SELECT COALESCE(SUM(octet_length("parameters")), 0) FROM "Model" WHERE "tenantId" = ${tenantId}::uuid)::bigint AS "models",
-      (SELECT COALESCE(SUM(n."parameterCount"::bigint * ${BYTES_PER_PARAMETER}::integer), 0)
+      (SELECT COALESCE(SUM(16 + 16 * jsonb_array_length(n."layers")::bigint
+                           + n."parameterCount"::bigint * ${BYTES_PER_PARAMETER}::integer), 0)
          FROM "TrainingJob" j JOIN "Network" n ON n."id" = j."networkId"
         WHERE j."tenantId" = ${tenantId}::uuid AND j."status" IN ('queued', 'running'))::bigint AS "reserved",
       (SELECT COALESCE(SUM(octet_length(c."snapshot")::bigint + octet_length(c."costs")
@@ -165,25 +176,38 @@ export async function createDatasetWithinQuota(
   maxStoredBytes: number,
   options: { timeoutMs?: number } = {},
 ): Promise<{ outcome: 'created'; dataset: DatasetSummary } | StorageRefusal> {
-  const requested = (input.x.length + input.y.length) * BYTES_PER_PARAMETER;
-  return withTenantLock(
-    db,
-    input.tenantId,
-    async (tx) => {
-      const stored = totalStoredBytes(await getStoredBytes(tx, input.tenantId));
-      if (stored + requested > maxStoredBytes)
-        return { outcome: 'storage_quota', stored, requested } as const;
-      return { outcome: 'created', dataset: await createDataset(tx, input) } as const;
-    },
-    options,
-  );
+  // The stored size is known once the values are encoded (dataset-chunks.ts): insert, then check,
+  // and roll the insert back if it does not fit.
+  class OverQuota extends Error {
+    constructor(readonly refusal: StorageRefusal) {
+      super('over the storage quota');
+    }
+  }
+  try {
+    return await withTenantLock(
+      db,
+      input.tenantId,
+      async (tx) => {
+        const stored = totalStoredBytes(await getStoredBytes(tx, input.tenantId));
+        const dataset = await createDataset(tx, input);
+        if (stored + dataset.byteSize > maxStoredBytes) {
+          throw new OverQuota({ outcome: 'storage_quota', stored, requested: dataset.byteSize });
+        }
+        return { outcome: 'created', dataset } as const;
+      },
+      options,
+    );
+  } catch (err) {
+    if (err instanceof OverQuota) return err.refusal;
+    throw err;
+  }
 }
 
 export interface JobQuota {
   /** queued + running jobs the tenant may have */
   maxActiveJobs: number;
   maxStoredBytes: number;
-  /** the bytes of the model the job will store (parameterCount × 8) */
+  /** the bytes of the model the job will store (storedModelBytes) */
   modelBytes: number;
 }
 
@@ -243,12 +267,24 @@ export async function createJobWithinQuota(
 }
 
 /**
- * The storage sweep (the worker's reconciler runs it every round): checkpoints of finished jobs,
- * and deleted datasets and networks that no job refers to any more. Both are normally removed at
- * once (terminal transitions, deleteJob); the sweep catches what a crash or a race left behind.
+ * An upload still `uploading` after this long was abandoned by an API process that died: the
+ * API's REQUEST_TIMEOUT_MS (2 minutes by default) ends any request long before.
  */
-export async function sweepStorage(db: DbOrTx): Promise<{ checkpoints: number; rows: number }> {
+export const ABANDONED_UPLOAD_MS = 60 * 60 * 1000;
+
+/**
+ * The storage sweep (the worker's reconciler runs it every round): checkpoints of finished jobs,
+ * deleted datasets and networks that no job refers to any more, and uploads abandoned mid-way.
+ * All are normally removed at once (terminal transitions, deleteJob, a failed upload's cleanup);
+ * the sweep catches what a crash or a race left behind.
+ */
+export async function sweepStorage(
+  db: DbOrTx,
+  now = new Date(),
+): Promise<{ checkpoints: number; rows: number }> {
   const checkpoints = await deleteCheckpointsOfFinishedJobs(db);
-  const rows = await deleteUnreferencedDeletedRows(db);
+  const rows =
+    (await deleteUnreferencedDeletedRows(db)) +
+    (await deleteAbandonedUploads(db, new Date(now.getTime() - ABANDONED_UPLOAD_MS)));
   return { checkpoints, rows };
 }

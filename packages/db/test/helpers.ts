@@ -57,7 +57,10 @@ export async function makeDataset(
   });
 }
 
-/** The input of a dataset of 2 samples × 1 feature: 4 float64 values, TINY_DATASET_BYTES stored. */
+/**
+ * The input of a dataset of 2 samples × 1 feature, TINY_DATASET_BYTES stored: x as two bytes (its
+ * values are small integers), y as two float64 values.
+ */
 export function tinyDataset(tenantId: string, name = 'tiny'): CreateDatasetInput {
   return {
     tenantId,
@@ -73,7 +76,7 @@ export function tinyDataset(tenantId: string, name = 'tiny'): CreateDatasetInput
     featureStats: [{ mean: 1.5, std: 0.5, min: 1, max: 2 }],
   };
 }
-export const TINY_DATASET_BYTES = 4 * 8;
+export const TINY_DATASET_BYTES = 2 * 1 + 2 * 8;
 
 export async function makeNetwork(db: Db, tenantId = DEFAULT_TENANT_ID): Promise<Network> {
   return createNetwork(db, {
@@ -106,9 +109,6 @@ export async function makeJob(
   return result.job;
 }
 
-export const modelOutput = {
-  inputSize: 2,
-  layers: [
 /** The weights of makeNetwork's 2-4-1 network, 17 parameters i / 7, as nn's model bytes. */
 export const modelNetwork = NnNetwork.fromParameters({
   inputSize: 2,
@@ -129,6 +129,9 @@ export const modelNetwork = NnNetwork.fromParameters({
   },
 });
 
+export const modelOutput = {
+  inputSize: 2,
+  layers: [
     { units: 4, activation: 'tanh' },
     { units: 1, activation: 'sigmoid' },
   ],
