@@ -12,6 +12,7 @@ import type { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
+import { dashboardRoutes } from './dashboard.ts';
 import type { ApiEnv } from './env.ts';
 import { loggerOptions } from './logging.ts';
 import { openApiTransform, openApiTransformObject } from './openapi.ts';
@@ -20,15 +21,11 @@ import { clientErrorHandler, errorsPlugin } from './plugins/errors.ts';
 import { rateLimitPlugin } from './plugins/rate-limit.ts';
 import { BARE_SECURITY_HEADERS, DOCS_CSP, securityPlugin } from './plugins/security.ts';
 import { datasetRoutes } from './routes/datasets.ts';
-import { evaluationRoutes } from './routes/evaluations.ts';
 import { healthRoutes } from './routes/health.ts';
-import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { modelRoutes } from './routes/models.ts';
 import { networkRoutes } from './routes/networks.ts';
-import { modelExportRoutes } from './routes/model-export.ts';
 import { usageRoutes } from './routes/usage.ts';
-import { webhookRoutes } from './routes/webhooks.ts';
 import { parseJsonBody, validatorCompiler } from './validation.ts';
 
 export interface AppDeps {
@@ -132,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   await app.register(healthRoutes);
+  await app.register(dashboardRoutes);
   await app.register(
     async (v1) => {
       // Tenant data (and refusals of it): no cache, shared or private, keeps a copy.
@@ -163,15 +161,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(networkRoutes);
       await v1.register(jobRoutes);
       await v1.register(modelRoutes);
-      await v1.register(evaluationRoutes);
-      await v1.register(eventRoutes);
       await v1.register(usageRoutes);
-      await v1.register(webhookRoutes);
     },
     { prefix: '/v1' },
   );
   return app;
-      await v1.register(modelExportRoutes);
 }
 
 /**

@@ -1,0 +1,60 @@
+import { useState } from 'preact/hooks';
+import { z } from 'zod';
+import { ApiFailure, call, messageOf, storeKey } from '../api.ts';
+
+/** Asks for an API key and checks it (GET /v1/usage) before keeping it for this tab. */
+export function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
+  const [key, setKey] = useState('');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    const trimmed = key.trim();
+    storeKey(trimmed);
+    try {
+      await call('GET', '/v1/usage', z.object({}));
+      onSignedIn(trimmed);
+    } catch (err) {
+      storeKey(null);
+      setError(
+        err instanceof ApiFailure && err.status === 401 ? 'This API key is not valid.' : messageOf(err),
+      );
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main class="sign-in">
+      <h1>backprop</h1>
+      <p>Train dense neural networks: upload a dataset, define a network, watch it learn.</p>
+      <form onSubmit={submit}>
+        <label for="api-key">API key</label>
+        <input
+          id="api-key"
+          type="password"
+          autoComplete="off"
+          required
+          value={key}
+          onInput={(e) => setKey(e.currentTarget.value)}
+          aria-describedby="api-key-help"
+        />
+        <p id="api-key-help" class="help">
+          Create one with <code>npm run keys -- create --tenant &lt;name&gt;</code>. It stays in this tab only
+          (sessionStorage) and is sent as the Authorization header.
+        </p>
+        <button type="submit" disabled={busy}>
+          Sign in
+        </button>
+        {error && (
+          <p role="alert" class="error">
+            {error}
+          </p>
+        )}
+      </form>
+    </main>
+  );
+}
