@@ -3,6 +3,8 @@
  * train loop, reporting progress, checkpoints and the result to the main thread. It touches no
  * database and no network; it only computes.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   columnStatistics,
@@ -27,15 +29,30 @@ import {
   type TrainResult,
   train,
 } from '@backprop/nn';
-import { useHelperThreads } from './helper-threads.ts';
 import { CONTROL_CHECKPOINT, type ModelMetrics, type ThreadMessage, type TrainRequest } from './protocol.ts';
-import { lowerOwnPriority } from './thread-priority.ts';
-import { threadsOf } from './training-threads.ts';
 
 const port = parentPort!;
 const request = (workerData as { request: TrainRequest }).request;
 const control = new Int32Array(request.control);
 const post = (message: ThreadMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+/**
+ * Training is batch work; the worker's main thread is not: it renews the BullMQ locks, and a
+ * starved main thread loses them (RELIABILITY.md P1). On a machine whose cores are all busy (the
+ * API, Postgres, other trainings) the kernel should run it first. Linux keeps a nice value per
+ * thread, so this thread lowers its own; training then only loses the CPU time the others
+ * actually use. Elsewhere, or if not permitted, it runs at the process's priority.
+ */
+function lowerOwnPriority(nice: number): void {
+  if (nice <= 0) return;
+  try {
+    // /proc/thread-self names the calling thread: <pid>/task/<tid>.
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // Not Linux, or no /proc: nothing to do.
+  }
+}
 
 /**
  * Statistics over all samples (contracts' columnStatistics: finite for any finite data); a
@@ -68,16 +85,13 @@ function targetMatrix(req: TrainRequest): Matrix {
 
 function buildNetwork(req: TrainRequest): Network {
   const { network, training } = req;
-  // Plans stored before training.dtype existed trained in float64.
-  const dtype = training.dtype ?? 'float64';
   if (training.initialParameters && !req.resume) {
-    return Network.fromParameters({ ...network, parameters: training.initialParameters, dtype });
+    return Network.fromParameters({ ...network, parameters: training.initialParameters });
   }
   return Network.create({
     ...network,
     init: network.init as 'random' | 'xavier' | 'he',
     seed: training.seed,
-    dtype,
   });
 }
 
@@ -115,19 +129,12 @@ function metricsOf(net: Network, X: Matrix, Y: Matrix, result: TrainResult, req:
   const bestValidation = result.bestValidationCost;
   if (bestValidation !== undefined && Number.isFinite(bestValidation))
     metrics.validationCost = bestValidation;
-  // With a validation split: the iteration of that lowest cost (early stopping, when it stopped the
-  // run, restored the parameters of that iteration).
-  if (result.bestIteration !== undefined && result.bestIteration >= 0) {
-    metrics.bestIteration = result.bestIteration;
-    metrics.stoppedEarly = result.stoppedEarly;
-  }
   return metrics;
 }
 
 function run(): void {
   const req = request;
   lowerOwnPriority(req.nice);
-  useHelperThreads(req.nice);
   const t = req.training;
   const normalization = req.resume ? req.resume.state.normalization : normalizationOf(req);
   const X = inputMatrix(req, normalization);
@@ -138,14 +145,10 @@ function run(): void {
 
   // The history so far (the checkpoint's: the row holds it already); new costs are appended.
   const costs: number[] = req.resume ? Array.from(req.resume.costs) : [];
-  // With a validation split, two values per recorded cost (the validation cost, then the
-  // accuracy or MSE), kept and sent like costs.
-  const validationHistory: number[] = req.resume ? Array.from(req.resume.validationHistory) : [];
-  let sentValidation = validationHistory.length;
+  /** How many of `costs` the main thread has been sent. */
   // For the live events: where each new cost was recorded, and the held-out cost with it.
   const costIterations: number[] = [];
   const validationCosts: number[] = [];
-  /** How many of `costs` the main thread has been sent. */
   let sent = costs.length;
   let lastProgressAt = Date.now();
   let lastCheckpointAt = Date.now();
@@ -157,12 +160,10 @@ function run(): void {
       iteration,
       cost: costs.at(-1) ?? null,
       newCosts: Float64Array.from(costs.slice(sent)),
-      newValidationHistory: Float64Array.from(validationHistory.slice(sentValidation)),
+    });
       newCostIterations: Float64Array.from(costIterations.splice(0)),
       newValidationCosts: Float64Array.from(validationCosts.splice(0)),
-    });
     sent = costs.length;
-    sentValidation = validationHistory.length;
   };
   const postCheckpoint = (checkpoint: TrainingCheckpoint) => {
     lastCheckpointAt = Date.now();
@@ -172,7 +173,6 @@ function run(): void {
       snapshot: serializeCheckpoint(checkpoint),
       state: { normalization },
       costs: Float64Array.from(costs),
-      validationHistory: Float64Array.from(validationHistory),
     });
   };
 
@@ -191,12 +191,6 @@ function run(): void {
       // already ends with that cost (the same bits), so it is not appended twice.
       if (!(req.resume && state.iteration === entry)) {
         costs.push(state.cost);
-        if (state.validationCost !== undefined) {
-          validationHistory.push(
-            state.validationCost,
-            state.validationAccuracy ?? state.validationMse ?? Number.NaN,
-          );
-        }
         costIterations.push(state.iteration);
         validationCosts.push(state.validationCost ?? Number.NaN);
       }
@@ -228,7 +222,6 @@ function run(): void {
     validationSplit: t.validationSplit,
     ...(t.earlyStopping ? { earlyStopping: t.earlyStopping } : {}),
     onIteration,
-    threads: threadsOf(req),
   };
 
   let result: TrainResult;
@@ -264,7 +257,6 @@ function run(): void {
       iteration: result.iterations,
       cost: result.finalCost,
       costs: Float64Array.from(costs),
-      validationHistory: Float64Array.from(validationHistory),
       network: bytes,
       normalization,
       metrics,
