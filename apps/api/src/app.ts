@@ -21,11 +21,15 @@ import { clientErrorHandler, errorsPlugin } from './plugins/errors.ts';
 import { rateLimitPlugin } from './plugins/rate-limit.ts';
 import { BARE_SECURITY_HEADERS, DOCS_CSP, securityPlugin } from './plugins/security.ts';
 import { datasetRoutes } from './routes/datasets.ts';
+import { evaluationRoutes } from './routes/evaluations.ts';
 import { healthRoutes } from './routes/health.ts';
+import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { modelRoutes } from './routes/models.ts';
 import { networkRoutes } from './routes/networks.ts';
+import { modelExportRoutes } from './routes/model-export.ts';
 import { usageRoutes } from './routes/usage.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { parseJsonBody, validatorCompiler } from './validation.ts';
 
 export interface AppDeps {
@@ -161,11 +165,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(networkRoutes);
       await v1.register(jobRoutes);
       await v1.register(modelRoutes);
+      await v1.register(evaluationRoutes);
+      await v1.register(eventRoutes);
       await v1.register(usageRoutes);
+      await v1.register(webhookRoutes);
     },
     { prefix: '/v1' },
   );
   return app;
+      await v1.register(modelExportRoutes);
 }
 
 /**

@@ -3,6 +3,7 @@
  * process.env. Every limit a request can hit is here, with a default that suits one machine.
  */
 import { fileURLToPath } from 'node:url';
+import { WebhookApiEnvFields } from '@backprop/webhooks';
 import { z } from 'zod';
 
 const int = (def: number) => z.coerce.number().int().min(0).default(def);
@@ -90,6 +91,22 @@ export const ApiEnv = z.object({
   LIMIT_TENANT_ACTIVE_JOBS: int(10),
   /** Heap of a thread that parses or describes a big upload: an upload that needs more is a 413. */
   UPLOAD_THREAD_HEAP_MB: positive(2048),
+  /** Webhook registration: WEBHOOK_MAX_ENDPOINTS_PER_TENANT, WEBHOOK_URL_MAX_LENGTH, the secret key. */
+  ...WebhookApiEnvFields,
+  /** Heap of a thread that evaluates a model on a big dataset: an evaluation that needs more is a 413. */
+  /** Job event streams (GET /v1/jobs/:id/events) a tenant holds open at once, across API processes. */
+  LIMIT_TENANT_EVENT_STREAMS: positive(10),
+  /** An event stream sends a heartbeat comment after this long without events. */
+  EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
+  /** How long a token from POST /v1/jobs/:id/events/token opens that job's stream. */
+  EVENTS_TOKEN_TTL_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** A job's event stream in Redis: entries kept at most, idle and after-finish expiry (the worker's too). */
+  JOB_EVENTS_MAX_LEN: z.coerce.number().int().min(10).default(10_000),
+  JOB_EVENTS_IDLE_TTL_MS: z.coerce.number().int().min(1000).default(86_400_000),
+  JOB_EVENTS_FINISHED_TTL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  EVALUATION_THREAD_HEAP_MB: positive(2048),
+  /** Points of an evaluation's ROC curve at most (evenly spaced beyond; the AUC is the whole curve's). */
+  EVALUATION_ROC_MAX_POINTS: z.coerce.number().int().min(2).default(1000),
 });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 
