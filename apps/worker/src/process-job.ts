@@ -359,10 +359,13 @@ export async function processTrainingJob(
       }
     };
 
-    const started = Date.now();
-    const eventLoop = monitorEventLoop();
-    /** The live events of a progress report: its new cost points, then speed and ETA. */
-    const firstIteration = resume?.iteration ?? 0;
+    /**
+     * The live events of a progress report: its new cost points, then speed and ETA. The speed is
+     * over the interval since the previous report (the first since the thread started), so it
+     * follows a machine whose load changes instead of averaging over the whole run.
+     */
+    let previousReport = { at: Date.now(), iteration: resume?.iteration ?? 0 };
+    let rate: number | null = null;
     const jobStartedAt = row.startedAt?.getTime() ?? Date.now();
     const announceProgress = (message: Extract<ThreadMessage, { type: 'progress' }>) => {
       events.costs(
@@ -375,9 +378,12 @@ export async function processTrainingJob(
         })),
       );
       const now = Date.now();
-      const seconds = (now - started) / 1000;
-      const done = message.iteration - firstIteration;
-      const rate = seconds > 0 && done > 0 ? done / seconds : null;
+      const seconds = (now - previousReport.at) / 1000;
+      const done = message.iteration - previousReport.iteration;
+      if (seconds > 0 && done > 0) {
+        rate = done / seconds;
+        previousReport = { at: now, iteration: message.iteration };
+      }
       const left = Math.max(0, row.iterations - message.iteration);
       events.progress(jobId, {
         iteration: message.iteration,
@@ -401,6 +407,8 @@ export async function processTrainingJob(
     log.info(
       {
         outcome: outcome.kind,
+    const started = Date.now();
+    const eventLoop = monitorEventLoop();
         ...(outcome.kind === 'stopped' ? { reason: outcome.reason } : {}),
         ...(outcome.kind === 'crashed' ? { error: outcome.message, code: outcome.code } : {}),
         durationMs: Date.now() - started,
