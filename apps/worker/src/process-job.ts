@@ -210,6 +210,7 @@ export async function processTrainingJob(
           snapshot: checkpoint.snapshot,
           state: checkpoint.state as unknown as CheckpointState,
           costs: bytesToFloat64(checkpoint.costs),
+          validationHistory: bytesToFloat64(checkpoint.validationHistory),
         }
       : null;
     if (resume) {
@@ -221,6 +222,7 @@ export async function processTrainingJob(
         iteration: resume.iteration,
         cost: resume.costs.at(-1) ?? null,
         costs: resume.costs,
+        validationHistory: resume.validationHistory,
         leaseMs: env.LEASE_MS,
       });
       if (!ours) return { outcome: 'cancelled', reason: 'the job was cancelled or taken over' };
@@ -250,6 +252,8 @@ export async function processTrainingJob(
     // a progress write appends the rest. A write that failed is covered by the next one.
     const costs: number[] = resume ? Array.from(resume.costs) : [];
     let storedCosts = costs.length;
+    // Two values per cost with a validation split (empty without): stored alongside costs.
+    const validationHistory: number[] = resume ? Array.from(resume.validationHistory) : [];
     let result: ProcessResult | null = null;
     let failure: Error | null = null;
     const enqueueWrite = (write: () => Promise<void>) => {
@@ -262,9 +266,11 @@ export async function processTrainingJob(
       switch (message.type) {
         case 'progress':
           for (const cost of message.newCosts) costs.push(cost);
+          for (const value of message.newValidationHistory) validationHistory.push(value);
           enqueueWrite(async () => {
           announceProgress(message);
             const upTo = costs.length;
+            const validationUpTo = validationHistory.length;
             const ours = await recordProgress(db, {
               jobId,
               attempt,
@@ -272,6 +278,7 @@ export async function processTrainingJob(
               cost: message.cost,
               costsFrom: storedCosts,
               costs: Float64Array.from(costs.slice(storedCosts, upTo)),
+              validationHistory: Float64Array.from(validationHistory.slice(storedCosts * 2, validationUpTo)),
               leaseMs: env.LEASE_MS,
             });
             if (ours) storedCosts = upTo;
@@ -292,6 +299,7 @@ export async function processTrainingJob(
               snapshot: message.snapshot,
               state: { normalization: message.state.normalization },
               costs: message.costs,
+              validationHistory: message.validationHistory,
             });
             log.debug({ iteration: message.iteration, saved }, 'checkpoint');
           });
@@ -311,6 +319,7 @@ export async function processTrainingJob(
                   iteration: message.iteration,
                   cost: message.cost,
                   costs: message.costs,
+                  validationHistory: message.validationHistory,
                   model: {
                     inputSize: network.inputSize,
                     layers: network.layers as Layer[],

@@ -14,6 +14,8 @@ export interface ResumeState {
   state: CheckpointState;
   /** The cost history up to `iteration`. */
   costs: Float64Array;
+  /** The validation history up to `iteration` (two values per cost; empty without a split). */
+  validationHistory: Float64Array;
 }
 
 /** Small, JSON-safe parts of a checkpoint. */
@@ -50,6 +52,9 @@ export interface ModelMetrics {
   validationAccuracy?: number;
   validationMse?: number;
   validationCost?: number;
+  /** With a validation split: the iteration of the lowest validation cost. */
+  bestIteration?: number;
+  stoppedEarly?: boolean;
 }
 
 export type ThreadMessage =
@@ -66,6 +71,8 @@ export type ThreadMessage =
       newCosts: Float64Array;
       newCostIterations: Float64Array;
       newValidationCosts: Float64Array;
+      /** With a validation split: (validation cost, accuracy or MSE) for each of newCosts. */
+      newValidationHistory: Float64Array;
     }
   | ({ type: 'checkpoint' } & ResumeState)
   | {
@@ -73,6 +80,7 @@ export type ThreadMessage =
       iteration: number;
       cost: number;
       costs: Float64Array;
+      validationHistory: Float64Array;
       /** the trained network in @backprop/nn's binary format (serializeBinary): the model's bytes */
       network: Uint8Array;
       normalization: Normalization;

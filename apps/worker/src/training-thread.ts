@@ -129,6 +129,12 @@ function metricsOf(net: Network, X: Matrix, Y: Matrix, result: TrainResult, req:
   const bestValidation = result.bestValidationCost;
   if (bestValidation !== undefined && Number.isFinite(bestValidation))
     metrics.validationCost = bestValidation;
+  // With a validation split: the iteration of that lowest cost (early stopping, when it stopped the
+  // run, restored the parameters of that iteration).
+  if (result.bestIteration !== undefined && result.bestIteration >= 0) {
+    metrics.bestIteration = result.bestIteration;
+    metrics.stoppedEarly = result.stoppedEarly;
+  }
   return metrics;
 }
 
@@ -145,6 +151,10 @@ function run(): void {
 
   // The history so far (the checkpoint's: the row holds it already); new costs are appended.
   const costs: number[] = req.resume ? Array.from(req.resume.costs) : [];
+  // With a validation split, two values per recorded cost (the validation cost, then the
+  // accuracy or MSE), kept and sent like costs.
+  const validationHistory: number[] = req.resume ? Array.from(req.resume.validationHistory) : [];
+  let sentValidation = validationHistory.length;
   /** How many of `costs` the main thread has been sent. */
   // For the live events: where each new cost was recorded, and the held-out cost with it.
   const costIterations: number[] = [];
@@ -160,10 +170,12 @@ function run(): void {
       iteration,
       cost: costs.at(-1) ?? null,
       newCosts: Float64Array.from(costs.slice(sent)),
-    });
+      newValidationHistory: Float64Array.from(validationHistory.slice(sentValidation)),
       newCostIterations: Float64Array.from(costIterations.splice(0)),
       newValidationCosts: Float64Array.from(validationCosts.splice(0)),
+    });
     sent = costs.length;
+    sentValidation = validationHistory.length;
   };
   const postCheckpoint = (checkpoint: TrainingCheckpoint) => {
     lastCheckpointAt = Date.now();
@@ -173,6 +185,7 @@ function run(): void {
       snapshot: serializeCheckpoint(checkpoint),
       state: { normalization },
       costs: Float64Array.from(costs),
+      validationHistory: Float64Array.from(validationHistory),
     });
   };
 
@@ -191,6 +204,12 @@ function run(): void {
       // already ends with that cost (the same bits), so it is not appended twice.
       if (!(req.resume && state.iteration === entry)) {
         costs.push(state.cost);
+        if (state.validationCost !== undefined) {
+          validationHistory.push(
+            state.validationCost,
+            state.validationAccuracy ?? state.validationMse ?? Number.NaN,
+          );
+        }
         costIterations.push(state.iteration);
         validationCosts.push(state.validationCost ?? Number.NaN);
       }
@@ -257,6 +276,7 @@ function run(): void {
       iteration: result.iterations,
       cost: result.finalCost,
       costs: Float64Array.from(costs),
+      validationHistory: Float64Array.from(validationHistory),
       network: bytes,
       normalization,
       metrics,

@@ -3,7 +3,7 @@
  * separate processes started the way the README says, real Postgres and Redis.
  */
 import { readFile } from 'node:fs/promises';
-import { fromRows, Network, train } from '@backprop/nn';
+import { fromRows, Network, type TrainProgress, train } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext, planarCsv } from '../../api/test/context.ts';
 import { eventually, startWorker, type WorkerProcess } from './processes.ts';
@@ -186,12 +186,11 @@ describe('training end to end with a worker process', () => {
       init: 'random',
       seed: 5,
     });
-    const result = train(
-      direct,
-      fromRows(rows.map((r) => r.slice(1))),
-      fromRows(rows.map((r) => [r[0]!])),
-      training,
-    );
+    const recorded: TrainProgress[] = [];
+    const result = train(direct, fromRows(rows.map((r) => r.slice(1))), fromRows(rows.map((r) => [r[0]!])), {
+      ...training,
+      onProgress: (p) => recorded.push(p),
+    });
     expect(await get(`/v1/models/${job.modelId}/parameters`)).toEqual(direct.parameters());
     const { training: trainedOn, validation: heldOut } = result.split!;
     expect(heldOut).toHaveLength(100);
@@ -209,6 +208,16 @@ describe('training end to end with a worker process', () => {
     expect(model.metrics.validationCost).toBe(result.bestValidationCost);
     expect(model.metrics).not.toHaveProperty('trainMse');
     expect(model.metrics).not.toHaveProperty('validationMse');
+    // The validation history (issue 10): nn's held-out cost and accuracy at every recorded cost,
+    // and where the lowest cost was.
+    const history = await get(`/v1/jobs/${jobId}/costs`);
+    expect(history.costs).toHaveLength(recorded.length);
+    expect(history.validation).toEqual({
+      costs: recorded.map((p) => p.validationCost),
+      accuracy: recorded.map((p) => p.validationAccuracy),
+    });
+    expect(history.validation.accuracy.at(-1)).toBe(model.metrics.validationAccuracy);
+    expect(model.metrics).toMatchObject({ bestIteration: result.bestIteration, stoppedEarly: false });
   });
 
   it('with a validationSplit, a regression scores trainMse and validationMse on the columns nn split', async () => {
@@ -244,6 +253,10 @@ describe('training end to end with a worker process', () => {
     expect(metrics.validationMse).not.toBe(metrics.trainMse);
     expect(metrics).not.toHaveProperty('trainAccuracy');
     expect(metrics).not.toHaveProperty('validationAccuracy');
+    const history = await get(`/v1/jobs/${fit.body.id}/costs`);
+    expect(history.validation.mse).toHaveLength(history.costs.length);
+    expect(history.validation).not.toHaveProperty('accuracy');
+    close(history.validation.mse.at(-1), metrics.validationMse);
   });
 
   it('learns a regression and a multi-class task, answering in values and in class names', async () => {

@@ -203,6 +203,22 @@ export const JobCosts = z.object({
     .describe(
       'J_0 (the initial parameters), J_k, J_2k, ... and the final cost; null where a cost was not finite',
     ),
+  validation: z
+    .object({
+      costs: z.array(z.number().nullable()).describe('The cost of the held-out samples (no L2 term)'),
+      accuracy: z
+        .array(z.number().nullable())
+        .optional()
+        .describe('Classification: the share of the held-out samples predicted right'),
+      mse: z
+        .array(z.number().nullable())
+        .optional()
+        .describe('Regression: the mean squared error over the held-out samples'),
+    })
+    .optional()
+    .describe(
+      'Only with a validationSplit: at the same points as `costs` (entry i with costs[i]), the held-out samples scored',
+    ),
 });
 
 export const JobPage = page(Job);

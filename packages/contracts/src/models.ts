@@ -93,6 +93,19 @@ export const Metrics = z.object({
     .number()
     .optional()
     .describe('With a validationSplit: the lowest cost recorded on the held-out samples (no L2 term)'),
+  bestIteration: z
+    .number()
+    .int()
+    .optional()
+    .describe(
+      'With a validationSplit: the iteration of that lowest validation cost (with earlyStopping, the parameters are those of this iteration)',
+    ),
+  stoppedEarly: z
+    .boolean()
+    .optional()
+    .describe(
+      'With a validationSplit: whether earlyStopping ended the training before the planned iterations',
+    ),
 });
 export type Metrics = z.infer<typeof Metrics>;
 

@@ -103,12 +103,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       if (!network)
         throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
       const layers = StoredLayers.parse(network.layers);
-      const plan = planTraining(
-        dataset,
-        { inputSize: network.inputSize, layers },
-        body.training,
-        env,
-      );
+      const plan = planTraining(dataset, { inputSize: network.inputSize, layers }, body.training, env);
       await assertQueueReachable();
 
       const idempotencyKey = request.headers['idempotency-key'];
@@ -169,8 +164,8 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       if (created.created) {
         const payload: TrainingJobPayload = { jobId: job.id, tenantId };
         try {
-        // Before the enqueue, so that the worker's events follow it: the stream starts complete.
-        await publishStatus(app.deps, request.log, job.id, 'queued', { created: true });
+          // Before the enqueue, so that the worker's events follow it: the stream starts complete.
+          await publishStatus(app.deps, request.log, job.id, 'queued', { created: true });
           await queue.add(TRAIN_JOB_NAME, payload, { jobId: job.id });
         } catch (err) {
           if (isQueueRefusal(err)) {
@@ -243,9 +238,20 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const job = await getJob(db, request.tenantId, request.params.id);
       if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${request.params.id} does not exist`);
+      const finite = (c: number) => (Number.isFinite(c) ? c : null);
+      const costs = Array.from(bytesToFloat64(job.costs), finite);
+      const pairs = bytesToFloat64(job.validationHistory);
+      if (pairs.length === 0) return { costEvery: job.costEvery, costs };
+      // Two values per recorded cost: the held-out cost, then the accuracy or the MSE.
+      const dataset = await getDataset(db, request.tenantId, job.datasetId);
+      const scores = Array.from({ length: pairs.length / 2 }, (_, i) => finite(pairs[2 * i + 1]!));
       return {
         costEvery: job.costEvery,
-        costs: Array.from(bytesToFloat64(job.costs), (c) => (Number.isFinite(c) ? c : null)),
+        costs,
+        validation: {
+          costs: Array.from({ length: pairs.length / 2 }, (_, i) => finite(pairs[2 * i]!)),
+          ...(dataset?.task === 'regression' ? { mse: scores } : { accuracy: scores }),
+        },
       };
     },
   );
