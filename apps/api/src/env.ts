@@ -118,3 +118,5 @@ export function loadApiEnv(source: NodeJS.ProcessEnv = process.env): ApiEnv {
   }
   return parsed.data;
 }
+  /** Threads one job may ask for (training.threads); a worker runs at most its WORKER_TRAINING_THREADS. */
+  LIMIT_TRAINING_THREADS: positive(4),

@@ -141,6 +141,8 @@ describe('POST /v1/jobs', () => {
       normalize: 'standard',
       seed: expect.any(Number),
       costEvery: 10,
+      threads: 2,
+      dtype: 'float64',
     });
     expect(Number.isInteger(body.training.seed)).toBe(true);
     expect(body.training.seed).toBeGreaterThanOrEqual(0);
@@ -177,6 +179,8 @@ describe('POST /v1/jobs', () => {
       beta1: 0.9,
       beta2: 0.999,
       epsilon: 1e-8,
+      threads: 2,
+      dtype: 'float64',
     });
     expect(body.progress.iterations).toBe(50);
   });

@@ -124,6 +124,21 @@ export const Training = z
     initialParameters: ParametersInput.optional().describe(
       'Start from these weights instead of a random initialisation',
     ),
+    threads: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        "Threads that share the job's matrix products, at most LIMIT_TRAINING_THREADS (default 2, or the limit if lower); the results are the same for every count. A worker runs at most WORKER_TRAINING_THREADS of them",
+      ),
+    dtype: z
+      .enum(['float64', 'float32'])
+      .optional()
+      .describe(
+        'Arithmetic of the training: float64 (the default), or float32, about twice as fast on large networks, with costs within about 1e-3 relative of float64 (the model stores its weights as float64 either way)',
+      ),
   })
   .superRefine((t, ctx) => {
     if ((t.iterations === undefined) === (t.epochs === undefined)) {

@@ -20,12 +20,13 @@ export const LIMIT_NAMES = [
   'LIMIT_PARAMETERS',
   'LIMIT_ITERATIONS',
   'LIMIT_TRAINING_WORK',
+  'LIMIT_TRAINING_THREADS',
   'LIMIT_PREDICT_SAMPLES',
   'LIMIT_ACTIVATION_VALUES',
   'LIMIT_TENANT_STORED_BYTES',
   'LIMIT_TENANT_ACTIVE_JOBS',
-] as const;
   'LIMIT_TENANT_EVENT_STREAMS',
+] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 export const Usage = z

@@ -25,11 +25,15 @@ export interface TrainingLimits {
   LIMIT_ITERATIONS: number;
   LIMIT_TRAINING_WORK: number;
   LIMIT_ACTIVATION_VALUES: number;
+  LIMIT_TRAINING_THREADS: number;
 }
+
+/** Threads a job asks for when its request names none (the limit, if that is lower). */
+export const DEFAULT_TRAINING_THREADS = 2;
 
 export interface TrainingPlan {
   /** The options as the worker will use them, defaults filled in. */
-  training: Training & { seed: number; costEvery: number };
+  training: Training & { seed: number; costEvery: number; threads: number; dtype: 'float64' | 'float32' };
   /** Parameter updates the job will make (fewer if early stopping ends it). */
   updates: number;
 }
@@ -77,6 +81,8 @@ export function planTraining(
       ...hyperparametersOf(training),
       seed: training.seed ?? randomInt(0, 2 ** 32 - 1),
       costEvery,
+      threads: threadsOf(training, limits.LIMIT_TRAINING_THREADS),
+      dtype: training.dtype ?? 'float64',
     },
     updates,
   };
@@ -99,6 +105,20 @@ function hyperparametersOf(training: Training): Pick<Training, 'beta' | 'beta1' 
         epsilon: training.epsilon ?? OPTIMIZER_DEFAULTS.epsilon,
       };
   }
+}
+
+/** The threads a job trains with: as asked, within LIMIT_TRAINING_THREADS; by default 2 (or the limit). */
+function threadsOf(training: Training, limit: number): number {
+  const threads = training.threads ?? Math.min(DEFAULT_TRAINING_THREADS, limit);
+  if (threads > limit) {
+    const what = 'training.threads (the threads that share one job)';
+    throw new ApiError(
+      'BP_ERR_LIMIT_EXCEEDED',
+      `${what} is ${threads}, above the limit LIMIT_TRAINING_THREADS = ${limit}`,
+      { limit: 'LIMIT_TRAINING_THREADS', actual: threads, max: limit, field: 'training.threads' },
+    );
+  }
+  return threads;
 }
 
 /** nn's plan of this training on `samples` samples; what it refuses is a 422 naming the field. */
