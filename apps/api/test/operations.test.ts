@@ -141,6 +141,11 @@ describe('GET /openapi.json', () => {
         'POST /v1/models/{id}/predictions',
         'DELETE /v1/models/{id}',
         'GET /v1/usage',
+        'POST /v1/webhooks',
+        'GET /v1/webhooks',
+        'GET /v1/webhooks/{id}',
+        'DELETE /v1/webhooks/{id}',
+        'GET /v1/webhooks/{id}/deliveries',
       ].sort(),
     );
     expect(documented).toEqual(served);
