@@ -17,6 +17,12 @@ const ENTRY = new URL('./evaluation-thread.ts', import.meta.url).href;
 const THREAD_FROM_ACTIVATIONS = 200_000;
 
 const MAX_THREADS = Math.max(1, availableParallelism());
+let threadsStarted = 0;
+
+/** How many evaluation threads this process started (what tests observe to see where work ran). */
+export function evaluationThreadsStarted(): number {
+  return threadsStarted;
+}
 let running = 0;
 const waiting: (() => void)[] = [];
 
@@ -57,6 +63,7 @@ async function inThread(input: EvaluationInput, heapMb: number): Promise<unknown
     x: new Float64Array(x),
     targets: new Float64Array(targets),
   };
+  threadsStarted++;
   const thread = new Worker(BOOT, {
     workerData: { entry: ENTRY, request },
     transferList: [x, targets],
