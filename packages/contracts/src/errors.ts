@@ -15,6 +15,7 @@ export const ERRORS = {
   BP_ERR_NETWORK_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
   BP_ERR_JOB_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
   BP_ERR_MODEL_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
+  BP_ERR_WEBHOOK_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
   BP_ERR_EVALUATION_NOT_FOUND: { statusCode: 404, error: 'Not Found' },
   BP_ERR_JOB_FINISHED: { statusCode: 409, error: 'Conflict' },
   BP_ERR_DATASET_IN_USE: { statusCode: 409, error: 'Conflict' },

@@ -11,3 +11,4 @@ export * from './queue.ts';
 export * from './statistics.ts';
 export * from './registry.ts';
 export * from './usage.ts';
+export * from './webhooks.ts';

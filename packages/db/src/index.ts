@@ -115,3 +115,22 @@ export {
   UnknownTenantError,
   withTenantLock,
 } from './usage.ts';
+export { recordJobEvents } from './webhook-events.ts';
+export {
+  abandonDelivery,
+  type CreateWebhookEndpointResult,
+  createWebhookEndpoint,
+  type DeliveryAttempt,
+  type DeliveryToSend,
+  deleteFinishedDeliveries,
+  deleteWebhookEndpoint,
+  findDispatchedDeliveries,
+  findUndispatchedDeliveries,
+  getDeliveryToSend,
+  getWebhookEndpoint,
+  listWebhookDeliveries,
+  listWebhookEndpoints,
+  markDeliveriesEnqueued,
+  recordDeliveryAttempt,
+  type WebhookEndpointSummary,
+} from './webhooks.ts';
