@@ -9,6 +9,8 @@ export interface SseMessage {
   id: string | undefined;
   event: string;
   data: JobEvent;
+  /** performance.now() when its last byte arrived. */
+  receivedAt: number;
 }
 
 export interface SseStream {
@@ -70,7 +72,12 @@ export async function openSse(url: string, headers: Record<string, string> = {})
             else if (line.startsWith('data: ')) data.push(line.slice(6));
           }
           if (data.length > 0)
-            messages.push({ id, event, data: JobEvent.parse(JSON.parse(data.join('\n'))) });
+            messages.push({
+              id,
+              event,
+              data: JobEvent.parse(JSON.parse(data.join('\n'))),
+              receivedAt: performance.now(),
+            });
           notify();
         }
       }
