@@ -30,6 +30,7 @@ export interface Activation {
 
 /** A = σ(Z) = 1 / (1 + e^(−Z)). For very negative z, e^(−z) = Infinity and A = 0: no NaN. */
 export function sigmoidForward(Z: Matrix, A: Matrix): void {
+  if (kernels().sigmoidForward?.(Z, A)) return; // WebAssembly SIMD: within 3 ulp of this loop
   const z = Z.data;
   const a = A.data;
   for (let k = 0; k < z.length; k++) a[k] = 1 / (1 + Math.exp(-z[k]!));

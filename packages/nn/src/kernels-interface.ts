@@ -29,4 +29,12 @@ export interface Kernels {
   tanhForward?(Z: Matrix, A: Matrix): boolean;
   /** Optional: dZ = dA ⊙ (1 − A²), the loop's bits; false when it declines. */
   tanhBackward?(dA: Matrix, A: Matrix, dZ: Matrix): boolean;
+  /** Optional: A = σ(Z) within 3 ulp of the loop's 1 / (1 + Math.exp(−z)); false when it declines. */
+  sigmoidForward?(Z: Matrix, A: Matrix): boolean;
+  /**
+   * Optional: Σ_k max(z, 0) − y·z + log1p(e^(−|z|)) over all elements of Z and Y (the binary
+   * cross-entropy before its 1/m), within n·2⁻⁵² relative of costs.ts's loop (its positive terms are
+   * summed in another order); undefined when it declines.
+   */
+  binaryCrossEntropySum?(Z: Matrix, Y: Matrix): number | undefined;
 }

@@ -30,9 +30,11 @@
  * Falls back to the blocked kernels for: tiny products (copy and call overhead exceed the work),
  * operands or out of mixed dtypes, and products past the memory bound.
  *
- * Element-wise work: relu lives in the products' module; tanh and its derivative in a second module
- * (scripts/math-wat.ts, kept apart so each stays under 4 KiB) on the same memory. Where that
- * module does not load, tanh stays on activations.ts's loops and everything else is unchanged.
+ * Element-wise work: relu lives in the products' module; tanh, its derivative, sigmoid and the
+ * binary cross-entropy's sum in a second module (scripts/math-wat.ts, kept apart so each stays
+ * under 4 KiB) on the same memory, in float64 (float32 arrays are widened on the copy in and
+ * rounded on the copy out, as the loops do). Where that module does not load, those stay on the
+ * JavaScript loops and everything else is unchanged.
  */
 
 import { blockedKernels } from './kernels-blocked.ts';
@@ -54,8 +56,8 @@ export const MAX_BYTES = 256 * 1024 * 1024;
 /** Up to this many multiply-adds a product runs on the blocked kernels (copy and call overhead). */
 export const SMALL_PRODUCT = 4096;
 /**
- * Up to this many elements tanh stays on the JavaScript loop: a call into WebAssembly and two
- * copies cost ~0.1 µs, what `Math.tanh` takes for about 8 elements (~13 ns each).
+ * Up to this many elements the element-wise math stays on the JavaScript loops: a call into
+ * WebAssembly and the copies cost ~0.1 µs, what `Math.tanh` takes for about 8 elements (~13 ns).
  */
 export const TINY_ELEMENTWISE = 8;
 
@@ -90,9 +92,9 @@ interface Exports {
 /** The element-wise math module (scripts/math-wat.ts), on the same memory. */
 interface MathExports {
   tanh_f64(src: number, dst: number, n: number): void;
-  tanh_f32(src: number, dst: number, n: number): void;
   tanh_back_f64(da: number, a: number, dz: number, n: number): void;
-  tanh_back_f32(da: number, a: number, dz: number, n: number): void;
+  sigmoid_f64(src: number, dst: number, n: number): void;
+  bce_sum_f64(z: number, y: number, n: number): number;
 }
 
 /** Micro-tile shape per dtype: must match TILES in scripts/gemm-wat.ts (tests check results). */
@@ -176,7 +178,7 @@ function isExports(x: Record<string, unknown>): x is Record<string, unknown> & E
 }
 
 function isMathExports(x: Record<string, unknown>): x is Record<string, unknown> & MathExports {
-  return ['tanh_f64', 'tanh_f32', 'tanh_back_f64', 'tanh_back_f32'].every((n) => typeof x[n] === 'function');
+  return ['tanh_f64', 'tanh_back_f64', 'sigmoid_f64', 'bce_sum_f64'].every((n) => typeof x[n] === 'function');
 }
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
@@ -195,10 +197,10 @@ export interface WasmKernelOptions {
   readonly bytes?: Uint8Array<ArrayBuffer>;
   /**
    * The element-wise math module's bytes (default: the committed build). Where it does not load,
-   * the products still run in WebAssembly and tanh stays on the JavaScript loops.
+   * the products still run in WebAssembly and the element-wise math stays on the JavaScript loops.
    */
   readonly mathBytes?: Uint8Array<ArrayBuffer>;
-  /** Element-wise math (tanh) on fewer elements runs on the caller's loop (default TINY_ELEMENTWISE). */
+  /** Element-wise math (tanh, sigmoid, the cost) on fewer elements runs on the caller's loop (default TINY_ELEMENTWISE). */
   readonly tinyElementwise?: number;
   /**
    * false skips the micro-kernels and keeps the copies and packing, so bench/products.ts can time
@@ -460,52 +462,53 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
     return true;
   }
 
-  /** The dtype the arrays share (its element size), or null when they mix dtypes. */
-  function common(arrays: readonly FloatArray[]): { es: 8 | 4; is64: boolean } | null {
-    if (arrays.every((x) => x instanceof Float64Array)) return { es: 8, is64: true };
-    if (arrays.every((x) => x instanceof Float32Array)) return { es: 4, is64: false };
-    return null;
-  }
+  /** Whether the arrays share one dtype (a product of both would convert on every copy). */
+  const sameDtype = (arrays: readonly FloatArray[]) =>
+    arrays.every((x) => x instanceof Float64Array) || arrays.every((x) => x instanceof Float32Array);
 
   /**
-   * A = tanh(Z) in chunks, in place in linear memory (math-wat.ts: within 3 ulp of Math.tanh).
-   * Declines (false) for tiny or mixed-dtype arrays and where the math module did not load.
+   * Run `kernel` over the inputs in chunks of CHUNK elements in float64 linear memory (input q at
+   * element q·CHUNK; float32 inputs widened by the copy), its result read from element 0 into
+   * `out` (rounded to float32 by the copy when out is float32). Declines (false) for tiny arrays,
+   * mixed dtypes, or where the math module did not load.
    */
-  function tanhForward(Z: Matrix, A: Matrix): boolean {
-    const z = Z.data;
-    const a = A.data;
-    const n = z.length;
-    const kind = common([z, a]);
-    if (math === null || n <= tiny || kind === null || !ensure(CHUNK * kind.es)) return false;
-    const run = kind.is64 ? math.tanh_f64 : math.tanh_f32;
-    const view = kind.is64 ? f64 : f32;
+  function elementwise(
+    inputs: readonly FloatArray[],
+    out: FloatArray | null,
+    kernel: (addresses: number[], len: number) => void,
+  ): boolean {
+    const n = inputs[0]!.length;
+    if (math === null || n <= tiny || !sameDtype(out === null ? inputs : [...inputs, out])) return false;
+    if (!ensure(inputs.length * CHUNK * 8)) return false;
+    const addresses = inputs.map((_, q) => q * CHUNK * 8);
     for (let o = 0; o < n; o += CHUNK) {
       const len = Math.min(CHUNK, n - o);
-      view.set(z.subarray(o, o + len), 0);
-      run(0, 0, len);
-      a.set(view.subarray(0, len), o);
+      inputs.forEach((x, q) => f64.set(x.subarray(o, o + len), q * CHUNK));
+      kernel(addresses, len);
+      out?.set(f64.subarray(0, len), o);
     }
     return true;
   }
 
-  /** dZ = dA ⊙ (1 − A²), the loop's bits; declines like tanhForward. */
-  function tanhBackward(dA: Matrix, A: Matrix, dZ: Matrix): boolean {
-    const da = dA.data;
-    const a = A.data;
-    const dz = dZ.data;
-    const n = a.length;
-    const kind = common([da, a, dz]);
-    if (math === null || n <= tiny || kind === null || !ensure(2 * CHUNK * kind.es)) return false;
-    const run = kind.is64 ? math.tanh_back_f64 : math.tanh_back_f32;
-    const view = kind.is64 ? f64 : f32;
-    for (let o = 0; o < n; o += CHUNK) {
-      const len = Math.min(CHUNK, n - o);
-      view.set(da.subarray(o, o + len), 0);
-      view.set(a.subarray(o, o + len), CHUNK);
-      run(0, CHUNK * kind.es, 0, len);
-      dz.set(view.subarray(0, len), o);
-    }
-    return true;
+  /** A = tanh(Z) (math-wat.ts: within 3 ulp of Math.tanh). */
+  const tanhForward = (Z: Matrix, A: Matrix) =>
+    elementwise([Z.data], A.data, ([z], len) => math?.tanh_f64(z!, z!, len));
+
+  /** dZ = dA ⊙ (1 − A²), the loop's bits. */
+  const tanhBackward = (dA: Matrix, A: Matrix, dZ: Matrix) =>
+    elementwise([dA.data, A.data], dZ.data, ([da, a], len) => math?.tanh_back_f64(da!, a!, da!, len));
+
+  /** A = σ(Z) (within 3 ulp of the loop's 1 / (1 + Math.exp(−z))). */
+  const sigmoidForward = (Z: Matrix, A: Matrix) =>
+    elementwise([Z.data], A.data, ([z], len) => math?.sigmoid_f64(z!, z!, len));
+
+  /** Σ max(z, 0) − y·z + log1p(e^(−|z|)), summed per chunk in two lanes; undefined when it declines. */
+  function binaryCrossEntropySum(Z: Matrix, Y: Matrix): number | undefined {
+    let sum = 0;
+    const done = elementwise([Z.data, Y.data], null, ([z, y], len) => {
+      sum += math?.bce_sum_f64(z!, y!, len) ?? Number.NaN;
+    });
+    return done ? sum : undefined;
   }
 
   return {
@@ -514,6 +517,8 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
     reluBackward,
     tanhForward,
     tanhBackward,
+    sigmoidForward,
+    binaryCrossEntropySum,
     matmul(A, B, out) {
       run('matmul', A.rows, B.cols, A.cols, A, false, B, false, out);
     },

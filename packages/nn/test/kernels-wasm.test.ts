@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assemble, binaryModule, MODULE_PATH, MODULES, WASM_PATH } from '../scripts/build-wasm.ts';
-import { reluBackward, reluForward, tanhBackward, tanhForward } from '../src/activations.ts';
+import { reluBackward, reluForward, sigmoidForward, tanhBackward, tanhForward } from '../src/activations.ts';
+import { binaryCrossEntropy } from '../src/costs.ts';
 import { type LayerSpec, Network, train } from '../src/index.ts';
 import {
   blockedKernels,
@@ -319,7 +320,7 @@ describe('wasm element-wise relu', () => {
   });
 });
 
-describe('wasm element-wise tanh', () => {
+describe('wasm element-wise tanh, sigmoid and cost', () => {
   /** Arguments over every range the kernel treats apart, with the special values mixed in. */
   function args(n: number, dtype: DType, seed: number): Matrix {
     const next = rng(seed);
@@ -405,6 +406,83 @@ describe('wasm element-wise tanh', () => {
     }
   });
 
+  it('sigmoid: within 3 ulp of the loop (float64), 1 float32 ulp (float32); 0 and 1 exact at the ends', () => {
+    const wk = need(wasmOnly);
+    for (const dtype of ['float64', 'float32'] as const) {
+      for (const n of [1, 2, 9, 10, 13, 16383, 16384, 16385, 40001]) {
+        const Z = args(n, dtype, n + 3);
+        // beyond ±708 the loop gives subnormals the kernel flushes to 0: compared apart below
+        Z.data.forEach((v, i) => {
+          if (Math.abs(v) > 700 && Number.isFinite(v)) Z.data[i] = Math.sign(v) * 700;
+        });
+        const [A1, A2] = [zeros(1, n, dtype), zeros(1, n, dtype)];
+        withKernels(wk, () => sigmoidForward(Z, A1));
+        withKernels(referenceKernels, () => sigmoidForward(Z, A2));
+        expect(offBy(A1, A2, dtype === 'float64' ? 3 : 1, dtype === 'float32'), `σ ${dtype} n=${n}`).toBe(-1);
+      }
+    }
+    const far = zeros(1, 12);
+    far.data.set([
+      -709,
+      -720,
+      -745,
+      -800,
+      -1e300,
+      Number.NEGATIVE_INFINITY,
+      709,
+      800,
+      Number.POSITIVE_INFINITY,
+      0,
+      -0,
+      Number.NaN,
+    ]);
+    const got = zeros(1, 12);
+    withKernels(wk, () => sigmoidForward(far, got));
+    const want = zeros(1, 12);
+    withKernels(referenceKernels, () => sigmoidForward(far, want));
+    got.data.forEach((g, i) => {
+      const w = want.data[i]!;
+      if (Number.isNaN(w)) expect(g).toBeNaN();
+      else expect(Math.abs(g - w), `σ(${far.data[i]})`).toBeLessThan(3.3e-308);
+    });
+  });
+
+  it('binary cross-entropy: within n·2⁻⁵² of the loop sum (awkward n, special values, both dtypes)', () => {
+    const wk = need(wasmOnly);
+    for (const dtype of ['float64', 'float32'] as const) {
+      for (const n of [9, 10, 11, 13, 16383, 16384, 16385, 40001]) {
+        const Z = zeros(1, n, dtype);
+        const Y = zeros(1, n, dtype);
+        const next = rng(n);
+        for (let i = 0; i < n; i++) {
+          Z.data[i] = (next() * 2 - 1) * 10 ** (next() * 5 - 2); // |z| up to 1000 (past 708)
+          Y.data[i] = next() < 0.5 ? 0 : 1;
+        }
+        const got = withKernels(wk, () => binaryCrossEntropy(Z, Z, Y));
+        const want = withKernels(referenceKernels, () => binaryCrossEntropy(Z, Z, Y));
+        // positive terms summed in another order: within n·2⁻⁵² of the loop's sum, relative
+        expect(Math.abs(got - want) / want, `J ${dtype} n=${n}`).toBeLessThan(n * 2 ** -52);
+        expect(wk.binaryCrossEntropySum?.(Z, Y)).toBeTypeOf('number'); // the kernel takes it
+      }
+    }
+    // NaN and Infinity reach the sum as in the loop (the training loop turns them into a DivergenceError)
+    for (const [z, y] of [
+      [Number.NaN, 0],
+      [Number.POSITIVE_INFINITY, 1],
+      [Number.POSITIVE_INFINITY, 0],
+      [Number.NEGATIVE_INFINITY, 0],
+      [-1e300, 1],
+    ] as const) {
+      const Z = zeros(1, 10);
+      const Y = zeros(1, 10);
+      Z.data[3] = z;
+      Y.data[3] = y;
+      const got = withKernels(wk, () => binaryCrossEntropy(Z, Z, Y));
+      const want = withKernels(referenceKernels, () => binaryCrossEntropy(Z, Z, Y));
+      expect(got, `z = ${z}, y = ${y}`).toBe(want);
+    }
+  });
+
   it('declines tiny and mixed-dtype arrays, and works without its module (the products still run)', () => {
     const wd = need(wasmKernels);
     expect(wd.tanhForward?.(zeros(1, 8), zeros(1, 8))).toBe(false);
@@ -460,12 +538,19 @@ describe('golden fixtures with every product in WebAssembly', () => {
   };
   // golden.test.ts asks 1e-9 of the default kernels; every kernel here lands within ~1e-13
   // (the Adam case's worst parameter is 1.2e-13 off numpy with the reference loops as well).
-  // tanh in WebAssembly is its own function (within 3 ulp of Math.tanh, tested below), so the
-  // reference run borrows it: what must match bit for bit is everything else, the products first.
+  // tanh, sigmoid and the cost in WebAssembly are functions of their own (within 3 ulp of Math's,
+  // tested above), so the reference run borrows them: what must match bit for bit is everything
+  // else, the products first.
   it.each(cases)('$name: the reference kernels bit for bit, numpy to 1e-12', (c) => {
     const wasm = run(c, need(wasmOnly));
-    const { tanhForward, tanhBackward } = need(wasmOnly);
-    const ref = run(c, { ...referenceKernels, tanhForward, tanhBackward });
+    const { tanhForward, tanhBackward, sigmoidForward, binaryCrossEntropySum } = need(wasmOnly);
+    const ref = run(c, {
+      ...referenceKernels,
+      tanhForward,
+      tanhBackward,
+      sigmoidForward,
+      binaryCrossEntropySum,
+    });
     expect(wasm.costs).toEqual(ref.costs);
     expect(wasm.params).toEqual(ref.params);
     expectClose(wasm.costs, c.costs, 1e-12, 'costs');
