@@ -1,15 +1,16 @@
 /**
  * A job as it changes. The state always comes from the API's resources (`GET /v1/jobs/:id` and
  * `/costs`); what differs is what tells the page to read them again:
- * - the job's event stream (`GET /v1/jobs/:id/events`, Server-Sent Events) where the API has it:
- *   EventSource cannot send an Authorization header, so the page first asks for a short-lived
- *   token scoped to this job's stream (`POST /v1/jobs/:id/events/token`) and passes that, never
- *   the API key, in the URL; each event triggers a read (at most one per READ_GAP_MS);
- * - otherwise, or when the stream fails, a poll every POLL_MS.
- * Reading the resources rather than folding events into a copy keeps the page right whatever an
- * event carries, and a reconnect cannot lose a point.
+ * - the job's event stream (`GET /v1/jobs/:id/events`, Server-Sent Events): EventSource cannot
+ *   send an Authorization header, so the page first asks for a short-lived token scoped to this
+ *   job's stream (`POST /v1/jobs/:id/events/token`) and passes that, never the API key, in the
+ *   URL. A `cost` or `status` event triggers a read (one at a time); a `progress` event updates
+ *   the progress, speed and ETA in place;
+ * - where the API has no stream, or it fails, a poll every POLL_MS.
+ * Reading the resources rather than folding cost events into a copy keeps the page right whatever
+ * an event carries, and a reconnect cannot lose a point.
  */
-import { Job, JobCosts, TERMINAL_STATUSES } from '@backprop/contracts';
+import { EventsToken, Job, JobCosts, JobProgressEvent, TERMINAL_STATUSES } from '@backprop/contracts';
 import { z } from 'zod';
 import { ApiFailure, call } from './api.ts';
 
@@ -19,8 +20,6 @@ const READ_GAP_MS = 250;
 /** The costs, with the validation costs where the API records them at the same points. */
 export const Costs = JobCosts.extend({ validationCosts: z.array(z.number().nullable()).optional() });
 export type Costs = z.infer<typeof Costs>;
-
-const EventsToken = z.object({ token: z.string().min(1) });
 
 export interface LiveJob {
   job: Job;
@@ -45,6 +44,14 @@ export function watchJob(id: string, onChange: (live: LiveJob) => void, onError:
   let first: { at: number; iteration: number } | null = null;
   let reading: Promise<void> | null = null;
   let again = false;
+  let last: LiveJob | null = null;
+  /** The speed and ETA the API measured (progress events), preferred to the page's own. */
+  let measured: { rate: number | null; etaMs: number | null } | null = null;
+
+  function show(live: LiveJob): void {
+    last = live;
+    onChange(live);
+  }
 
   async function read(): Promise<void> {
     const [job, costs] = await Promise.all([
@@ -62,8 +69,9 @@ export function watchJob(id: string, onChange: (live: LiveJob) => void, onError:
       }
     }
     const left = job.progress.iterations - job.progress.iteration;
-    const etaMs = rate && !isTerminal(job) ? (left / rate) * 1000 : null;
-    onChange({ job, costs, rate, etaMs, transport });
+    const own = { rate, etaMs: rate && !isTerminal(job) ? (left / rate) * 1000 : null };
+    const speed = measured && !isTerminal(job) ? measured : own;
+    show({ job, costs, ...speed, transport });
     if (isTerminal(job)) stop();
   }
 
@@ -106,7 +114,16 @@ export function watchJob(id: string, onChange: (live: LiveJob) => void, onError:
     if (stopped) return;
     transport = 'events';
     source = new EventSource(`/v1/jobs/${id}/events?token=${encodeURIComponent(token)}`);
-    for (const name of ['progress', 'cost', 'status', 'message']) source.addEventListener(name, refresh);
+    source.addEventListener('cost', refresh);
+    source.addEventListener('status', refresh);
+    source.addEventListener('progress', (event) => {
+      const progress = parseEvent(JobProgressEvent, event);
+      if (!progress) return refresh();
+      measured = { rate: progress.iterationsPerSecond, etaMs: progress.etaMs };
+      if (!last || isTerminal(last.job)) return;
+      const { iteration, iterations, cost } = progress;
+      show({ ...last, job: { ...last.job, progress: { iteration, iterations }, cost }, ...measured });
+    });
     source.addEventListener('error', () => {
       // EventSource reconnects by itself (with Last-Event-ID) unless the stream is closed for
       // good: a terminal job's stream ends, and an expired token cannot reconnect. Either way,
@@ -127,4 +144,14 @@ export function watchJob(id: string, onChange: (live: LiveJob) => void, onError:
 
   void listen();
   return stop;
+}
+
+function parseEvent<S extends z.ZodType>(schema: S, event: Event): z.infer<S> | null {
+  if (!(event instanceof MessageEvent) || typeof event.data !== 'string') return null;
+  try {
+    const parsed = schema.safeParse(JSON.parse(event.data));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }

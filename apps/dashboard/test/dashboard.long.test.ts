@@ -208,8 +208,8 @@ describe('the dashboard, in chromium, against the running service', () => {
       .toBe('default (gd)');
     expect(await page.locator('#option-l2-help').textContent()).toContain('Default: 0.');
     await page.locator('#option-learningRate').fill('1.2');
-    await page.locator('#option-iterations').fill('120000');
-    await page.locator('#option-costEvery').fill('1000');
+    await page.locator('#option-iterations').fill('40000');
+    await page.locator('#option-costEvery').fill('250');
     await page.locator('#option-normalize').selectOption('none');
     await page.locator('#option-seed').fill('2');
     await screenshot(page, 'dashboard-new-job.png');
@@ -220,6 +220,16 @@ describe('the dashboard, in chromium, against the running service', () => {
     const status = page.getByTestId('job-status');
     const points = async () => Number(await page.getByTestId('cost-chart').getAttribute('data-points'));
     await expect.poll(() => status.textContent(), { timeout: LONG }).toBe('running');
+    // Pushed by the API's event stream (opened with a short-lived token, not the key, in its
+    // URL) wherever the API has one; read every second otherwise.
+    const jobId = page.url().split('/').at(-1)!;
+    const token = await fetch(`${url}/v1/jobs/${jobId}/events/token`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    expect(await page.getByTestId('job-transport').textContent()).toContain(
+      token.status === 404 ? 'read every second' : 'events pushed',
+    );
     const firstSeen = await points();
     await expect
       .poll(async () => ((await status.textContent()) === 'running' ? await points() : -1), {
@@ -231,7 +241,7 @@ describe('the dashboard, in chromium, against the running service', () => {
     await screenshot(page, 'dashboard-job-live.png');
     expect(await accessibilityProblems(page)).toEqual([]);
     await expect.poll(() => status.textContent(), { timeout: LONG }).toBe('succeeded');
-    expect(await points()).toBeGreaterThanOrEqual(121); // J_0 and one every 1000 of 120000 updates
+    expect(await points()).toBeGreaterThanOrEqual(161); // J_0 and one every 250 of 40000 updates
 
     // The model: its accuracy, an evaluation with its confusion matrix, a prediction.
     await page.getByTestId('model-link').click();
