@@ -7,8 +7,11 @@ import { z } from 'zod';
 
 export const StoredLayers = z.array(Layer);
 export const StoredFeatureStats = z.array(FeatureStat);
-/** A job's resolved training plan as stored (its keys vary with the optimiser). */
-export const StoredTraining = z.record(z.string(), z.unknown());
+/**
+ * A job's resolved training options as answers show them (their keys vary with the optimiser):
+ * the stored PlannedTraining without `run`, the numbers the worker checks its run against.
+ */
+export const StoredTraining = z.record(z.string(), z.unknown()).transform(({ run: _run, ...shown }) => shown);
 
 /** Classes of a classification, or undefined for a regression (stored as JSON null). */
 export function storedClasses(value: unknown): ClassLabel[] | undefined {

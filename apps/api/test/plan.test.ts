@@ -4,7 +4,7 @@
  * (Before, the API held out floor(m·split) samples and nn round(m·split): with 10 samples, split
  * 0.25, batch 7 and 1 epoch the API planned and limited 2 updates while nn made 1.)
  */
-import type { Training } from '@backprop/contracts';
+import { PlannedTraining, type Training } from '@backprop/contracts';
 import { Network, train } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
@@ -116,6 +116,18 @@ describe('a job reports the updates nn makes', () => {
       expect(job.progress).toEqual({ iteration: 0, iterations: run.plannedIterations });
       expect(run.iterations).toBe(run.plannedIterations);
       expect(job.training.costEvery).toBe(run.costEvery);
+      // The stored plan (what the worker parses) carries the run nn made, number for number;
+      // the answer shows the options only.
+      const row = await ctx.database.db.trainingJob.findUniqueOrThrow({ where: { id: job.id } });
+      expect(PlannedTraining.parse(row.training).run).toEqual({
+        samples: m,
+        validationSamples: run.split?.validation.length ?? 0,
+        trainSamples: run.split?.training.length ?? m,
+        batchSize: Math.min(training.batchSize ?? m, run.split?.training.length ?? m),
+        updates: run.iterations,
+        costPoints: run.costs.length,
+      });
+      expect(job.training).not.toHaveProperty('run');
     });
   }
 });

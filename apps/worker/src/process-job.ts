@@ -3,7 +3,7 @@
  * checkpoints and the result. Postgres decides who owns the job (compare-and-set on status and
  * attempt), so a duplicate or late delivery changes nothing.
  */
-import type { Layer, Normalization, Task, Training } from '@backprop/contracts';
+import { type Layer, type Normalization, PlannedTraining, type Task } from '@backprop/contracts';
 import { TrainingJobPayload } from '@backprop/contracts';
 import {
   bytesToFloat64,
@@ -236,7 +236,8 @@ export async function processTrainingJob(
       features: dataset.features,
       task: dataset.task as Task,
       network: { inputSize: network.inputSize, layers: network.layers as Layer[], init: network.init },
-      training: row.training as Training & { seed: number; costEvery: number },
+      // Parsed, not cast: a plan this version cannot train fails here, before a thread starts.
+      training: PlannedTraining.parse(row.training),
       resume,
       progressEveryMs: env.PROGRESS_EVERY_MS,
       checkpointEveryMs: env.CHECKPOINT_EVERY_MS,

@@ -19,6 +19,7 @@ import {
   Network,
   NnInputError,
   oneHot,
+  planUpdates,
   selectColumns,
   serializeBinary,
   serializeCheckpoint,
@@ -29,6 +30,7 @@ import {
   type TrainResult,
   train,
 } from '@backprop/nn';
+import { runMismatch } from './planned-run.ts';
 import { CONTROL_CHECKPOINT, type ModelMetrics, type ThreadMessage, type TrainRequest } from './protocol.ts';
 
 const port = parentPort!;
@@ -242,6 +244,12 @@ function run(): void {
     ...(t.earlyStopping ? { earlyStopping: t.earlyStopping } : {}),
     onIteration,
   };
+
+  const mismatch = runMismatch(t.run, planUpdates(req.samples, options));
+  if (mismatch !== null) {
+    post({ type: 'failed', code: 'BP_ERR_BAD_DATA', message: mismatch });
+    return;
+  }
 
   let result: TrainResult;
   try {

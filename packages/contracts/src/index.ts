@@ -7,6 +7,7 @@ export * from './job-events.ts';
 export * from './jobs.ts';
 export * from './models.ts';
 export * from './networks.ts';
+export * from './planned-training.ts';
 export * from './queue.ts';
 export * from './statistics.ts';
 export * from './registry.ts';

@@ -1,12 +1,20 @@
 /**
  * Checks a training request against its dataset, its network and the limits, before anything is
  * stored or queued, and fills in the defaults the worker will use (so a retried or resumed job
- * trains exactly as planned: the seed is fixed here). The split sizes, updates and costEvery come
- * from nn's own planUpdates, the function train follows, so the job's progress total and its
- * work limit count the updates the worker will really make.
+ * trains exactly as planned: the seed is fixed here): the contract's PlannedTraining. The split
+ * sizes, batch size, updates, costEvery and cost points come from nn's own planUpdates, the
+ * function train follows, so the job's progress total and its work limit count the updates the
+ * worker will really make, and the worker can check that nn plans the same run.
  */
 import { randomInt } from 'node:crypto';
-import { ApiError, type Layer, limitExceeded, type Task, type Training } from '@backprop/contracts';
+import {
+  ApiError,
+  type Layer,
+  limitExceeded,
+  type PlannedTraining,
+  type Task,
+  type Training,
+} from '@backprop/contracts';
 import { NnInputError, OPTIMIZER_DEFAULTS, planUpdates, type UpdatePlan } from '@backprop/nn';
 
 export interface DatasetShape {
@@ -32,8 +40,8 @@ export interface TrainingLimits {
 export const DEFAULT_TRAINING_THREADS = 2;
 
 export interface TrainingPlan {
-  /** The options as the worker will use them, defaults filled in. */
-  training: Training & { seed: number; costEvery: number; threads: number; dtype: 'float64' | 'float32' };
+  /** The options as the worker will use them, defaults filled in, with the numbers of the run. */
+  training: PlannedTraining & { threads: number; dtype: 'float64' | 'float32' };
   /** Parameter updates the job will make (fewer if early stopping ends it). */
   updates: number;
 }
@@ -45,7 +53,8 @@ export function planTraining(
   limits: TrainingLimits,
 ): TrainingPlan {
   checkFit(dataset, network);
-  const { trainSamples, batchSize, updates, costEvery } = planOf(dataset.samples, training);
+  const run = planOf(dataset.samples, training);
+  const { trainSamples, batchSize, updates, costEvery } = run;
   // nn would train a larger batch as one full batch; a request that asks for one is refused,
   // since the asker has miscounted the training samples.
   if (training.batchSize !== undefined && training.batchSize > trainSamples) {
@@ -83,6 +92,14 @@ export function planTraining(
       costEvery,
       threads: threadsOf(training, limits.LIMIT_TRAINING_THREADS),
       dtype: training.dtype ?? 'float64',
+      run: {
+        samples: run.samples,
+        validationSamples: run.validationSamples,
+        trainSamples,
+        batchSize,
+        updates,
+        costPoints: run.costPoints,
+      },
     },
     updates,
   };
