@@ -22,12 +22,13 @@ import { rateLimitPlugin } from './plugins/rate-limit.ts';
 import { BARE_SECURITY_HEADERS, DOCS_CSP, securityPlugin } from './plugins/security.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { evaluationRoutes } from './routes/evaluations.ts';
-import { healthRoutes } from './routes/health.ts';
 import { eventRoutes } from './routes/events.ts';
+import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { modelExportRoutes } from './routes/model-export.ts';
 import { modelRoutes } from './routes/models.ts';
 import { networkRoutes } from './routes/networks.ts';
-import { modelExportRoutes } from './routes/model-export.ts';
+import { registryRoutes } from './routes/registry.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { parseJsonBody, validatorCompiler } from './validation.ts';
@@ -174,6 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   return app;
       await v1.register(modelExportRoutes);
+      await v1.register(registryRoutes);
 }
 
 /**

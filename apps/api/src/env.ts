@@ -85,6 +85,8 @@ export const ApiEnv = z.object({
   LIMIT_ITERATIONS: int(1_000_000),
   LIMIT_TRAINING_WORK: int(1_000_000_000),
   LIMIT_PREDICT_SAMPLES: int(10_000),
+  /** Tags on one model (PATCH /v1/models/{id}). */
+  LIMIT_MODEL_TAGS: int(20),
   /** Activations of one forward pass, samples × Σ units: what a training thread or a prediction holds per matrix. */
   LIMIT_ACTIVATION_VALUES: int(50_000_000),
   LIMIT_TENANT_STORED_BYTES: int(1024 * 1024 * 1024),

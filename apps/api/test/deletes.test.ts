@@ -516,7 +516,7 @@ describe('the OpenAPI document', () => {
     const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const expected: Record<string, string[]> = {
       '/v1/jobs/{id}': ['204', '400', '401', '404', '409', '413', '415', '429'],
-      '/v1/models/{id}': ['204', '400', '401', '404', '413', '415', '429'],
+      '/v1/models/{id}': ['204', '400', '401', '404', '409', '413', '415', '429'],
       '/v1/networks/{id}': ['204', '400', '401', '404', '409', '413', '415', '429'],
       '/v1/datasets/{id}': ['204', '400', '401', '404', '409', '413', '415', '429'],
     };

@@ -266,6 +266,9 @@ describe('responses carry only allow-listed fields', () => {
       'normalization',
       'training',
       'createdAt',
+      'name',
+      'version',
+      'tags',
     ],
   };
   const TRAINING = [

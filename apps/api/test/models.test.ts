@@ -212,6 +212,9 @@ describe('GET /v1/models/:id', () => {
       normalization: binaryNormalization,
       training: job.training,
       createdAt: expect.any(String),
+      name: null,
+      version: null,
+      tags: [],
     });
     expect(Number.isNaN(Date.parse(model.createdAt))).toBe(false);
   });

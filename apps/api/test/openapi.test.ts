@@ -55,6 +55,7 @@ describe('redocly lint, recommended rules', () => {
     // Parameters are both sent (initialParameters) and answered: one schema serves both.
     expect(Object.keys(doc.components.schemas).sort()).toEqual(
       [
+        'Alias',
         'ConflictDetails',
         'Dataset',
         'Error',
@@ -67,6 +68,7 @@ describe('redocly lint, recommended rules', () => {
         'Model',
         'Network',
         'Parameters',
+        'RegisteredModel',
         'Usage',
         'Webhook',
         'WebhookDelivery',

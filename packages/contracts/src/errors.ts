@@ -27,6 +27,8 @@ export const ERRORS = {
   BP_ERR_JOB_ACTIVE: { statusCode: 409, error: 'Conflict' },
   /** DELETE of a job whose model still exists: delete the model first */
   BP_ERR_JOB_HAS_MODEL: { statusCode: 409, error: 'Conflict' },
+  /** DELETE or rename of a model a registry alias points to: move or delete the alias first */
+  BP_ERR_MODEL_ALIASED: { statusCode: 409, error: 'Conflict' },
   BP_ERR_PAYLOAD_TOO_LARGE: { statusCode: 413, error: 'Payload Too Large' },
   /** LIMIT_TENANT_STORED_BYTES: what the tenant stores, plus this, would exceed its quota */
   BP_ERR_STORAGE_QUOTA_EXCEEDED: { statusCode: 413, error: 'Payload Too Large' },

@@ -123,6 +123,9 @@ export const Model = z
       .record(z.string(), z.unknown())
       .describe(
         'The resolved training plan of the job that made this model (as GET /v1/jobs/{id} shows it): every option with its default filled in, the seed and the optimiser hyper-parameters',
+    name: z.string().nullable().describe('Its registry name (PATCH /v1/models/{id}), or null'),
+    version: z.number().int().nullable().describe('Its version under that name (1, 2, ...), or null'),
+    tags: z.array(z.string()),
       ),
     createdAt: Timestamp,
   })

@@ -96,7 +96,23 @@ export {
   type LayerSpec,
   listNetworks,
 } from './networks.ts';
-export { getModelOrigin, type ModelOrigin } from './registry.ts';
+export {
+  aliasesOf,
+  deleteAlias,
+  deleteModelUnlessAliased,
+  findModelVersion,
+  getModelOrigin,
+  getRegisteredModel,
+  type ListModelsOptions,
+  listModels,
+  type ModelOrigin,
+  type RegisteredModelView,
+  type RegisteredVersion,
+  type RegistryRefusal,
+  resolveAlias,
+  setAlias,
+  updateModelRegistration,
+} from './registry.ts';
 export { createTenant, DEFAULT_TENANT_ID, getTenantByName } from './tenants.ts';
 export {
   BYTES_PER_PARAMETER,

@@ -14,6 +14,9 @@ export function toModel(row: ModelSummary): Model {
     normalization: Normalization.parse(row.normalization),
     training: StoredTraining.parse(row.job.training),
     createdAt: row.createdAt.toISOString(),
+    name: row.name,
+    version: row.version,
+    tags: row.tags,
   };
   const classes = storedClasses(row.classes);
   if (classes !== undefined) model.classes = classes;

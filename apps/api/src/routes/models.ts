@@ -9,13 +9,14 @@ import {
   PredictRequest,
   PredictResponse,
 } from '@backprop/contracts';
-import { deleteModel, getModel } from '@backprop/db';
+import { deleteModelUnlessAliased, getModel } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
 import { predict } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
+import { aliasedError } from './registry.ts';
 import { deleteByIdSchema, NoQuery } from './strict.ts';
 
 const tags = ['models'];
@@ -104,15 +105,19 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
           operationId: 'deleteModel',
           summary: 'Delete a model, freeing its parameter bytes',
           description:
-            'The model is gone (then 404, predictions too). Its job stays succeeded with modelId null, and can then be deleted itself.',
+            'The model is gone (then 404, predictions too). Its job stays succeeded with modelId null, and can then be deleted itself. A model a registry alias points to is not deleted: 409 BP_ERR_MODEL_ALIASED names the aliases; move or delete them first.',
         },
-        {},
+        { 409: ErrorBody },
       ),
     },
     async (request, reply) => {
       const { id } = request.params;
-      if (!(await deleteModel(db, request.tenantId, id)))
+      const result = await deleteModelUnlessAliased(db, request.tenantId, id);
+      if ('refused' in result) {
+        if (result.refused === 'aliased')
+          throw aliasedError('the model cannot be deleted', result.aliases, id);
         throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${id} does not exist`);
+      }
       cache.evict(id);
       return reply.code(204).send(null);
     },
