@@ -94,4 +94,67 @@ describe('a real job, watched live', () => {
     expect(await late.ended).toBe(true);
     expect(lasting(late.messages)).toEqual(ids);
   });
+
+  it('a job handed back by a stopping worker shows queued, then running again on the next worker, with every cost point once', async () => {
+    const url = await baseUrl();
+    const first = stack.spawnWorker();
+    const jobId = await stack.startJob(
+      { learningRate: 1.2, iterations: 20_000, costEvery: 1000 },
+      await stack.createNetwork(4),
+    );
+    const stream = await openSse(`${url}/v1/jobs/${jobId}/events`, auth());
+    await stream.until((m) => m.filter((e) => e.data.type === 'cost').length >= 2, 120_000);
+    first.kill('SIGTERM');
+    await stream.until((m) => m.filter((e) => e.data.type === 'status').length >= 3, 120_000);
+    stack.spawnWorker();
+    expect(await stream.ended).toBe(true);
+
+    const events = stream.messages.map((m) => m.data);
+    const statuses = events.flatMap((e) => (e.type === 'status' ? [e.status] : []));
+    // Unless the job finished before the stop reached it (then: queued, running, succeeded).
+    if (statuses.length > 3)
+      expect(statuses).toEqual(['queued', 'running', 'queued', 'running', 'succeeded']);
+    else expect(statuses).toEqual(['queued', 'running', 'succeeded']);
+    const stored = (await stack.get<{ costs: number[] }>(`/v1/jobs/${jobId}/costs`)).body.costs;
+    const costs = events.flatMap((e) => (e.type === 'cost' ? [e] : []));
+    expect(costs.map((c) => c.index)).toEqual(stored.map((_, i) => i));
+    expect(costs.map((c) => c.cost)).toEqual(stored);
+  });
+
+  it('a diverging job ends its stream with failed and the error; a cancelled one with cancelled', async () => {
+    const url = await baseUrl();
+    stack.spawnWorker();
+    // Linear regression with a learning rate far above the stable limit: the cost overflows.
+    const xs = Array.from({ length: 40 }, (_, i) => [i / 4]);
+    const dataset = await stack.post<{ id: string }>('/v1/datasets', {
+      features: xs,
+      labels: xs.map(([x]) => 3 * x! + 0.5),
+    });
+    const linear = await stack.post<{ id: string }>('/v1/networks', {
+      inputSize: 1,
+      layers: [{ units: 1, activation: 'linear' }],
+    });
+    const diverging = await stack.startJob(
+      { learningRate: 50, iterations: 10_000, costEvery: 1, normalize: 'none' },
+      linear.body.id,
+      dataset.body.id,
+    );
+    const failed = await openSse(`${url}/v1/jobs/${diverging}/events`, auth());
+    expect(await failed.ended).toBe(true);
+    expect(failed.messages.at(-1)!.data).toMatchObject({
+      type: 'status',
+      status: 'failed',
+      error: { code: 'BP_ERR_DIVERGED' },
+    });
+
+    const long = await stack.startJob(
+      { learningRate: 0.3, iterations: 500_000, costEvery: 1000 },
+      await stack.createNetwork(8),
+    );
+    const cancelled = await openSse(`${url}/v1/jobs/${long}/events`, auth());
+    await cancelled.until((m) => m.some((e) => e.data.type === 'cost'), 120_000);
+    expect((await stack.post(`/v1/jobs/${long}/cancel`)).status).toBe(200);
+    expect(await cancelled.ended).toBe(true);
+    expect(cancelled.messages.at(-1)!.data).toMatchObject({ type: 'status', status: 'cancelled' });
+  });
 });
