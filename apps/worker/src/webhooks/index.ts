@@ -48,7 +48,16 @@ export function startWebhooks(deps: { env: WorkerEnv; db: Db; log: Logger }): We
     stalledInterval: env.STALLED_INTERVAL_MS,
     maxStalledCount: env.MAX_STALLED_COUNT,
   });
-  worker.on('error', (err) => log.warn({ err: err.message }, 'webhooks worker error'));
+  // One line per distinct error, not one per reconnect attempt while Redis is down.
+  let lastError = '';
+  worker.on('error', (err) => {
+    if (err.message === lastError) return;
+    lastError = err.message;
+    log.warn({ err: err.message }, 'webhooks worker error');
+  });
+  worker.on('ready', () => {
+    lastError = '';
+  });
   worker.on('failed', (job, err) =>
     log.warn({ deliveryId: job?.id, err: err.message }, 'a webhook delivery job failed in the queue'),
   );
