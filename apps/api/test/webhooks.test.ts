@@ -7,9 +7,10 @@
  * (apps/worker/test/webhooks.long.test.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { cancelJob, claimJob, failJob } from '@backprop/db';
+import { cancelJob, claimJob, completeJob, failJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
+import { networkBytes } from './network-bytes.ts';
 import { expectError } from './support.ts';
 
 /** A public address literal: registration needs no DNS, and nothing here ever calls it. */
@@ -47,7 +48,11 @@ describe('registration', () => {
     const res = await register({ url: PUBLIC_URL, events: ['job.succeeded', 'job.failed'] });
     expect(res.statusCode, res.body).toBe(201);
     const created = res.json();
-    expect(created).toMatchObject({ url: PUBLIC_URL, events: ['job.succeeded', 'job.failed'], disabledAt: null });
+    expect(created).toMatchObject({
+      url: PUBLIC_URL,
+      events: ['job.succeeded', 'job.failed'],
+      disabledAt: null,
+    });
     expect(res.headers.location).toBe(`/v1/webhooks/${created.id}`);
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(Buffer.from(created.secret.slice(6), 'base64')).toHaveLength(32);
@@ -262,6 +267,36 @@ describe('the outbox: deliveries written with the terminal transition', () => {
     expect(none.json().items).toEqual([]);
   });
 
+  it("a completion writes job.succeeded with the model's id in its own transaction (no queue involved)", async () => {
+    await clearEndpoints();
+    const endpoint = (await register({ url: PUBLIC_URL, events: ['job.succeeded'] })).json();
+    const jobId = await newJob();
+    const claim = await claimJob(ctx.database.db, { jobId, workerId: 'test', leaseMs: 60_000 });
+    const layers = [{ units: 1, activation: 'sigmoid' as const }];
+    const done = await completeJob(ctx.database.db, {
+      jobId,
+      attempt: claim!.attempt,
+      iteration: 10,
+      cost: 0.5,
+      costs: Float64Array.of(0.7, 0.5),
+      model: {
+        inputSize: 1,
+        layers,
+        task: 'binary',
+        classes: [0, 1],
+        parameters: networkBytes(1, layers, 0.1),
+        normalization: { kind: 'none' },
+        metrics: { finalCost: 0.5, iterations: 10 },
+      },
+    });
+    expect(done).not.toBeNull();
+    const rows = await ctx.database.db.webhookDelivery.findMany({ where: { jobId } });
+    expect(rows.map((r) => [r.endpointId, r.event, r.status])).toEqual([
+      [endpoint.id, 'job.succeeded', 'pending'],
+    ]);
+    expect(rows[0]!.data).toEqual({ jobId, status: 'succeeded', modelId: done!.modelId });
+  });
+
   it('a failure carries the error; replaying the transition adds nothing; endpoints registered later get nothing', async () => {
     await clearEndpoints();
     const endpoint = (await register({ url: PUBLIC_URL, events: ['job.failed'] })).json();
@@ -288,7 +323,9 @@ describe('the outbox: deliveries written with the terminal transition', () => {
     const jobId = await newJob();
     await ctx.app.inject({ method: 'POST', url: `/v1/jobs/${jobId}/cancel` });
     expect(await ctx.database.db.webhookDelivery.count({ where: { endpointId: endpoint.id } })).toBe(1);
-    expect((await ctx.app.inject({ method: 'DELETE', url: `/v1/webhooks/${endpoint.id}` })).statusCode).toBe(204);
+    expect((await ctx.app.inject({ method: 'DELETE', url: `/v1/webhooks/${endpoint.id}` })).statusCode).toBe(
+      204,
+    );
     expect(await ctx.database.db.webhookDelivery.count({ where: { endpointId: endpoint.id } })).toBe(0);
   });
 });
