@@ -3,8 +3,14 @@
  * checkpoints and the result. Postgres decides who owns the job (compare-and-set on status and
  * attempt), so a duplicate or late delivery changes nothing.
  */
-import { type Layer, type Normalization, PlannedTraining, type Task } from '@backprop/contracts';
-import { TrainingJobPayload } from '@backprop/contracts';
+import {
+  ClassLabel,
+  Layer,
+  Normalization,
+  PlannedTraining,
+  Task,
+  TrainingJobPayload,
+} from '@backprop/contracts';
 import {
   bytesToFloat64,
   claimJobWithinTenantCap,
@@ -21,6 +27,7 @@ import {
 } from '@backprop/db';
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { WorkerEnv } from './env.ts';
 import type { JobEventPublisher } from './events.ts';
 import { failJob } from './fail-job.ts';
@@ -208,7 +215,7 @@ export async function processTrainingJob(
       ? {
           iteration: checkpoint.iteration,
           snapshot: checkpoint.snapshot,
-          state: checkpoint.state as unknown as CheckpointState,
+          state: parseCheckpointState(checkpoint.state),
           costs: bytesToFloat64(checkpoint.costs),
           validationHistory: bytesToFloat64(checkpoint.validationHistory),
         }
@@ -234,8 +241,12 @@ export async function processTrainingJob(
       y: bytesToFloat64(dataset.y),
       samples: dataset.samples,
       features: dataset.features,
-      task: dataset.task as Task,
-      network: { inputSize: network.inputSize, layers: network.layers as Layer[], init: network.init },
+      task: Task.parse(dataset.task),
+      network: {
+        inputSize: network.inputSize,
+        layers: Layer.array().parse(network.layers),
+        init: network.init,
+      },
       // Parsed, not cast: a plan this version cannot train fails here, before a thread starts.
       training: PlannedTraining.parse(row.training),
       resume,
@@ -323,9 +334,9 @@ export async function processTrainingJob(
                   validationHistory: message.validationHistory,
                   model: {
                     inputSize: network.inputSize,
-                    layers: network.layers as Layer[],
+                    layers: Layer.array().parse(network.layers),
                     task: dataset.task,
-                    classes: Array.isArray(dataset.classes) ? (dataset.classes as (string | number)[]) : null,
+                    classes: dataset.classes === null ? null : ClassLabel.array().parse(dataset.classes),
                     parameters: message.network,
                     normalization: message.normalization satisfies Normalization,
                     metrics: { ...message.metrics },
@@ -459,6 +470,13 @@ export async function processTrainingJob(
     }
     return { outcome: 'cancelled', reason: lost ?? 'stopped' };
   }
+}
+
+/** A checkpoint's JSON part: the normalisation the run started with. */
+const StoredCheckpointState = z.object({ normalization: Normalization });
+
+function parseCheckpointState(state: unknown): CheckpointState {
+  return StoredCheckpointState.parse(state);
 }
 
 /**
