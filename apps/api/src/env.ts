@@ -91,6 +91,8 @@ export const ApiEnv = z.object({
   LIMIT_ACTIVATION_VALUES: int(50_000_000),
   LIMIT_TENANT_STORED_BYTES: int(1024 * 1024 * 1024),
   LIMIT_TENANT_ACTIVE_JOBS: int(10),
+  /** Threads one job may ask for (training.threads); a worker runs at most its WORKER_TRAINING_THREADS. */
+  LIMIT_TRAINING_THREADS: positive(4),
   /** Heap of a thread that parses or describes a big upload: an upload that needs more is a 413. */
   UPLOAD_THREAD_HEAP_MB: positive(2048),
   /** Webhook registration: WEBHOOK_MAX_ENDPOINTS_PER_TENANT, WEBHOOK_URL_MAX_LENGTH, the secret key. */
@@ -120,5 +122,3 @@ export function loadApiEnv(source: NodeJS.ProcessEnv = process.env): ApiEnv {
   }
   return parsed.data;
 }
-  /** Threads one job may ask for (training.threads); a worker runs at most its WORKER_TRAINING_THREADS. */
-  LIMIT_TRAINING_THREADS: positive(4),

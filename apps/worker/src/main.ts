@@ -91,7 +91,6 @@ subscriber.on('message', (_channel, jobId: string) => {
   }
 });
 
-const queue = new Queue(TRAINING_QUEUE, {
 // Live events go through the fail-fast connection: while Redis is down an append fails at once
 // (and is retried in the background) instead of waiting in an offline buffer.
 const events = new JobEventPublisher(
@@ -105,6 +104,7 @@ const events = new JobEventPublisher(
   log,
 );
 
+const queue = new Queue(TRAINING_QUEUE, {
   connection: queueConnection,
   prefix: env.QUEUE_PREFIX,
   defaultJobOptions: trainingJobOptions(env.JOB_ATTEMPTS),
