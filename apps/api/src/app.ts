@@ -29,6 +29,7 @@ import { modelExportRoutes } from './routes/model-export.ts';
 import { modelRoutes } from './routes/models.ts';
 import { networkRoutes } from './routes/networks.ts';
 import { registryRoutes } from './routes/registry.ts';
+import { reproduceRoutes } from './routes/reproduce.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { parseJsonBody, validatorCompiler } from './validation.ts';
@@ -176,6 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
       await v1.register(modelExportRoutes);
       await v1.register(registryRoutes);
+      await v1.register(reproduceRoutes);
 }
 
 /**

@@ -1,0 +1,187 @@
+/**
+ * Receipts and reproduction. GET /v1/models/:id/receipt says everything that made the model: the
+ * resolved plan (every option with its default and the seed), the dataset (and its content hash
+ * once known), the network definition, the package versions, dtype and threads, the job's times
+ * and where its cost history is. POST /v1/jobs/:id/reproduce starts the same plan again on the
+ * same dataset and network: @backprop/nn is deterministic for a plan (seeded initialisation,
+ * shuffles and split), so the new model's weights are bit-identical.
+ */
+import { readFileSync } from 'node:fs';
+import { ApiError, ErrorBody, IdParams, Job } from '@backprop/contracts';
+import { getJob, getModelOrigin } from '@backprop/db';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { toJob } from '../jobs/present.ts';
+import { NoBody, NoQuery } from './strict.ts';
+
+const PackageJson = z.object({ name: z.string(), version: z.string() });
+
+/** The versions of the code that trains and serves: the workspace packages and Node. */
+function packageVersions(): Record<string, string> {
+  const versions: Record<string, string> = { node: process.versions.node };
+  for (const path of [
+    '../../../../packages/nn/package.json',
+    '../../../worker/package.json',
+    '../../package.json',
+  ]) {
+    const pkg = PackageJson.parse(JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')));
+    versions[pkg.name] = pkg.version;
+  }
+  return versions;
+}
+
+export const Receipt = z
+  .object({
+    modelId: z.string(),
+    job: z.object({
+      id: z.string(),
+      plan: z
+        .record(z.string(), z.unknown())
+        .describe('The resolved training plan: every option with its default, the seed'),
+      createdAt: z.string(),
+      startedAt: z.string().nullable(),
+      finishedAt: z.string().nullable(),
+      attempts: z.number().int(),
+      costs: z.object({
+        url: z.string().describe('GET it for the cost history'),
+        recorded: z.number().int(),
+        costEvery: z.number().int(),
+        final: z.number().nullable(),
+      }),
+    }),
+    dataset: z.object({
+      id: z.string(),
+      name: z.string(),
+      samples: z.number().int(),
+      features: z.number().int(),
+      contentHash: z.string().nullable().describe('hex sha256 of the stored values; null where not recorded'),
+    }),
+    network: z.object({
+      id: z.string(),
+      inputSize: z.number().int(),
+      layers: z.unknown(),
+      init: z.string(),
+      parameterCount: z.number().int(),
+    }),
+    dtype: z.string(),
+    threads: z.number().int(),
+    packages: z.record(z.string(), z.string()),
+  })
+  .meta({ id: 'Receipt' });
+
+export async function reproduceRoutes(app: FastifyInstance): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { db } = app.deps;
+  const packages = packageVersions();
+
+  r.get(
+    '/models/:id/receipt',
+    {
+      schema: {
+        tags: ['models'],
+        operationId: 'getModelReceipt',
+        summary: 'What made the model: plan, seed, dataset hash, network, versions, times, costs',
+        params: IdParams,
+        querystring: NoQuery,
+        response: { 200: Receipt, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const origin = await getModelOrigin(db, request.tenantId, id);
+      if (!origin) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${id} does not exist`);
+      const job = await db.trainingJob.findFirstOrThrow({
+        where: { id: origin.jobId, tenantId: request.tenantId },
+        include: { dataset: true, network: true },
+        omit: { costs: false },
+      });
+      const plan = z.record(z.string(), z.unknown()).parse(job.training);
+      const { run: _run, ...options } = plan;
+      return {
+        modelId: id,
+        job: {
+          id: job.id,
+          plan: options,
+          createdAt: job.createdAt.toISOString(),
+          startedAt: job.startedAt?.toISOString() ?? null,
+          finishedAt: job.finishedAt?.toISOString() ?? null,
+          attempts: job.attempt,
+          costs: {
+            url: `/v1/jobs/${job.id}/costs`,
+            recorded: job.costs.byteLength / 8,
+            costEvery: job.costEvery,
+            final: job.cost,
+          },
+        },
+        dataset: {
+          id: job.dataset.id,
+          name: job.dataset.name,
+          samples: job.dataset.samples,
+          features: job.dataset.features,
+          contentHash: job.dataset.contentHash,
+        },
+        network: {
+          id: job.network.id,
+          inputSize: job.network.inputSize,
+          layers: job.network.layers,
+          init: job.network.init,
+          parameterCount: job.network.parameterCount,
+        },
+        dtype: typeof options['dtype'] === 'string' ? options['dtype'] : 'float64',
+        threads: typeof options['threads'] === 'number' ? options['threads'] : 1,
+        packages,
+      };
+    },
+  );
+
+  r.post(
+    '/jobs/:id/reproduce',
+    {
+      schema: {
+        tags: ['jobs'],
+        operationId: 'reproduceJob',
+        summary: "Start a job's resolved plan again (same dataset, network, options and seed)",
+        description:
+          "The new job is created exactly as POST /v1/jobs creates one (checks, limits, quotas, Idempotency-Key), with the original job's resolved training options, seed included: its model's weights are bit-identical to the original's.",
+        params: IdParams,
+        querystring: NoQuery,
+        body: NoBody,
+        response: {
+          202: Job,
+          404: ErrorBody,
+          409: ErrorBody,
+          422: ErrorBody,
+          429: ErrorBody,
+          503: ErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const job = await getJob(db, request.tenantId, request.params.id);
+      if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${request.params.id} does not exist`);
+      // The options as the job shows them (defaults and seed resolved), through POST /v1/jobs
+      // itself, so a reproduction passes every check a new job does.
+      const { training } = toJob(job);
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        headers: {
+          authorization: request.headers.authorization ?? '',
+          'content-type': 'application/json',
+          ...(request.headers['idempotency-key']
+            ? { 'idempotency-key': request.headers['idempotency-key'] }
+            : {}),
+        },
+        payload: JSON.stringify({ datasetId: job.datasetId, networkId: job.networkId, training }),
+      });
+      for (const header of ['location', 'retry-after'] as const) {
+        const value = res.headers[header];
+        if (typeof value === 'string') reply.header(header, value);
+      }
+      // The answer is POST /v1/jobs' own, already serialised.
+      const plain: FastifyReply = reply;
+      return plain.code(res.statusCode).type('application/json; charset=utf-8').send(res.body);
+    },
+  );
+}
