@@ -165,7 +165,10 @@ export class JobEventPublisher {
     this.queue(jobId).push({ type: 'progress', jobId, ...report, at: new Date().toISOString() });
   }
 
-  /** The process is done with this job for now (handed back): its queue drains and goes. */
+  /**
+   * The process is done with this job for now (finished, handed back, cancelled or taken over):
+   * what its queue holds still drains, and the next event starts a new queue.
+   */
   forget(jobId: string): void {
     this.queues.delete(jobId);
   }

@@ -174,6 +174,8 @@ export async function processTrainingJob(
     stopRenewing();
     deps.active.delete(jobId);
   }
+    // This delivery is over: its events still drain, but the publisher keeps no queue for it.
+    events.forget(jobId);
 
   /**
    * Back to the queue without spending an attempt: the row first says queued again (progress
