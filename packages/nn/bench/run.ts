@@ -28,6 +28,7 @@
  *          TypeScript fallback; reference = the plain loops)
  *          --smoke (check results, not speed: see below)
  *          --clock wall|cpu (cpu: each process's CPU time, for an oversubscribed machine)
+ *          --no-roofline (leave out the per-product roofline, bench/products.ts, printed last)
  *          --no-tfjs (leave out the TensorFlow.js WebAssembly column, bench/tfjs.ts; it is also
  *          left out, with a notice, when its packages are missing)   --peak-f64 27.5 --peak-f32 55
  * From the repository root npm takes --options for itself; use BENCH_WORKLOADS, BENCH_REPEATS,
@@ -546,6 +547,7 @@ async function main(): Promise<void> {
       kernels: { type: 'string' },
       smoke: { type: 'boolean', default: env.BENCH_SMOKE === '1' },
       'no-tfjs': { type: 'boolean', default: env.BENCH_TFJS === '0' },
+      'no-roofline': { type: 'boolean', default: env.BENCH_ROOFLINE === '0' },
       clock: { type: 'string', default: env.BENCH_CLOCK ?? 'wall' },
       'peak-f64': { type: 'string', default: String(PEAK.float64) },
       'peak-f32': { type: 'string', default: String(PEAK.float32) },
@@ -775,6 +777,34 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   console.log(`total ${((Date.now() - began) / 1000).toFixed(0)} s`);
+
+  // The roofline per product: bench/products.ts on the same workloads (W3's products are too small
+  // to leave the blocked kernels), each product alone, min of 5 calls, against the same peaks.
+  const productWorkloads = selected.map((w) => w.name).filter((n) => n !== 'W3');
+  if (!smoke && !values['no-roofline'] && productWorkloads.length > 0 && wasmKernels !== null) {
+    console.log('');
+    console.log(
+      `roofline per product (bench/products.ts, min of 5 calls, wall time; --no-roofline leaves it out):`,
+    );
+    const products = fileURLToPath(new URL('./products.ts', import.meta.url));
+    spawnSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        products,
+        '--workloads',
+        productWorkloads.join(','),
+        '--repeats',
+        '5',
+        '--peak-f64',
+        String(peak.float64),
+        '--peak-f32',
+        String(peak.float32),
+        ...(values.markdown ? ['--markdown'] : []),
+      ],
+      { stdio: 'inherit', timeout: 900_000 },
+    );
+  }
 
   if (smoke) {
     console.log('');
