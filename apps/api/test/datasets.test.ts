@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { bytesToFloat64 } from '@backprop/db';
+import { getDatasetWithValues } from '@backprop/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext, planarCsv } from './context.ts';
@@ -54,8 +54,9 @@ async function rejected(c: ApiContext, send: () => Promise<LightMyRequestRespons
 }
 
 async function storedValues(id: string) {
-  const row = await ctx.database.db.dataset.findUniqueOrThrow({ where: { id } });
-  return { x: Array.from(bytesToFloat64(row.x)), y: Array.from(bytesToFloat64(row.y)), row };
+  const row = await getDatasetWithValues(ctx.database.db, ctx.tenantId, id);
+  if (row === null) throw new Error(`dataset ${id} is not stored`);
+  return { x: Array.from(row.x), y: Array.from(row.y), row };
 }
 
 describe('POST /v1/datasets (CSV)', () => {

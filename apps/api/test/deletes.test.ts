@@ -26,8 +26,8 @@ import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint } from './support.ts';
 import { networkBytes } from './network-bytes.ts';
 
-/** 12 samples × 2 features + 12 labels, as float64. */
-const SMALL_DATASET_BYTES = (12 * 2 + 12) * 8;
+/** 12 samples × 2 small integer features, stored as bytes, and 12 float64 labels. */
+const SMALL_DATASET_BYTES = 12 * 2 * 1 + 12 * 8;
 const QUOTA = 20_000;
 
 let ctx: ApiContext;
@@ -345,8 +345,9 @@ describe('DELETE /v1/datasets/:id', () => {
     // Fill the quota with datasets that finished jobs refer to (the case that was a 409 before).
     const ids: string[] = [];
     for (;;) {
+      // Decimal features, stored as float64: 2400 bytes each, so the quota fills with room for a job.
       const res = await api('POST', '/v1/datasets', {
-        features: Array.from({ length: 100 }, (_, i) => [i, i % 7]),
+        features: Array.from({ length: 100 }, (_, i) => [i / 10, i % 7]),
         labels: Array.from({ length: 100 }, (_, i) => i % 2),
       });
       if (res.statusCode === 413) {
@@ -361,7 +362,7 @@ describe('DELETE /v1/datasets/:id', () => {
     expect(ids.length).toBeGreaterThan(0);
     expect((await api('DELETE', `/v1/datasets/${ids[0]}`)).statusCode).toBe(204);
     const retry = await api('POST', '/v1/datasets', {
-      features: Array.from({ length: 100 }, (_, i) => [i, i % 7]),
+      features: Array.from({ length: 100 }, (_, i) => [i / 10, i % 7]),
       labels: Array.from({ length: 100 }, (_, i) => i % 2),
     });
     expect(retry.statusCode, retry.body).toBe(201);
@@ -400,7 +401,8 @@ describe('a large dataset delete does not read the values back into the API proc
   }
 
   async function bigDataset(tenantId: string): Promise<string> {
-    const x = new Float64Array(SAMPLES * FEATURES).map((_, i) => i % 1000);
+    // Decimals (not exact in float32), so they are stored as float64 as the comment above says.
+    const x = new Float64Array(SAMPLES * FEATURES).map((_, i) => (i % 1000) / 10);
     const y = new Float64Array(SAMPLES).map((_, i) => i % 2);
     // As the API stores them: named (the db type does not know the name, the API's answer needs it).
     const stats = ['a', 'b'].map((name) => ({ name, mean: 500, std: 288, min: 0, max: 999 }));
@@ -440,6 +442,7 @@ describe('a large dataset delete does not read the values back into the API proc
       const control = await bigDataset(tenantId);
       const beforeRead = api.received();
       await api.app.deps.db.dataset.findUniqueOrThrow({ where: { id: control } });
+      await api.app.deps.db.datasetChunk.findMany({ where: { datasetId: control } });
       expect(api.received() - beforeRead).toBeGreaterThan(VALUE_BYTES);
 
       expect(await del(control)).toBeLessThan(VALUE_BYTES / 100);

@@ -330,8 +330,9 @@ describe('LIMIT_TENANT_ACTIVE_JOBS', () => {
 describe('LIMIT_TENANT_STORED_BYTES', () => {
   let quota: ApiContext;
   // 64 bytes of header: "label,a,b\n"; each row "0,1,2\n" is 3 float64 = 24 stored bytes.
+  // Decimal measurements (not exact in float32): stored as float64, 24 bytes per sample.
   const csv = (samples: number) =>
-    `label,a,b\n${Array.from({ length: samples }, (_, i) => `${i % 2},${i},1\n`).join('')}`;
+    `label,a,b\n${Array.from({ length: samples }, (_, i) => `${i % 2},${i / 10},1\n`).join('')}`;
   beforeAll(async () => {
     quota = await createApiContext({ LIMIT_TENANT_STORED_BYTES: '2400', RATE_LIMIT_MAX: '100000' });
   });
@@ -410,7 +411,8 @@ describe('LIMIT_TENANT_STORED_BYTES', () => {
         headers: { authorization: `Bearer ${tenant.apiKey}` },
         payload: payload as object,
       });
-    const dataset = await api('POST', '/v1/datasets', { features: rows(4), labels: [0, 1, 0, 1] }); // 96 bytes
+    // 4 × 2 small integer features stored as bytes, 4 float64 labels: 40 bytes.
+    const dataset = await api('POST', '/v1/datasets', { features: rows(4), labels: [0, 1, 0, 1] });
     // 2 → 30 → 1: 121 parameters, 16 + 2 · 16 + 968 = 1016 bytes per model (nn's binary format).
     const network = await api('POST', '/v1/networks', {
       inputSize: 2,
@@ -424,11 +426,12 @@ describe('LIMIT_TENANT_STORED_BYTES', () => {
       networkId: network.json().id,
       training: { learningRate: 0.1, iterations: 5 },
     };
-    expect((await api('POST', '/v1/jobs', job)).statusCode).toBe(202); // 96 + 1016
-    expect((await api('POST', '/v1/jobs', job)).statusCode).toBe(202); // 96 + 2 · 1016 = 2128
-    const refused = await api('POST', '/v1/jobs', job); // + 1016 = 3144 > 2400
+    expect(dataset.json().byteSize).toBe(40);
+    expect((await api('POST', '/v1/jobs', job)).statusCode).toBe(202); // 40 + 1016
+    expect((await api('POST', '/v1/jobs', job)).statusCode).toBe(202); // 40 + 2 · 1016 = 2072
+    const refused = await api('POST', '/v1/jobs', job); // + 1016 = 3088 > 2400
     const body = expectLimit(refused, 413, 'BP_ERR_STORAGE_QUOTA_EXCEEDED', 'LIMIT_TENANT_STORED_BYTES');
-    expect(body.details).toMatchObject({ stored: 2128, requested: 1016, max: 2400 });
+    expect(body.details).toMatchObject({ stored: 2072, requested: 1016, max: 2400 });
   });
 });
 

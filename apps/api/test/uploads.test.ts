@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
-import { bytesToFloat64 } from '@backprop/db';
+import { getDatasetWithValues } from '@backprop/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext, planarCsv } from './context.ts';
@@ -50,8 +50,9 @@ const csv = (payload: string | Buffer | Readable, c: ApiContext = ctx) =>
   upload(payload, { 'content-type': 'text/csv' }, c);
 
 async function storedValues(c: ApiContext, id: string) {
-  const row = await c.database.db.dataset.findUniqueOrThrow({ where: { id } });
-  return { x: Array.from(bytesToFloat64(row.x)), y: Array.from(bytesToFloat64(row.y)) };
+  const row = await getDatasetWithValues(c.database.db, c.tenantId, id);
+  if (row === null) throw new Error(`dataset ${id} is not stored`);
+  return { x: Array.from(row.x), y: Array.from(row.y) };
 }
 
 /** Refused, naming `limit`, and nothing stored. */

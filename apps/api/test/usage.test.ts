@@ -73,7 +73,7 @@ describe('GET /v1/usage', () => {
     });
     expect(dataset.statusCode).toBe(201);
     const datasetBytes = dataset.json().byteSize;
-    expect(datasetBytes).toBe((3 * 2 + 3) * 8);
+    expect(datasetBytes).toBe(3 * 2 * 1 + 3 * 8); // small integer features as bytes, float64 labels
     const network = await api('/v1/networks', 'POST', {
       inputSize: 2,
       layers: [

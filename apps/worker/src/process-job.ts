@@ -239,8 +239,8 @@ export async function processTrainingJob(
     log.info({ attempt, resumeFrom: resume?.iteration ?? 0 }, 'training starts');
 
     const request: TrainRequest = {
-      x: bytesToFloat64(dataset.x),
-      y: bytesToFloat64(dataset.y),
+      x: dataset.x,
+      y: dataset.y,
       samples: dataset.samples,
       features: dataset.features,
       task: Task.parse(dataset.task),

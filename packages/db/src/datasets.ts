@@ -1,8 +1,11 @@
-// Datasets: features and labels as little-endian Float64Array bytes, with the metadata and
-// per-feature statistics beside them. The values can be tens of megabytes, so every read that
-// does not need them (get, list) leaves them out.
+// Datasets: metadata and per-feature statistics in one row, the labels (y) as little-endian
+// Float64Array bytes beside them, and the feature values in chunks of consecutive samples, each in
+// the narrowest type that holds its values exactly (dataset-chunks.ts). The values can be hundreds
+// of megabytes, so every read that does not need them (get, list) leaves them out, and a read that
+// does goes chunk by chunk.
 import { float64ToBytes } from './bytes.ts';
 import type { Db } from './client.ts';
+import { decodeDatasetValues, encodeChunks } from './dataset-chunks.ts';
 import { type Dataset, Prisma, type Task } from './generated/prisma/client.ts';
 import {
   assertCount,
@@ -23,39 +26,49 @@ export interface FeatureStats {
   max: number;
 }
 
-export interface CreateDatasetInput {
-  tenantId: string;
-  name: string;
+/** What describes a dataset besides its feature values. */
+export interface DatasetDescription {
   task: Task;
   samples: number;
   features: number;
   featureNames: string[];
   labelName: string;
-  /** class names in label-index order (classification); null for regression */
-  /** Class names in label-index order: strings, or numbers when every label was numeric. */
+  /** Class names in label-index order: strings, or numbers when every label was numeric; null for regression. */
   classes: (string | number)[] | null;
-  /** samples × features values, one row per sample */
-  x: Float64Array;
   /** samples values: the class index (classification) or the target (regression) */
   y: Float64Array;
   /** one entry per feature */
   featureStats: FeatureStats[];
 }
 
-/** A dataset without its values (x, y). */
-export type DatasetSummary = Omit<Dataset, 'x' | 'y'>;
+export interface CreateDatasetInput extends DatasetDescription {
+  tenantId: string;
+  name: string;
+  /** samples × features values, one row per sample */
+  x: Float64Array;
+}
 
-const withoutValues = { x: true, y: true } as const;
+/** A dataset without its values (chunks, y). */
+export type DatasetSummary = Omit<Dataset, 'y'>;
 
-/** Stores a dataset. Throws a RangeError if the arrays do not match samples × features. */
-export async function createDataset(db: DbOrTx, input: CreateDatasetInput): Promise<DatasetSummary> {
+/** A dataset with its values decoded. */
+export type DatasetWithValues = DatasetSummary & { x: Float64Array; y: Float64Array };
+
+const withoutValues = { y: true } as const;
+
+/** Only complete datasets are visible: an upload in progress is nobody's to read yet. */
+const READY = { status: 'ready' } as const;
+
+/**
+ * The description's invariants (shapes that match, finite statistics); throws a RangeError.
+ * `xLength` is the number of feature values when they are at hand.
+ */
+export function assertDescription(input: DatasetDescription, xLength?: number): void {
   const { samples, features } = input;
   assertCount(samples, 'samples', { min: 1 });
   assertCount(features, 'features', { min: 1 });
-  if (input.x.length !== samples * features) {
-    throw new RangeError(
-      `x has ${input.x.length} values, expected samples × features = ${samples * features}`,
-    );
+  if (xLength !== undefined && xLength !== samples * features) {
+    throw new RangeError(`x has ${xLength} values, expected samples × features = ${samples * features}`);
   }
   if (input.y.length !== samples) throw new RangeError(`y has ${input.y.length} values, expected ${samples}`);
   if (input.featureNames.length !== features) {
@@ -65,44 +78,67 @@ export async function createDataset(db: DbOrTx, input: CreateDatasetInput): Prom
     throw new RangeError(`featureStats has ${input.featureStats.length} entries, expected ${features}`);
   }
   assertFiniteJson(input.featureStats, 'featureStats');
-  const x = float64ToBytes(input.x);
-  const y = float64ToBytes(input.y);
+}
+
+/** The columns a description sets (createDataset, and completeDatasetUpload at the end of an upload). */
+export function descriptionColumns(input: DatasetDescription) {
+  return {
+    task: input.task,
+    samples: input.samples,
+    features: input.features,
+    featureNames: input.featureNames,
+    labelName: input.labelName,
+    classes: input.classes ?? Prisma.DbNull,
+    y: float64ToBytes(input.y),
+    featureStats: input.featureStats as unknown as Prisma.InputJsonArray,
+  };
+}
+
+/**
+ * Stores a whole dataset at once (its chunks written with the row, atomically). Throws a
+ * RangeError if the arrays do not match samples × features.
+ */
+export async function createDataset(db: DbOrTx, input: CreateDatasetInput): Promise<DatasetSummary> {
+  assertDescription(input, input.x.length);
+  const chunks = encodeChunks(input.x, input.samples, input.features);
+  const columns = descriptionColumns(input);
+  const chunkBytes = chunks.reduce((sum, chunk) => sum + chunk.values.byteLength, 0);
   return db.dataset.create({
     data: {
       tenantId: input.tenantId,
       name: input.name,
-      task: input.task,
-      samples,
-      features,
-      featureNames: input.featureNames,
-      labelName: input.labelName,
-      classes: input.classes ?? Prisma.DbNull,
-      x,
-      y,
-      featureStats: input.featureStats as unknown as Prisma.InputJsonArray,
-      byteSize: x.byteLength + y.byteLength,
+      ...columns,
+      byteSize: chunkBytes + columns.y.byteLength,
+      chunks: { create: chunks },
     },
     omit: withoutValues,
   });
 }
 
 /**
- * The dataset's metadata, without x and y; null if missing or another tenant's. A deleted dataset
- * that finished jobs refer to is returned with deletedAt set (its values are gone).
+ * The dataset's metadata, without values; null if missing, another tenant's or still uploading.
+ * A deleted dataset that finished jobs refer to is returned with deletedAt set (its values are
+ * gone).
  */
 export async function getDataset(db: DbOrTx, tenantId: string, id: string): Promise<DatasetSummary | null> {
   if (!isUuid(id)) return null;
-  return db.dataset.findFirst({ where: { id, tenantId }, omit: withoutValues });
+  return db.dataset.findFirst({ where: { id, tenantId, ...READY }, omit: withoutValues });
 }
 
-/** The whole dataset, values included (decode x and y with bytesToFloat64). */
+/**
+ * The whole dataset with its values decoded (x: samples × features, row per sample; y), chunk by
+ * chunk. A deleted dataset's values are empty.
+ */
 export async function getDatasetWithValues(
   db: DbOrTx,
   tenantId: string,
   id: string,
-): Promise<Dataset | null> {
+): Promise<DatasetWithValues | null> {
   if (!isUuid(id)) return null;
-  return db.dataset.findFirst({ where: { id, tenantId } });
+  const row = await db.dataset.findFirst({ where: { id, tenantId, ...READY } });
+  if (row === null) return null;
+  const { y, ...summary } = row;
+  return { ...summary, ...(await decodeDatasetValues(db, row, y)) };
 }
 
 /** The tenant's datasets, newest first, without values; deleted ones are left out. */
@@ -113,7 +149,7 @@ export async function listDatasets(
 ): Promise<Page<DatasetSummary>> {
   const page = pageQuery(options);
   const rows = await db.dataset.findMany({
-    where: { tenantId, deletedAt: null, ...page.after },
+    where: { tenantId, deletedAt: null, ...READY, ...page.after },
     orderBy: page.orderBy,
     take: page.take,
     omit: withoutValues,
@@ -126,14 +162,15 @@ export type DeleteDatasetResult = SoftDeleteResult;
 
 /**
  * Deletes a dataset unless a queued or running job uses it (softDelete). If finished jobs refer to
- * it, its values are emptied (the bytes freed) and its row stays (name, shape, statistics and
+ * it, its chunks and labels are deleted (the bytes freed) and its row stays (name, shape, statistics and
  * deletedAt), so those jobs stay explainable; otherwise the row goes. No statement returns x or
  * y: reading tens of megabytes back only to drop them stalled the API's event loop for seconds.
  */
 export async function deleteDataset(db: Db, tenantId: string, id: string): Promise<DeleteDatasetResult> {
   return softDelete(db, 'Dataset', tenantId, id, async (tx) => {
+    await tx.$executeRaw`DELETE FROM "DatasetChunk" WHERE "datasetId" = ${id}::uuid`;
     const [emptied] = await tx.$queryRaw<{ deletedAt: Date }[]>`
-      UPDATE "Dataset" SET "x" = ''::bytea, "y" = ''::bytea, "byteSize" = 0, "deletedAt" = now()
+      UPDATE "Dataset" SET "y" = ''::bytea, "byteSize" = 0, "deletedAt" = now()
       WHERE "id" = ${id}::uuid
       RETURNING "deletedAt"`;
     return emptied!.deletedAt;
@@ -152,4 +189,16 @@ export async function deleteUnreferencedDeletedRows(db: DbOrTx): Promise<number>
     DELETE FROM "Network" n WHERE n."deletedAt" IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM "TrainingJob" j WHERE j."networkId" = n."id")`;
   return datasets + networks;
+}
+
+/**
+ * Deletes uploads begun before `before` that never completed: their API process died mid-upload
+ * (a failed upload deletes itself).
+ * Returns how many went.
+ */
+export async function deleteAbandonedUploads(db: DbOrTx, before: Date): Promise<number> {
+  const { count } = await db.dataset.deleteMany({
+    where: { status: 'uploading', createdAt: { lt: before } },
+  });
+  return count;
 }

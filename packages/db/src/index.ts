@@ -8,13 +8,32 @@ export {
   revokeApiKey,
 } from './api-keys.ts';
 export { bytesToFloat64, float64ToBytes } from './bytes.ts';
+export { type FinishedJobWork, getDatasetLabels, recentFinishedJobs } from './calibration.ts';
 export { type CreateDbOptions, createDb, type Db, isDatabaseUnavailable } from './client.ts';
 export { dropDatabase, ensureDatabase } from './databases.ts';
 export {
+  type DecodedChunk,
+  type EncodedChunk,
+  encodeChunk,
+  encodeChunks,
+  readDatasetChunks,
+  samplesPerChunk,
+} from './dataset-chunks.ts';
+export {
+  abandonDatasetUpload,
+  appendDatasetChunk,
+  beginDatasetUpload,
+  completeDatasetUpload,
+  uploadExceedsQuota,
+} from './dataset-uploads.ts';
+export {
   type CreateDatasetInput,
   createDataset,
+  type DatasetDescription,
   type DatasetSummary,
+  type DatasetWithValues,
   type DeleteDatasetResult,
+  deleteAbandonedUploads,
   deleteDataset,
   type FeatureStats,
   getDataset,

@@ -15,6 +15,7 @@ import {
   type CreateDatasetInput,
   createDataset,
   type DatasetSummary,
+  deleteAbandonedUploads,
   deleteUnreferencedDeletedRows,
 } from './datasets.ts';
 import type { JobStatus, Prisma } from './generated/prisma/client.ts';
@@ -175,18 +176,31 @@ export async function createDatasetWithinQuota(
   maxStoredBytes: number,
   options: { timeoutMs?: number } = {},
 ): Promise<{ outcome: 'created'; dataset: DatasetSummary } | StorageRefusal> {
-  const requested = (input.x.length + input.y.length) * BYTES_PER_PARAMETER;
-  return withTenantLock(
-    db,
-    input.tenantId,
-    async (tx) => {
-      const stored = totalStoredBytes(await getStoredBytes(tx, input.tenantId));
-      if (stored + requested > maxStoredBytes)
-        return { outcome: 'storage_quota', stored, requested } as const;
-      return { outcome: 'created', dataset: await createDataset(tx, input) } as const;
-    },
-    options,
-  );
+  // The stored size is known once the values are encoded (dataset-chunks.ts): insert, then check,
+  // and roll the insert back if it does not fit.
+  class OverQuota extends Error {
+    constructor(readonly refusal: StorageRefusal) {
+      super('over the storage quota');
+    }
+  }
+  try {
+    return await withTenantLock(
+      db,
+      input.tenantId,
+      async (tx) => {
+        const stored = totalStoredBytes(await getStoredBytes(tx, input.tenantId));
+        const dataset = await createDataset(tx, input);
+        if (stored + dataset.byteSize > maxStoredBytes) {
+          throw new OverQuota({ outcome: 'storage_quota', stored, requested: dataset.byteSize });
+        }
+        return { outcome: 'created', dataset } as const;
+      },
+      options,
+    );
+  } catch (err) {
+    if (err instanceof OverQuota) return err.refusal;
+    throw err;
+  }
 }
 
 export interface JobQuota {
@@ -253,12 +267,24 @@ export async function createJobWithinQuota(
 }
 
 /**
- * The storage sweep (the worker's reconciler runs it every round): checkpoints of finished jobs,
- * and deleted datasets and networks that no job refers to any more. Both are normally removed at
- * once (terminal transitions, deleteJob); the sweep catches what a crash or a race left behind.
+ * An upload still `uploading` after this long was abandoned by an API process that died: the
+ * API's REQUEST_TIMEOUT_MS (2 minutes by default) ends any request long before.
  */
-export async function sweepStorage(db: DbOrTx): Promise<{ checkpoints: number; rows: number }> {
+export const ABANDONED_UPLOAD_MS = 60 * 60 * 1000;
+
+/**
+ * The storage sweep (the worker's reconciler runs it every round): checkpoints of finished jobs,
+ * deleted datasets and networks that no job refers to any more, and uploads abandoned mid-way.
+ * All are normally removed at once (terminal transitions, deleteJob, a failed upload's cleanup);
+ * the sweep catches what a crash or a race left behind.
+ */
+export async function sweepStorage(
+  db: DbOrTx,
+  now = new Date(),
+): Promise<{ checkpoints: number; rows: number }> {
   const checkpoints = await deleteCheckpointsOfFinishedJobs(db);
-  const rows = await deleteUnreferencedDeletedRows(db);
+  const rows =
+    (await deleteUnreferencedDeletedRows(db)) +
+    (await deleteAbandonedUploads(db, new Date(now.getTime() - ABANDONED_UPLOAD_MS)));
   return { checkpoints, rows };
 }

@@ -101,8 +101,8 @@ describe('Bytes columns', () => {
 
     const stored = await getDatasetWithValues(t.db, DEFAULT_TENANT_ID, created.id);
     expect(stored).not.toBeNull();
-    expect(bits(bytesToFloat64(stored!.x))).toEqual(bits(x));
-    expect(bits(bytesToFloat64(stored!.y))).toEqual(bits(y));
+    expect(bits(stored!.x)).toEqual(bits(x));
+    expect(bits(stored!.y)).toEqual(bits(y));
     expect(stored!.classes).toBeNull();
   });
 
@@ -123,6 +123,6 @@ describe('Bytes columns', () => {
       featureStats: Array.from({ length: 5 }, () => ({ mean: 0, std: 1, min: -1, max: 1 })),
     });
     const stored = await getDatasetWithValues(t.db, DEFAULT_TENANT_ID, created.id);
-    expect(bits(bytesToFloat64(stored!.x))).toEqual(bits(x));
+    expect(bits(stored!.x)).toEqual(bits(x));
   });
 });

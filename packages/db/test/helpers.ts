@@ -57,7 +57,10 @@ export async function makeDataset(
   });
 }
 
-/** The input of a dataset of 2 samples × 1 feature: 4 float64 values, TINY_DATASET_BYTES stored. */
+/**
+ * The input of a dataset of 2 samples × 1 feature, TINY_DATASET_BYTES stored: x as two bytes (its
+ * values are small integers), y as two float64 values.
+ */
 export function tinyDataset(tenantId: string, name = 'tiny'): CreateDatasetInput {
   return {
     tenantId,
@@ -73,7 +76,7 @@ export function tinyDataset(tenantId: string, name = 'tiny'): CreateDatasetInput
     featureStats: [{ mean: 1.5, std: 0.5, min: 1, max: 2 }],
   };
 }
-export const TINY_DATASET_BYTES = 4 * 8;
+export const TINY_DATASET_BYTES = 2 * 1 + 2 * 8;
 
 export async function makeNetwork(db: Db, tenantId = DEFAULT_TENANT_ID): Promise<Network> {
   return createNetwork(db, {

@@ -1,8 +1,9 @@
 /**
  * Streaming CSV reader for dataset uploads. It never holds the upload as text: csv-parse reads
  * the bytes as they arrive (linear in them, whatever the line lengths), and features go straight
- * into a growing Float64Array, so memory stays near 8 bytes per value. Every limit is checked
- * while reading, and every error names the line and the column.
+ * into chunks that are stored as they fill (chunk-sink.ts), so memory stays flat whatever the
+ * upload's size: one chunk, one piece of text and the labels. Every limit is checked while
+ * reading, and every error names the line and the column.
  *
  * Format: a header row; comma separated; optional double quotes ("" escapes a quote); \n, \r\n or
  * \r line ends (the first one seen is the one used); a UTF-8 byte-order mark is ignored; blank
@@ -12,6 +13,7 @@
  */
 import { ApiError, limitExceeded } from '@backprop/contracts';
 import { CsvError, parse } from 'csv-parse';
+import { ChunkSink, type StoreChunk } from './chunk-sink.ts';
 
 export interface CsvLimits {
   LIMIT_UPLOAD_BYTES: number;
@@ -24,8 +26,6 @@ export interface CsvLimits {
 export interface CsvTable {
   featureNames: string[];
   labelName: string;
-  /** samples × features, row per sample. */
-  x: Float64Array;
   labels: string[];
   samples: number;
 }
@@ -43,9 +43,10 @@ export async function readCsv(
   source: AsyncIterable<Uint8Array>,
   labelName: string,
   limits: CsvLimits,
+  store: StoreChunk,
 ): Promise<CsvTable> {
   const utf8 = new TextDecoder('utf-8', { fatal: true });
-  const table = new TableBuilder(labelName, limits);
+  const table = new TableBuilder(labelName, limits, store);
   /** Byte offset where the last line ended: the line being read is everything after it. */
   let lineStart = 0;
   const parser = parse({
@@ -81,6 +82,7 @@ export async function readCsv(
         }
         checkUtf8(utf8, slice, true);
         await write(slice);
+        await table.flush();
         if (bytes - lineStart > limits.LIMIT_CSV_LINE_BYTES) {
           throw limitExceeded(
             'LIMIT_CSV_LINE_BYTES',
@@ -98,6 +100,7 @@ export async function readCsv(
       parser.once('end', resolve);
       parser.end();
     });
+    await table.finishValues();
   } catch (err) {
     parser.destroy();
     throw err instanceof CsvError ? fromCsvError(err) : err;
@@ -133,14 +136,24 @@ class TableBuilder {
   private width = 0;
   /** the last line read (1-based, blank lines included) */
   lines = 0;
-  private x = new Float64Array(0);
+  private sink: ChunkSink | null = null;
   private samples = 0;
   private readonly labels: string[] = [];
 
   constructor(
     private readonly labelName: string,
     private readonly limits: CsvLimits,
+    private readonly store: StoreChunk,
   ) {}
+
+  /** Stores the chunks the lines read so far have filled. */
+  async flush(): Promise<void> {
+    await this.sink?.flush();
+  }
+
+  async finishValues(): Promise<void> {
+    await this.sink?.finish();
+  }
 
   addLine(cells: string[], line: number): void {
     this.lines = line;
@@ -189,6 +202,7 @@ class TableBuilder {
     }
     this.header = names;
     this.width = names.length;
+    this.sink = new ChunkSink(names.length - 1, this.store);
   }
 
   private addRow(cells: string[], line: number): void {
@@ -217,8 +231,8 @@ class TableBuilder {
         'the number of feature values (rows × features)',
       );
     }
-    this.reserve((this.samples + 1) * features);
-    let offset = this.samples * features;
+    const row = this.sink!.nextRow();
+    let offset = 0;
     for (let c = 0; c < this.width; c++) {
       const cell = cells[c]!.trim();
       if (c === this.labelIndex) {
@@ -238,16 +252,10 @@ class TableBuilder {
           { line, column: header[c] },
         );
       }
-      this.x[offset++] = value;
+      row[offset++] = value;
     }
+    this.sink!.commitRow();
     this.samples++;
-  }
-
-  private reserve(size: number): void {
-    if (size <= this.x.length) return;
-    const grown = new Float64Array(Math.max(size, this.x.length * 2, 1024));
-    grown.set(this.x);
-    this.x = grown;
   }
 
   finish(): CsvTable {
@@ -258,8 +266,6 @@ class TableBuilder {
     return {
       featureNames,
       labelName: this.labelName,
-      // a view, not a copy: copying 80 MB would hold the event loop for ~80 ms
-      x: this.x.subarray(0, this.samples * featureNames.length),
       labels: this.labels,
       samples: this.samples,
     };

@@ -1,5 +1,5 @@
 /**
- * The JSON form of a dataset upload, from its bytes to a ParsedDataset: JSON.parse, the
+ * The JSON form of a dataset upload, from its bytes to a JsonDataset: JSON.parse, the
  * contract's schema (CreateDatasetJson, with the same bounded error reporting as every other
  * body), then the checks across fields. Big bodies run this in a worker thread
  * (upload-thread.ts): a 50 MB JSON.parse and its validation would hold the event loop for
@@ -9,8 +9,14 @@ import { ApiError, ClassLabel, CreateDatasetJson, limitExceeded, Task } from '@b
 import { z } from 'zod';
 import { type $ZodIssue, type ParseContextInternal, safeParse } from 'zod/v4/core';
 import { parseJsonBody } from '../validation.ts';
-import type { ParsedDataset } from './store.ts';
+import type { ReadUpload } from './store.ts';
 import { ownBuffer, runUploadThread } from './thread.ts';
+
+/** A parsed JSON upload: its values in one array (bounded by the JSON body's size). */
+export interface JsonDataset extends ReadUpload {
+  /** samples × features, row per sample. */
+  x: Float64Array;
+}
 
 export interface JsonLimits {
   LIMIT_DATASET_ROWS: number;
@@ -31,7 +37,7 @@ export function parseJsonDataset(
   bytes: Uint8Array,
   queryTask: Task | undefined,
   limits: JsonLimits,
-): ParsedDataset {
+): JsonDataset {
   const value = parseJsonBody(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   const ctx: ParseContextInternal<$ZodIssue> = { abortEarly: true };
   const result = safeParse(CreateDatasetJson, value, ctx);
@@ -48,7 +54,7 @@ export function parseJsonDataset(
   return parsed;
 }
 
-function fromJson(body: CreateDatasetJson, queryTask: Task | undefined, limits: JsonLimits): ParsedDataset {
+function fromJson(body: CreateDatasetJson, queryTask: Task | undefined, limits: JsonLimits): JsonDataset {
   const samples = body.features.length;
   const width = body.features[0]!.length;
   if (samples > limits.LIMIT_DATASET_ROWS) {
@@ -138,7 +144,7 @@ export async function parseJsonUpload(
   bytes: Buffer,
   queryTask: Task | undefined,
   limits: JsonUploadLimits,
-): Promise<ParsedDataset> {
+): Promise<JsonDataset> {
   if (bytes.byteLength <= OFF_THREAD_BYTES) return parseJsonDataset(bytes, queryTask, limits);
   const own = new Uint8Array(ownBuffer(bytes));
   const result = ParsedInThread.parse(

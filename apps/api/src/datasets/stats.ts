@@ -1,10 +1,17 @@
-/** Per-feature statistics of a row-per-sample matrix, stored with the dataset for normalisation. */
-import { columnStatistics, type FeatureStat } from '@backprop/contracts';
+/** Per-feature statistics of a stored dataset, kept with it for normalisation. */
+import { blockColumnStatistics, type FeatureStat } from '@backprop/contracts';
+import { type DbOrTx, readDatasetChunks } from '@backprop/db';
 
 /**
- * mean, population std, min and max of each column of x (samples × names.length): finite for any
- * finite values (contracts' columnStatistics), so they can always be stored as JSON.
+ * mean, population std, min and max of each feature of a dataset's chunks, read one chunk at a
+ * time: finite for any finite values (contracts' statistics), so they can always be stored as
+ * JSON, and the same bits as the training thread's columnStatistics over the whole matrix.
  */
-export function featureStats(x: Float64Array, samples: number, names: readonly string[]): FeatureStat[] {
-  return columnStatistics(x, samples, names.length).map((stats, j) => ({ name: names[j]!, ...stats }));
+export async function storedFeatureStats(
+  db: DbOrTx,
+  datasetId: string,
+  names: readonly string[],
+): Promise<FeatureStat[]> {
+  const stats = await blockColumnStatistics(() => readDatasetChunks(db, datasetId), names.length);
+  return stats.map((column, j) => ({ name: names[j]!, ...column }));
 }

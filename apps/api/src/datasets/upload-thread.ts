@@ -1,14 +1,14 @@
 /**
  * Worker-thread entry (started by thread.ts's runUploadThread): one CPU-heavy step of an upload,
- * off the API's main thread. `json`: parse and validate a JSON dataset body. `describe`: encode
- * the labels and compute the feature statistics. Posts a ThreadAnswer; typed arrays are
+ * off the API's main thread. `json`: parse and validate a JSON dataset body. `labels`: encode
+ * the labels. Posts a ThreadAnswer; typed arrays are
  * transferred back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ApiError, ClassLabel, Task } from '@backprop/contracts';
 import { z } from 'zod';
-import { describeDataset } from './describe.ts';
 import { parseJsonDataset } from './json.ts';
+import { encodeLabels } from './labels.ts';
 import type { ThreadAnswer } from './thread.ts';
 
 const Request = z.discriminatedUnion('kind', [
@@ -23,10 +23,7 @@ const Request = z.discriminatedUnion('kind', [
     }),
   }),
   z.object({
-    kind: z.literal('describe'),
-    x: z.object({ buffer: z.instanceof(ArrayBuffer), byteOffset: z.number(), length: z.number() }),
-    samples: z.number(),
-    featureNames: z.array(z.string()),
+    kind: z.literal('labels'),
     labels: z.array(ClassLabel),
     task: Task.optional(),
     maxClasses: z.number(),
@@ -46,12 +43,8 @@ function answer(): { message: ThreadAnswer; transfer: ArrayBuffer[] } {
       const dataset = parseJsonDataset(request.bytes, request.queryTask, request.limits);
       return { message: { ok: true, result: dataset }, transfer: [transferable(dataset.x)] };
     }
-    const x = new Float64Array(request.x.buffer, request.x.byteOffset, request.x.length);
-    const description = describeDataset({ ...request, x, task: request.task }, request.maxClasses);
-    return {
-      message: { ok: true, result: { ...description, x } },
-      transfer: [request.x.buffer, transferable(description.y)],
-    };
+    const encoded = encodeLabels(request.labels, request.task, request.maxClasses);
+    return { message: { ok: true, result: encoded }, transfer: [transferable(encoded.y)] };
   } catch (err) {
     if (err instanceof ApiError) {
       return {

@@ -10,10 +10,11 @@ import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/typ
 import { z } from 'zod';
 import type { ApiEnv } from '../env.ts';
 import { parseJsonBody, validatorCompiler } from '../validation.ts';
+import { ChunkSink, type StoreChunk } from './chunk-sink.ts';
 import { readCsv } from './csv.ts';
 import { decodeBody } from './encoding.ts';
 import { parseJsonUpload } from './json.ts';
-import type { ParsedDataset } from './store.ts';
+import type { ReadUpload } from './store.ts';
 
 const UPLOAD_ROUTE = '/v1/datasets';
 
@@ -58,7 +59,8 @@ export async function readUpload(
   request: FastifyRequest,
   query: { name?: string | undefined; label: string; task?: Task | undefined },
   env: ApiEnv,
-): Promise<ParsedDataset> {
+  store: StoreChunk,
+): Promise<ReadUpload> {
   const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const body = request.body;
   if (contentType === 'text/csv' && body instanceof Readable) {
@@ -76,13 +78,15 @@ export async function readUpload(
     // resets the connection before the 413 is read; the security plugin's lingering close ends
     // it. A gunzip stream in between is destroyed as before, which stops the decompression.
     const source = body === request.raw ? body.iterator({ destroyOnReturn: false }) : body;
-    const table = await readCsv(source, query.label, env);
+    const table = await readCsv(source, query.label, env, store);
     return { ...table, name: query.name, task: query.task };
   }
   if (contentType === 'application/json' && Buffer.isBuffer(body)) {
-    const parsed = await parseJsonUpload(body, query.task, env);
-    parsed.name ??= query.name;
-    return parsed;
+    const { x, ...parsed } = await parseJsonUpload(body, query.task, env);
+    const sink = new ChunkSink(parsed.featureNames.length, store);
+    await sink.addMatrix(x, parsed.samples);
+    await sink.finish();
+    return { ...parsed, name: parsed.name ?? query.name };
   }
   throw new ApiError('BP_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the dataset as text/csv or application/json');
 }

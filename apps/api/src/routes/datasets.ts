@@ -13,15 +13,15 @@ import { deleteDataset, getDataset, getStoredBytes, listDatasets, totalStoredByt
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { storeDataset, toDataset } from '../datasets/store.ts';
+import { receiveDataset, toDataset } from '../datasets/store.ts';
 import { readUpload, registerUploadParsers, uploadValidatorCompiler } from '../datasets/upload.ts';
 import { storageQuotaExceeded } from './quota.ts';
 import { deleteByIdSchema, NoQuery } from './strict.ts';
 
 const tags = ['datasets'];
 
-/** One sample, one feature and its label, as float64. */
-const SMALLEST_DATASET_BYTES = 2 * 8;
+/** One sample, one feature (a byte, if it is a small integer) and its label (float64). */
+const SMALLEST_DATASET_BYTES = 1 + 8;
 
 /** Documents the CSV form; the stream itself is read and checked by `readCsv`. */
 const CsvUpload = z.any().meta({
@@ -68,13 +68,19 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const parsed = await readUpload(request, request.query, env);
-      const dataset = await storeDataset(app.deps.db, request.tenantId, parsed, {
-        maxClasses: env.LIMIT_CLASSES,
-        threadHeapMb: env.UPLOAD_THREAD_HEAP_MB,
-        maxStoredBytes: env.LIMIT_TENANT_STORED_BYTES,
-        timeoutMs: Math.max(10_000, env.REQUEST_TIMEOUT_MS),
-      });
+      const { query } = request;
+      const dataset = await receiveDataset(
+        app.deps.db,
+        request.tenantId,
+        { name: query.name, labelName: query.label },
+        {
+          maxClasses: env.LIMIT_CLASSES,
+          threadHeapMb: env.UPLOAD_THREAD_HEAP_MB,
+          maxStoredBytes: env.LIMIT_TENANT_STORED_BYTES,
+          timeoutMs: Math.max(10_000, env.REQUEST_TIMEOUT_MS),
+        },
+        (store) => readUpload(request, query, env, store),
+      );
       return reply.code(201).header('location', `/v1/datasets/${dataset.id}`).send(dataset);
     },
   );
