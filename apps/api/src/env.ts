@@ -72,12 +72,12 @@ export const ApiEnv = z.object({
   /** Request line and headers together (Node's maxHeaderSize): a longer URL or more headers is a 431. */
   LIMIT_HEADER_BYTES: positive(16 * 1024),
   LIMIT_BODY_BYTES: int(10 * 1024 * 1024),
-  LIMIT_UPLOAD_BYTES: int(100 * 1024 * 1024),
+  LIMIT_UPLOAD_BYTES: int(256 * 1024 * 1024),
   /** One CSV line, in bytes: a longer line is refused as soon as it is seen (a line is parsed whole). */
   LIMIT_CSV_LINE_BYTES: positive(1024 * 1024),
   LIMIT_DATASET_ROWS: int(1_000_000),
   LIMIT_DATASET_COLUMNS: int(20_000),
-  LIMIT_DATASET_VALUES: int(10_000_000),
+  LIMIT_DATASET_VALUES: int(64_000_000),
   LIMIT_CLASSES: int(1_000),
   LIMIT_LAYERS: int(32),
   LIMIT_UNITS_PER_LAYER: int(20_000),
