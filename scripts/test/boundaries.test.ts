@@ -1,0 +1,177 @@
+/**
+ * ARCHITECTURE.md's dependency rules, checked on every import of the tree (read with the
+ * TypeScript compiler's own import scanner, as import-cycles.test.ts does):
+ * - nn imports nothing of the workspace and no `node:` module (it runs in a browser too);
+ * - contracts imports only zod;
+ * - db imports no other workspace package;
+ * - an app's source reaches Postgres only through db: no Prisma, no pg, no raw SQL of its own;
+ * - no app imports another app's source (tests included: a test exercises its own app);
+ * - scripts import no test helpers.
+ * Places that break a rule today are listed in KNOWN_VIOLATIONS until they are moved; a
+ * violation not listed fails the test, and so does a listed one that is gone (delete its entry).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const SKIPPED_DIRECTORIES = new Set(['node_modules', 'generated', 'dist']);
+
+/** Each as `file -> import` (repository-relative, `/`-separated). */
+const KNOWN_VIOLATIONS = new Set<string>([
+  // api tests driving the worker's modules in-process (issue 9 part 5 moves them)
+  'apps/api/test/events.test.ts -> apps/worker/src/events.ts',
+  'apps/api/test/values.test.ts -> apps/worker/src/protocol.ts',
+  'apps/api/test/values.test.ts -> apps/worker/src/thread-runner.ts',
+  // the worker's process-level test stack builds a real API in-process (part 4's createApi(env)
+  // composition root is to replace this)
+  'apps/worker/test/infra/stack.ts -> apps/api/src/app.ts',
+  'apps/worker/test/infra/stack.ts -> apps/api/src/env.ts',
+  'apps/worker/test/infra/stack.ts -> apps/api/src/queue.ts',
+  // scripts built on the worker's and the API's test infrastructure
+  'scripts/bench/service.ts -> apps/worker/test/infra/stack.ts',
+  'scripts/bench/service.ts -> apps/worker/test/processes.ts',
+  'scripts/bench/events.ts -> apps/api/test/context.ts',
+  'scripts/bench/events.ts -> apps/api/test/sse.ts',
+  'scripts/chaos.ts -> apps/worker/test/infra/checks.ts',
+  'scripts/chaos.ts -> apps/worker/test/infra/services.ts',
+  'scripts/chaos.ts -> apps/worker/test/infra/stack.ts',
+  'scripts/chaos.ts -> apps/worker/test/processes.ts',
+]);
+
+function sourceFiles(directory: string): string[] {
+  return readdirSync(directory).flatMap((name) => {
+    const path = join(directory, name);
+    if (statSync(path).isDirectory()) return SKIPPED_DIRECTORIES.has(name) ? [] : sourceFiles(path);
+    return /\.(ts|tsx|mts)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+const repoPath = (path: string) => relative(repoRoot, path).split(sep).join('/');
+
+/** An import as written, and for a relative one the repository path it points at. */
+interface Import {
+  specifier: string;
+  target: string | null;
+}
+
+function importsOf(file: string, text = readFileSync(file, 'utf8')): Import[] {
+  return ts.preProcessFile(text, true, true).importedFiles.map(({ fileName }) => ({
+    specifier: fileName,
+    target: fileName.startsWith('.') ? repoPath(resolve(dirname(file), fileName)) : null,
+  }));
+}
+
+const workspacePackage = (specifier: string) => /^@backprop\//.test(specifier);
+/** The app a repository path belongs to (`apps/<name>/...`), or null. */
+const appOf = (path: string) => /^apps\/([^/]+)\//.exec(path)?.[1] ?? null;
+const isTestHelper = (path: string) => /(^|\/)test\//.test(path);
+
+/**
+ * What is wrong with one import of `file` (a repository path), or null. The rule per part is
+ * ARCHITECTURE.md's table.
+ */
+function breach(file: string, { specifier, target }: Import): string | null {
+  if (file.startsWith('packages/nn/src/')) {
+    if (workspacePackage(specifier)) return 'nn imports nothing of the workspace';
+    if (specifier.startsWith('node:')) return 'nn imports no node: module';
+  }
+  if (file.startsWith('packages/contracts/src/') && target === null && specifier !== 'zod') {
+    return 'contracts imports only zod';
+  }
+  if (file.startsWith('packages/db/src/') && workspacePackage(specifier)) {
+    return 'db imports no other workspace package';
+  }
+  const app = appOf(file);
+  if (app !== null && file.startsWith(`apps/${app}/src/`)) {
+    if (/^(@prisma\/|pg$|prisma$)/.test(specifier) || target?.includes('/generated/prisma')) {
+      return 'an app reaches Postgres only through db';
+    }
+  }
+  if (app !== null && target !== null) {
+    const other = appOf(target);
+    if (other !== null && other !== app && !isTestHelper(target)) {
+      return "an app does not import another app's source";
+    }
+  }
+  if (
+    file.startsWith('scripts/') &&
+    !file.startsWith('scripts/test/') &&
+    target !== null &&
+    isTestHelper(target)
+  ) {
+    return 'scripts import no test helpers';
+  }
+  return null;
+}
+
+/** Raw SQL outside db: an app's source runs no query of its own. */
+const RAW_SQL = /\$(queryRaw|executeRaw)(Unsafe)?\b/;
+/** Apps' files that still probe Postgres with a `SELECT 1` of their own (a db `ping` is to replace it). */
+const KNOWN_RAW_SQL = ['apps/api/src/routes/health.ts', 'apps/worker/src/main.ts'];
+
+describe('dependency boundaries (ARCHITECTURE.md)', () => {
+  const files = ['apps', 'packages/contracts/src', 'packages/db/src', 'packages/nn/src', 'scripts'].flatMap(
+    (root) => sourceFiles(join(repoRoot, root)),
+  );
+
+  it('every import keeps to its part’s rule', () => {
+    const found = new Map<string, string>();
+    for (const file of files) {
+      const path = repoPath(file);
+      for (const imported of importsOf(file)) {
+        const why = breach(path, imported);
+        if (why !== null) found.set(`${path} -> ${imported.target ?? imported.specifier}`, why);
+      }
+    }
+    const unlisted = [...found]
+      .filter(([key]) => !KNOWN_VIOLATIONS.has(key))
+      .map(([k, why]) => `${k}: ${why}`);
+    expect(unlisted).toEqual([]);
+    expect([...KNOWN_VIOLATIONS].filter((key) => !found.has(key))).toEqual([]);
+  });
+
+  it("no app's source runs raw SQL (db owns every query)", () => {
+    const offenders = files
+      .map(repoPath)
+      .filter((path) => /^apps\/[^/]+\/src\//.test(path))
+      .filter((path) => RAW_SQL.test(readFileSync(join(repoRoot, path), 'utf8')));
+    expect(offenders).toEqual(KNOWN_RAW_SQL);
+  });
+
+  it('each rule catches what it forbids (and lets the allowed through)', () => {
+    const at = (file: string, text: string) =>
+      importsOf(join(repoRoot, file), text).map((imported) => breach(file, imported));
+    expect(at('packages/nn/src/x.ts', "import { z } from '@backprop/contracts';")).toEqual([
+      'nn imports nothing of the workspace',
+    ]);
+    expect(at('packages/nn/src/x.ts', "import { readFileSync } from 'node:fs';")).toEqual([
+      'nn imports no node: module',
+    ]);
+    expect(at('packages/contracts/src/x.ts', "import { z } from 'zod'; import a from 'semver';")).toEqual([
+      null,
+      'contracts imports only zod',
+    ]);
+    expect(at('packages/db/src/x.ts', "import { Network } from '@backprop/nn';")).toEqual([
+      'db imports no other workspace package',
+    ]);
+    expect(
+      at(
+        'apps/api/src/x.ts',
+        "import { PrismaClient } from '@prisma/client'; import pg from 'pg'; import { getJob } from '@backprop/db';",
+      ),
+    ).toEqual(['an app reaches Postgres only through db', 'an app reaches Postgres only through db', null]);
+    expect(
+      at(
+        'apps/api/test/x.test.ts',
+        "import a from '../../worker/src/events.ts'; import b from '../../worker/test/processes.ts';",
+      ),
+    ).toEqual(["an app does not import another app's source", null]);
+    expect(at('scripts/x.ts', "import a from '../apps/worker/test/infra/stack.ts';")).toEqual([
+      'scripts import no test helpers',
+    ]);
+    expect(RAW_SQL.test('await db.$queryRaw`SELECT 1`')).toBe(true);
+  });
+});
