@@ -31,8 +31,6 @@ const KNOWN_VIOLATIONS = new Set<string>([
   'apps/worker/test/infra/stack.ts -> apps/api/src/env.ts',
   'apps/worker/test/infra/stack.ts -> apps/api/src/queue.ts',
   // scripts built on the worker's and the API's test infrastructure
-  'scripts/bench/service.ts -> apps/worker/test/infra/stack.ts',
-  'scripts/bench/service.ts -> apps/worker/test/processes.ts',
   'scripts/bench/events.ts -> apps/api/test/context.ts',
   'scripts/bench/events.ts -> apps/api/test/sse.ts',
   'scripts/chaos.ts -> apps/worker/test/infra/checks.ts',
