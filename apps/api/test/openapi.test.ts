@@ -70,6 +70,7 @@ describe('redocly lint, recommended rules', () => {
         'Parameters',
         'RegisteredModel',
         'Usage',
+        'CreatedWebhook',
         'Webhook',
         'WebhookDelivery',
       ].sort(),
