@@ -384,10 +384,11 @@ export async function processTrainingJob(
 
     /**
      * The live events of a progress report: its new cost points, then speed and ETA. The speed is
-     * over the interval since the previous report (the first since the thread started), so it
-     * follows a machine whose load changes instead of averaging over the whole run.
+     * a moving average of the speeds between reports (weight SPEED_SMOOTHING for the newest), so
+     * it follows a machine whose load changes without jumping with each interval; the interval
+     * up to the first report holds the thread's start, so it does not count.
      */
-    let previousReport = { at: Date.now(), iteration: resume?.iteration ?? 0 };
+    let previousReport: { at: number; iteration: number } | null = null;
     let rate: number | null = null;
     const jobStartedAt = row.startedAt?.getTime() ?? Date.now();
     const announceProgress = (message: Extract<ThreadMessage, { type: 'progress' }>) => {
@@ -401,10 +402,13 @@ export async function processTrainingJob(
         })),
       );
       const now = Date.now();
-      const seconds = (now - previousReport.at) / 1000;
-      const done = message.iteration - previousReport.iteration;
+      const seconds = previousReport ? (now - previousReport.at) / 1000 : 0;
+      const done = previousReport ? message.iteration - previousReport.iteration : 0;
       if (seconds > 0 && done > 0) {
-        rate = done / seconds;
+        const latest = done / seconds;
+        rate = rate === null ? latest : SPEED_SMOOTHING * latest + (1 - SPEED_SMOOTHING) * rate;
+      }
+      if (previousReport === null || (seconds > 0 && done > 0)) {
         previousReport = { at: now, iteration: message.iteration };
       }
       const left = Math.max(0, row.iterations - message.iteration);
@@ -483,6 +487,9 @@ function parseCheckpointState(state: unknown): CheckpointState {
 
 /**
  * Retries a write so that a result computed while Postgres is away is not thrown away: while
+/** The weight of the newest interval in the speed a progress event reports (an exponential average). */
+const SPEED_SMOOTHING = 0.3;
+
 /** A held-out cost as an event carries it: NaN (none recorded) and a missing entry are null. */
 function finiteOrNull(value: number | undefined): number | null {
   return value === undefined || Number.isNaN(value) ? null : value;

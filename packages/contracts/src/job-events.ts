@@ -47,7 +47,7 @@ export const JobProgressEvent = z.object({
   iterationsPerSecond: z
     .number()
     .nullable()
-    .describe('Updates per second since the previous progress event (null until it can be measured)'),
+    .describe('Updates per second, a moving average over recent progress reports (null until measured)'),
   elapsedMs: Count.describe('Since the job first started (startedAt)'),
   etaMs: Count.nullable().describe('Estimated time to the last update at the current speed'),
   at: Timestamp,
