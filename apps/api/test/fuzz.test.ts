@@ -23,7 +23,7 @@ const RUNS_PER_OPERATION = 80;
 let ctx: ApiContext;
 let other: { apiKey: string };
 let doc: OpenApi;
-let ids: Record<'dataset' | 'network' | 'job' | 'model' | 'foreign', string[]>;
+let ids: Record<'dataset' | 'network' | 'job' | 'model' | 'evaluation' | 'foreign', string[]>;
 
 interface JsonSchema {
   $ref?: string;
@@ -121,11 +121,13 @@ beforeAll(async () => {
     },
   });
   const foreign = await post('/v1/networks', { inputSize: 2, layers }, other.apiKey);
+  const evaluation = await post(`/v1/models/${model!.modelId}/evaluations`, { datasetId: dataset });
   ids = {
     dataset: [dataset],
     network: [network],
     job: [job, done],
     model: [model!.modelId],
+    evaluation: [evaluation],
     foreign: [foreign],
   };
 });
@@ -573,7 +575,19 @@ function requestArbitrary(method: string, path: string, op: Operation): fc.Arbit
           },
           { weight: 1, arbitrary: fc.constant({ type: null }) },
         );
-  return fc.tuple(pathArb, query, headers, body).map(([url, search, h, b]) => {
+  // A second path id (an evaluation's): mostly one that exists.
+  const fullPathArb = path.includes('{evaluationId}')
+    ? fc
+        .tuple(
+          pathArb,
+          fc.oneof(
+            { weight: 6, arbitrary: fc.constantFrom(...ids.evaluation) },
+            { weight: 1, arbitrary: fc.uuid() },
+          ),
+        )
+        .map(([p, evaluationId]) => p.replace('{evaluationId}', evaluationId))
+    : pathArb;
+  return fc.tuple(fullPathArb, query, headers, body).map(([url, search, h, b]) => {
     const out: Request = { method, url: `${url}${search}`, headers: {}, remoteAddress: h.remoteAddress };
     if (h.authorization) out.headers['authorization'] = h.authorization;
     if (h.idempotency) out.headers['idempotency-key'] = h.idempotency;
@@ -624,7 +638,9 @@ describe('fuzzing every route from its OpenAPI schemas', () => {
           seen.set(res.statusCode, (seen.get(res.statusCode) ?? 0) + 1);
           // Rows created along the way join the pools the next operations draw ids from.
           if ((res.statusCode === 201 || res.statusCode === 202) && request.method === 'POST') {
-            const kind = path.split('/')[2]!.replace(/s$/, '') as 'dataset' | 'network' | 'job';
+            const kind = path.endsWith('/evaluations')
+              ? 'evaluation'
+              : (path.split('/')[2]!.replace(/s$/, '') as 'dataset' | 'network' | 'job');
             ids[kind].push(res.json().id);
           }
           if (res.statusCode === 204) {
