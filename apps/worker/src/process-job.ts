@@ -115,7 +115,6 @@ export async function processTrainingJob(
   }
   const { attempt } = claim;
   const row = claim.job;
-
   events.status(jobId, { status: 'running' });
   // Registered before anything slow, so that a cancel or a shutdown arriving while the data loads
   // still reaches this job: the thread, once started, is told at once.
@@ -173,9 +172,9 @@ export async function processTrainingJob(
   } finally {
     stopRenewing();
     deps.active.delete(jobId);
-  }
     // This delivery is over: its events still drain, but the publisher keeps no queue for it.
     events.forget(jobId);
+  }
 
   /**
    * Back to the queue without spending an attempt: the row first says queued again (progress
@@ -279,10 +278,11 @@ export async function processTrainingJob(
     const onMessage = (message: ThreadMessage) => {
       switch (message.type) {
         case 'progress':
+          // Before the costs are appended: the new points' indices follow the history so far.
+          announceProgress(message);
           for (const cost of message.newCosts) costs.push(cost);
           for (const value of message.newValidationHistory) validationHistory.push(value);
           enqueueWrite(async () => {
-          announceProgress(message);
             const upTo = costs.length;
             const validationUpTo = validationHistory.length;
             const ours = await recordProgress(db, {

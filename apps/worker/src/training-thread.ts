@@ -157,10 +157,10 @@ function run(): void {
   // accuracy or MSE), kept and sent like costs.
   const validationHistory: number[] = req.resume ? Array.from(req.resume.validationHistory) : [];
   let sentValidation = validationHistory.length;
-  /** How many of `costs` the main thread has been sent. */
   // For the live events: where each new cost was recorded, and the held-out cost with it.
   const costIterations: number[] = [];
   const validationCosts: number[] = [];
+  /** How many of `costs` the main thread has been sent. */
   let sent = costs.length;
   let lastProgressAt = Date.now();
   let lastCheckpointAt = Date.now();

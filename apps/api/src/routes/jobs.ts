@@ -163,9 +163,9 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       const job = created.job;
       if (created.created) {
         const payload: TrainingJobPayload = { jobId: job.id, tenantId };
+        // Before the enqueue, so that the worker's events follow it: the stream starts complete.
+        await publishStatus(app.deps, request.log, job.id, 'queued', { created: true });
         try {
-          // Before the enqueue, so that the worker's events follow it: the stream starts complete.
-          await publishStatus(app.deps, request.log, job.id, 'queued', { created: true });
           await queue.add(TRAIN_JOB_NAME, payload, { jobId: job.id });
         } catch (err) {
           if (isQueueRefusal(err)) {
