@@ -19,7 +19,14 @@ import type { KernelName, ThreadPool } from './threads.ts';
  * Products of at most `minProduct` multiply-adds stay on the calling thread: waking a helper and
  * waiting for it costs tens of microseconds. Tests lower it to split every product.
  */
-export const parallelSettings = { minProduct: 1 << 18 };
+export const parallelSettings: { minProduct: number; split: 'samples' | 'rows' } = {
+  minProduct: 1 << 18,
+  /**
+   * How train shares an update: 'samples' (train-parallel.ts, the default: measured faster, see
+   * BENCHMARKS.md) or 'rows' (these kernels; bench-threads.ts compares the two).
+   */
+  split: 'samples',
+};
 
 /** Task fields (Int32 offsets in a slot's task area, threads.ts). */
 export const T_OP = 0;

@@ -13,6 +13,7 @@
  * The calling thread waits with Atomics.wait, which Node allows on every thread and browsers in
  * Web Workers; on a browser's main thread (where it throws) it spins instead.
  */
+import type { Layer } from './architecture.ts';
 import { fail } from './validate.ts';
 
 /** What nn needs of a thread: a way to send it a message and to end it. */
@@ -46,6 +47,27 @@ export interface SessionMessage {
   readonly generation: number;
   /** Which of nn's kernels the products run on, the same as the calling thread's. */
   readonly kernels: KernelName;
+  /** For passes over a block of samples (train-parallel.ts): the network and where its parts live. */
+  readonly pass: PassSetup | null;
+}
+
+/**
+ * What a helper needs for forward and backward passes over its block of samples: the layers, and
+ * indices into the session's buffers of the parameters and of its slot's outputs.
+ */
+export interface PassSetup {
+  readonly inputSize: number;
+  readonly layers: readonly Layer[];
+  readonly float32: boolean;
+  /** W[l], b[l] for l = 1..L (index l − 1). */
+  readonly W: readonly number[];
+  readonly b: readonly number[];
+  /** Per slot (index slot − 1): its dW[l], db[l] (index l − 1) and its cost (one float64). */
+  readonly outputs: readonly {
+    readonly dW: readonly number[];
+    readonly db: readonly number[];
+    readonly cost: number;
+  }[];
 }
 
 export type KernelName = 'wasm' | 'blocked' | 'reference';
@@ -102,6 +124,7 @@ export class ThreadPool {
   private generation = 0;
   private active = false;
   private closed = false;
+  private pass: PassSetup | null = null;
 
   /** Start `helpers` threads (1..63) with the spawner; they are idle until the first task. */
   constructor(
@@ -155,8 +178,14 @@ export class ThreadPool {
       for (let t = 1; t <= this.helpers; t++) Atomics.store(c, slotIndex(t, TASK), 0);
     }
     for (let t = 1; t <= this.helpers; t++) {
-      if (Atomics.load(c, slotIndex(t, ERROR)) !== 0) fail(`threads: helper thread ${t} failed a product`);
+      if (Atomics.load(c, slotIndex(t, ERROR)) !== 0) fail(`threads: helper thread ${t} failed its task`);
     }
+  }
+
+  /** Give the helpers what passes over blocks of samples need (from the next session on). */
+  setPass(pass: PassSetup): void {
+    this.endSession();
+    this.pass = pass;
   }
 
   /** End the session and the threads. */
@@ -181,6 +210,7 @@ export class ThreadPool {
         slot: t,
         generation: this.generation,
         kernels: this.kernels,
+        pass: this.pass,
       };
       this.threads[t - 1]!.postMessage(message);
     }

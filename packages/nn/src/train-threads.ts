@@ -1,25 +1,32 @@
 /**
- * A training run on several threads: helpers started for the run (threads.ts), the network's
- * parameters moved into shared memory for its length, and the products split by rows
- * (kernels-parallel.ts). Everything else of the loop (element-wise work, the cost, the update)
- * stays on the calling thread, in the same order as with one thread.
+ * A training run on several threads: helpers started for the run (threads.ts) and the network's
+ * parameters moved into shared memory for its length. By default each update's samples are
+ * shared out (train-parallel.ts); `parallelSettings.split = 'rows'` splits each large product by
+ * rows of its output instead (kernels-parallel.ts), with the run's matrices in shared memory.
  */
 import { kernels, setKernels } from './kernels.ts';
-import { kernelName, parallelKernels } from './kernels-parallel.ts';
+import { kernelName, parallelKernels, parallelSettings } from './kernels-parallel.ts';
 import type { Matrix } from './matrix.ts';
 import type { Network } from './network.ts';
-import { sharedCopy } from './shared-memory.ts';
+import { type Memory, privateMemory, sharedCopy, sharedMemory } from './shared-memory.ts';
 import { ThreadPool, threadSpawner } from './threads.ts';
 import { fail } from './validate.ts';
 
-/** Run `body` with `threads` threads sharing the products; the helpers end when it returns or throws. */
-export function withThreads<T>(net: Network, threads: number, body: () => T): T {
+/** How a run on several threads keeps its matrices, and the pool its passes over samples use. */
+export interface ThreadedRun {
+  readonly memory: Memory;
+  /** The helpers that take blocks of each update's samples (null: the kernels split products). */
+  readonly samples: ThreadPool | null;
+}
+
+/** Run `body` with `threads` threads; the helpers end when it returns or throws. */
+export function withThreads<T>(net: Network, threads: number, body: (run: ThreadedRun) => T): T {
   const spawn = threadSpawner();
   if (spawn === null) fail('train: threads > 1 needs setThreadSpawner');
   const inner = kernels();
   const name = kernelName(inner);
   // A caller's own kernels cannot be named to a helper: they run on this thread alone.
-  if (name === null) return body();
+  if (name === null) return body({ memory: privateMemory, samples: null });
   const pool = new ThreadPool(threads - 1, name, spawn);
   const { W, b } = net.weights;
   const own: { W: Matrix; b: Matrix }[] = [];
@@ -28,9 +35,10 @@ export function withThreads<T>(net: Network, threads: number, body: () => T): T 
     W[l] = sharedCopy(W[l]!);
     b[l] = sharedCopy(b[l]!);
   }
-  setKernels(parallelKernels(pool, inner));
+  const rows = parallelSettings.split === 'rows';
+  if (rows) setKernels(parallelKernels(pool, inner));
   try {
-    return body();
+    return body(rows ? { memory: sharedMemory, samples: null } : { memory: privateMemory, samples: pool });
   } finally {
     setKernels(inner);
     // The network keeps its own arrays, holding the trained values.

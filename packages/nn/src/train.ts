@@ -32,8 +32,10 @@ import { readParameters } from './network.ts';
 import { createOptimizer } from './optimizers.ts';
 import { planUpdates } from './plan.ts';
 import { Rng } from './rng.ts';
-import { type Memory, privateMemory, sharedMemory } from './shared-memory.ts';
+import { type Memory, privateMemory } from './shared-memory.ts';
+import type { ThreadPool } from './threads.ts';
 import { fullBatches, miniBatches, splitSamples } from './train-data.ts';
+import { createParallelPass } from './train-parallel.ts';
 import { readSettings, readStartIteration, type Settings } from './train-settings.ts';
 import { withThreads } from './train-threads.ts';
 import type { TrainingCheckpoint, TrainOptions, TrainResult } from './train-types.ts';
@@ -58,13 +60,19 @@ export type {
  */
 export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: TrainOptions): TrainResult {
   const settings = readSettings(options, 'train');
-  if (settings.threads === 1) return trainIn(privateMemory, net, X, Y, options, settings);
-  return withThreads(net, settings.threads, () => trainIn(sharedMemory, net, X, Y, options, settings));
+  if (settings.threads === 1) return trainIn(privateMemory, null, net, X, Y, options, settings);
+  return withThreads(net, settings.threads, ({ memory, samples }) =>
+    trainIn(memory, samples, net, X, Y, options, settings),
+  );
 }
 
-/** train, with its data and buffers in `memory` (shared when threads share the products). */
+/**
+ * train, with its data and buffers in `memory` (shared when threads share the products), and the
+ * helpers that share each update's samples, if any.
+ */
 function trainIn(
   memory: Memory,
+  samples: ThreadPool | null,
   net: Network,
   X: MatrixInput,
   Y: MatrixInput,
@@ -234,16 +242,24 @@ function trainIn(
     return false;
   };
 
+  // With helper threads, each update's forward and backward passes run over blocks of its samples.
+  const parallel =
+    samples === null ? null : createParallelPass(samples, net.inputSize, layers, net.weights, dtype);
   let stoppedEarly = false;
   let i = start;
   for (; i < N; i++) {
     const { X: Xb, Y: Yb, ws } = batches.batch(i);
-    forwardPropagation(Xb, net.weights, layers, ws); // AL = forward(X_batch)
-    const J = cost(ws.Z[L]!, ws.A[L]!, Yb); // J = cost(AL, Y_batch)
+    let J: number;
+    if (parallel === null) {
+      forwardPropagation(Xb, net.weights, layers, ws); // AL = forward(X_batch)
+      J = cost(ws.Z[L]!, ws.A[L]!, Yb); // J = cost(AL, Y_batch)
+    } else {
+      J = parallel.run(Xb, Yb, ws, lambda, plan.fullBatch); // J, and grads into ws, over the threads' blocks
+    }
     if (!Number.isFinite(J)) diverged(i, J);
     // Between two updates: J_i recorded when due (for a full batch it is this J), the caller asked.
     if (between(i, plan.fullBatch ? J : undefined)) break;
-    backwardPropagation(Yb, net.weights, layers, ws, lambda); // grads = backward(AL, Y_batch)
+    if (parallel === null) backwardPropagation(Yb, net.weights, layers, ws, lambda); // grads = backward(AL, Y_batch)
     optimizer.update(net.weights, ws.dW, ws.db); // θ = update(θ, grads)
   }
   // After the last update (unless early stopping ended the run there): J_N, and the caller asked.
