@@ -21,6 +21,7 @@ import { clientErrorHandler, errorsPlugin } from './plugins/errors.ts';
 import { rateLimitPlugin } from './plugins/rate-limit.ts';
 import { BARE_SECURITY_HEADERS, DOCS_CSP, securityPlugin } from './plugins/security.ts';
 import { datasetRoutes } from './routes/datasets.ts';
+import { dryRunRoutes } from './routes/dry-run.ts';
 import { evaluationRoutes } from './routes/evaluations.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -178,6 +179,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(modelExportRoutes);
       await v1.register(registryRoutes);
       await v1.register(reproduceRoutes);
+      await v1.register(dryRunRoutes);
 }
 
 /**

@@ -83,3 +83,39 @@ export const RegisteredModel = z
   .meta({ id: 'RegisteredModel' });
 
 export const ModelPage = page(Model);
+
+export const DryRun = z
+  .object({
+    valid: z.literal(true).describe('Every check POST /v1/jobs makes before queueing passed'),
+    training: z
+      .record(z.string(), z.unknown())
+      .describe('The options the job would train with, defaults resolved'),
+    parameterCount: z.number().int(),
+    trainSamples: z.number().int(),
+    batchSize: z.number().int(),
+    updates: z.number().int(),
+    flops: z.number().describe('About 6 · parameters · batch size · updates'),
+    memoryBytes: z.object({
+      parameters: z.number(),
+      gradients: z.number(),
+      optimizer: z.number(),
+      activations: z.number(),
+      data: z.number(),
+      total: z.number(),
+    }),
+    estimatedSeconds: z.number(),
+    calibration: z.object({
+      secondsPerFlop: z.number(),
+      source: z
+        .enum(['measured', 'default'])
+        .describe('measured: the median of recent succeeded jobs; default: DRY_RUN_DEFAULT_SECONDS_PER_FLOP'),
+      jobs: z.number().int().describe('Finished jobs the measurement comes from'),
+    }),
+    warnings: z.array(
+      z.object({
+        code: z.enum(['feature_scales', 'learning_rate', 'class_imbalance', 'more_parameters_than_samples']),
+        message: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'DryRun' });

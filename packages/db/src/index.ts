@@ -120,6 +120,7 @@ export {
   deleteAlias,
   deleteModelUnlessAliased,
   findModelVersion,
+  getJobReceiptSource,
   getModelOrigin,
   getRegisteredModel,
   type ListModelsOptions,

@@ -273,3 +273,15 @@ export async function deleteModelUnlessAliased(
     return { deleted: true as const };
   });
 }
+
+/** A job with what a model's receipt shows of its dataset and network (no values); null if missing. */
+export async function getJobReceiptSource(db: DbOrTx, tenantId: string, jobId: string) {
+  if (!isUuid(jobId)) return null;
+  return db.trainingJob.findFirst({
+    where: { id: jobId, tenantId },
+    include: {
+      dataset: { select: { id: true, name: true, samples: true, features: true, contentHash: true } },
+      network: { select: { id: true, inputSize: true, layers: true, init: true, parameterCount: true } },
+    },
+  });
+}

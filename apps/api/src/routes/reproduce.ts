@@ -8,11 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { ApiError, ErrorBody, IdParams, Job } from '@backprop/contracts';
-import { getJob, getModelOrigin } from '@backprop/db';
+import { getJob, getJobReceiptSource, getModelOrigin } from '@backprop/db';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { toJob } from '../jobs/present.ts';
+import { StoredCostEvery } from '../stored.ts';
 import { NoBody, NoQuery } from './strict.ts';
 
 const PackageJson = z.object({ name: z.string(), version: z.string() });
@@ -91,11 +92,8 @@ export async function reproduceRoutes(app: FastifyInstance): Promise<void> {
       const { id } = request.params;
       const origin = await getModelOrigin(db, request.tenantId, id);
       if (!origin) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${id} does not exist`);
-      const job = await db.trainingJob.findFirstOrThrow({
-        where: { id: origin.jobId, tenantId: request.tenantId },
-        include: { dataset: true, network: true },
-        omit: { costs: false },
-      });
+      const job = await getJobReceiptSource(db, request.tenantId, origin.jobId);
+      if (!job) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${id} does not exist`);
       const plan = z.record(z.string(), z.unknown()).parse(job.training);
       const { run: _run, ...options } = plan;
       return {
@@ -110,7 +108,7 @@ export async function reproduceRoutes(app: FastifyInstance): Promise<void> {
           costs: {
             url: `/v1/jobs/${job.id}/costs`,
             recorded: job.costs.byteLength / 8,
-            costEvery: job.costEvery,
+            costEvery: StoredCostEvery.parse(plan).costEvery,
             final: job.cost,
           },
         },
