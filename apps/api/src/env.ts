@@ -87,9 +87,6 @@ export const ApiEnv = z.object({
   LIMIT_PREDICT_SAMPLES: int(10_000),
   /** Tags on one model (PATCH /v1/models/{id}). */
   LIMIT_MODEL_TAGS: int(20),
-  /** Dry runs: the succeeded jobs their speed is measured from, and the speed before there are any. */
-  DRY_RUN_CALIBRATION_JOBS: z.coerce.number().int().min(1).default(20),
-  DRY_RUN_DEFAULT_SECONDS_PER_FLOP: z.coerce.number().positive().default(1e-9),
   /** Activations of one forward pass, samples × Σ units: what a training thread or a prediction holds per matrix. */
   LIMIT_ACTIVATION_VALUES: int(50_000_000),
   LIMIT_TENANT_STORED_BYTES: int(1024 * 1024 * 1024),
@@ -100,7 +97,6 @@ export const ApiEnv = z.object({
   UPLOAD_THREAD_HEAP_MB: positive(2048),
   /** Webhook registration: WEBHOOK_MAX_ENDPOINTS_PER_TENANT, WEBHOOK_URL_MAX_LENGTH, the secret key. */
   ...WebhookApiEnvFields,
-  /** Heap of a thread that evaluates a model on a big dataset: an evaluation that needs more is a 413. */
   /** Job event streams (GET /v1/jobs/:id/events) a tenant holds open at once, across API processes. */
   LIMIT_TENANT_EVENT_STREAMS: positive(10),
   /** An event stream sends a heartbeat comment after this long without events. */
@@ -111,6 +107,7 @@ export const ApiEnv = z.object({
   JOB_EVENTS_MAX_LEN: z.coerce.number().int().min(10).default(10_000),
   JOB_EVENTS_IDLE_TTL_MS: z.coerce.number().int().min(1000).default(86_400_000),
   JOB_EVENTS_FINISHED_TTL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /** Heap of a thread that evaluates a model on a big dataset: an evaluation that needs more is a 413. */
   EVALUATION_THREAD_HEAP_MB: positive(2048),
   /** Points of an evaluation's ROC curve at most (evenly spaced beyond; the AUC is the whole curve's). */
   EVALUATION_ROC_MAX_POINTS: z.coerce.number().int().min(2).default(1000),

@@ -41,13 +41,13 @@ const WorkerEnvFields = z.object({
    * attempt fails (and the job resumes from its checkpoint later). */
   RESULT_SAVE_TIMEOUT_MS: int(120_000),
   THREAD_MAX_OLD_GENERATION_MB: int(2048),
-  /** Nice value of training threads (Linux, 0–19): CPU goes to lock renewals and the API first. */
   /** A job's live-event stream in Redis keeps at most this many entries (costs and statuses). */
   JOB_EVENTS_MAX_LEN: z.coerce.number().int().min(10).default(10_000),
   /** A job's event stream that nothing is appended to for this long expires. */
   JOB_EVENTS_IDLE_TTL_MS: z.coerce.number().int().min(1000).default(86_400_000),
   /** A finished job's event stream expires this long after its last status. */
   JOB_EVENTS_FINISHED_TTL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /** Nice value of training threads (Linux, 0–19): CPU goes to lock renewals and the API first. */
   THREAD_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** How often the worker logs its event-loop delay and memory ('health'); 0 = never. */
   HEALTH_LOG_EVERY_MS: int(60_000),

@@ -43,9 +43,9 @@ export const ERRORS = {
   BP_ERR_RATE_LIMITED: { statusCode: 429, error: 'Too Many Requests' },
   /** LIMIT_TENANT_ACTIVE_JOBS: the tenant already has that many queued or running jobs */
   BP_ERR_TOO_MANY_ACTIVE_JOBS: { statusCode: 429, error: 'Too Many Requests' },
-  BP_ERR_INTERNAL: { statusCode: 500, error: 'Internal Server Error' },
   /** LIMIT_TENANT_EVENT_STREAMS: the tenant already has that many job event streams open */
   BP_ERR_TOO_MANY_EVENT_STREAMS: { statusCode: 429, error: 'Too Many Requests' },
+  BP_ERR_INTERNAL: { statusCode: 500, error: 'Internal Server Error' },
   BP_ERR_UNAVAILABLE: { statusCode: 503, error: 'Service Unavailable' },
 } as const satisfies Record<string, { statusCode: number; error: string }>;
 
