@@ -204,6 +204,11 @@ const RESPONSE_DESCRIPTIONS: Record<string, Record<string, string>> = {
   listEvaluations: { 200: "A page of the model's evaluations and the cursor of the next" },
   getEvaluation: { 200: 'The evaluation' },
   getUsage: { 200: 'Usage, remaining allowances and limits' },
+  createWebhook: { 201: 'The endpoint and its signing secret, shown only this once (Location: its URL)' },
+  listWebhooks: { 200: 'A page of endpoints (without secrets) and the cursor of the next' },
+  getWebhook: { 200: 'The endpoint (without its secret)' },
+  deleteWebhook: { 204: 'Deleted, with its delivery log' },
+  listWebhookDeliveries: { 200: "A page of the endpoint's deliveries, newest first, and the cursor of the next" },
 };
 
 /** Real response descriptions in place of @fastify/swagger's "Default Response". */
