@@ -87,6 +87,9 @@ export const ApiEnv = z.object({
   LIMIT_PREDICT_SAMPLES: int(10_000),
   /** Tags on one model (PATCH /v1/models/{id}). */
   LIMIT_MODEL_TAGS: int(20),
+  /** Dry runs: the succeeded jobs their speed is measured from, and the speed before there are any. */
+  DRY_RUN_CALIBRATION_JOBS: z.coerce.number().int().min(1).default(20),
+  DRY_RUN_DEFAULT_SECONDS_PER_FLOP: z.coerce.number().positive().default(1e-9),
   /** Activations of one forward pass, samples × Σ units: what a training thread or a prediction holds per matrix. */
   LIMIT_ACTIVATION_VALUES: int(50_000_000),
   LIMIT_TENANT_STORED_BYTES: int(1024 * 1024 * 1024),
