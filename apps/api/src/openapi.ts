@@ -208,7 +208,9 @@ const RESPONSE_DESCRIPTIONS: Record<string, Record<string, string>> = {
   listWebhooks: { 200: 'A page of endpoints (without secrets) and the cursor of the next' },
   getWebhook: { 200: 'The endpoint (without its secret)' },
   deleteWebhook: { 204: 'Deleted, with its delivery log' },
-  listWebhookDeliveries: { 200: "A page of the endpoint's deliveries, newest first, and the cursor of the next" },
+  listWebhookDeliveries: {
+    200: "A page of the endpoint's deliveries, newest first, and the cursor of the next",
+  },
 };
 
 /** Real response descriptions in place of @fastify/swagger's "Default Response". */
