@@ -11,7 +11,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStack, type Stack } from '../process/harness.ts';
+import { createReport, createStack, type Stack } from '../process/harness.ts';
 import { eventually, type WorkerProcess } from '../processes.ts';
 import { type Received, type Receiver, startReceiver } from './receiver.ts';
 
@@ -38,6 +38,7 @@ type Delivery = {
 };
 
 let stack: Stack;
+const report = createReport('webhooks/delivery.long.test.ts');
 let receiver: Receiver;
 let networkId: string;
 
@@ -47,6 +48,7 @@ beforeAll(async () => {
   networkId = await stack.createNetwork(4);
 });
 afterAll(async () => {
+  report.flush();
   await receiver?.close();
   await stack?.close();
 });
@@ -156,6 +158,8 @@ describe('webhook deliveries', () => {
     expect(new Webhook(endpoint.secret).verify(request!.body, signatureHeaders(request!))).toEqual(expected);
     expect(verifiesWithNodeCrypto(request!, endpoint.secret)).toBe(true);
     expect(Object.keys(JSON.parse(request!.body))).toEqual(['type', 'timestamp', 'data']);
+    // A figure, not a bound: from the job's end to the request's arrival (dispatch every 100 ms here).
+    report.record('succeededToDeliveredMs', request!.at - Date.parse(job.finishedAt!));
     // Another endpoint's secret does not verify it: secrets are per endpoint.
     expect(verifiesWithNodeCrypto(request!, failedOnly.secret)).toBe(false);
     expect(await log(failedOnly.id)).toEqual([]);
