@@ -49,6 +49,9 @@ const WorkerEnvFields = z.object({
   JOB_EVENTS_FINISHED_TTL_MS: z.coerce.number().int().min(1000).default(3_600_000),
   /** Nice value of training threads (Linux, 0–19): CPU goes to lock renewals and the API first. */
   THREAD_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  /** Threads one training uses at most (a job's training.threads above it runs with this many);
+   * default: cores / WORKER_CONCURRENCY, at least 1 (helper-threads.ts). */
+  WORKER_TRAINING_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   /** How often the worker logs its event-loop delay and memory ('health'); 0 = never. */
   HEALTH_LOG_EVERY_MS: int(60_000),
   /** Test-only fault injection (faults.ts); empty in production. */

@@ -34,6 +34,7 @@ import { failJob } from './fail-job.ts';
 import { takeFault } from './faults.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
 import type { CheckpointState, ResumeState, ThreadMessage, TrainRequest } from './protocol.ts';
+import { threadsOf, trainingThreadsCap } from './training-threads.ts';
 import { startTrainingThread, type ThreadHandle } from './thread-runner.ts';
 
 export interface ProcessorDeps {
@@ -255,9 +256,11 @@ export async function processTrainingJob(
       checkpointEveryMs: env.CHECKPOINT_EVERY_MS,
       nice: env.THREAD_NICE,
       control: new SharedArrayBuffer(4 * 4),
+      maxThreads: trainingThreadsCap(env),
       ...(takeFault(env.BACKPROP_FAULT_INJECT, 'thread-throw') ? { injectThrow: true } : {}),
     };
 
+    log.info({ threads: threadsOf(request), dtype: request.training.dtype ?? 'float64' }, 'training threads');
     // Writes to Postgres happen one at a time, in order; a progress write that finds the job no
     // longer ours (cancelled, or taken over by a newer attempt) stops the thread.
     let writes: Promise<unknown> = Promise.resolve();

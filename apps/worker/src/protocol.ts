@@ -40,6 +40,8 @@ export interface TrainRequest {
   checkpointEveryMs: number;
   /** The thread lowers its own scheduling priority to this nice value (0: leave it). */
   nice: number;
+  /** The most threads the training uses (training.threads is capped to it); absent: 1. */
+  maxThreads?: number;
   /** Test-only (faults.ts): throw at the first recorded cost, as a bug in training code would. */
   injectThrow?: boolean;
 }

@@ -3,8 +3,6 @@
  * train loop, reporting progress, checkpoints and the result to the main thread. It touches no
  * database and no network; it only computes.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   columnStatistics,
@@ -30,31 +28,16 @@ import {
   type TrainResult,
   train,
 } from '@backprop/nn';
+import { useHelperThreads } from './helper-threads.ts';
 import { runMismatch } from './planned-run.ts';
 import { CONTROL_CHECKPOINT, type ModelMetrics, type ThreadMessage, type TrainRequest } from './protocol.ts';
+import { lowerOwnPriority } from './thread-priority.ts';
+import { threadsOf } from './training-threads.ts';
 
 const port = parentPort!;
 const request = (workerData as { request: TrainRequest }).request;
 const control = new Int32Array(request.control);
 const post = (message: ThreadMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
-
-/**
- * Training is batch work; the worker's main thread is not: it renews the BullMQ locks, and a
- * starved main thread loses them (RELIABILITY.md P1). On a machine whose cores are all busy (the
- * API, Postgres, other trainings) the kernel should run it first. Linux keeps a nice value per
- * thread, so this thread lowers its own; training then only loses the CPU time the others
- * actually use. Elsewhere, or if not permitted, it runs at the process's priority.
- */
-function lowerOwnPriority(nice: number): void {
-  if (nice <= 0) return;
-  try {
-    // /proc/thread-self names the calling thread: <pid>/task/<tid>.
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
-  } catch {
-    // Not Linux, or no /proc: nothing to do.
-  }
-}
 
 /**
  * Statistics over all samples (contracts' columnStatistics: finite for any finite data); a
@@ -87,13 +70,16 @@ function targetMatrix(req: TrainRequest): Matrix {
 
 function buildNetwork(req: TrainRequest): Network {
   const { network, training } = req;
+  // Plans stored before training.dtype existed trained in float64.
+  const dtype = training.dtype ?? 'float64';
   if (training.initialParameters && !req.resume) {
-    return Network.fromParameters({ ...network, parameters: training.initialParameters });
+    return Network.fromParameters({ ...network, parameters: training.initialParameters, dtype });
   }
   return Network.create({
     ...network,
     init: network.init as 'random' | 'xavier' | 'he',
     seed: training.seed,
+    dtype,
   });
 }
 
@@ -143,6 +129,7 @@ function metricsOf(net: Network, X: Matrix, Y: Matrix, result: TrainResult, req:
 function run(): void {
   const req = request;
   lowerOwnPriority(req.nice);
+  useHelperThreads(req.nice);
   const t = req.training;
   const normalization = req.resume ? req.resume.state.normalization : normalizationOf(req);
   const X = inputMatrix(req, normalization);
@@ -243,6 +230,7 @@ function run(): void {
     validationSplit: t.validationSplit,
     ...(t.earlyStopping ? { earlyStopping: t.earlyStopping } : {}),
     onIteration,
+    threads: threadsOf(req),
   };
 
   const mismatch = runMismatch(t.run, planUpdates(req.samples, options));

@@ -17,6 +17,8 @@ function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
     DATABASE_URL: ctx.database.url,
     QUEUE_PREFIX: ctx.prefix,
     WORKER_CONCURRENCY: '1',
+    // A job may use 2 threads (training.threads) whatever the machine's core count.
+    WORKER_TRAINING_THREADS: '2',
     LOCK_DURATION_MS: '4000',
     STALLED_INTERVAL_MS: '1000',
     PROGRESS_EVERY_MS: '100',
@@ -161,6 +163,48 @@ describe('training end to end with a worker process', () => {
       expect(Math.abs(costs[i] - c) / Math.abs(c)).toBeLessThan(1e-9);
     const parameters = await get(`/v1/models/${job.modelId}/parameters`);
     expect(parameters).toEqual(start.parameters());
+  });
+
+  it('training.threads 2 gives the costs of 1 thread; float32 (training.dtype) trains within 1e-2 of float64', async () => {
+    // 600 hidden units: the first layer's products (600 × 400 × 2) are large enough to be split.
+    const res = await post('/v1/networks', {
+      inputSize: 2,
+      layers: [
+        { units: 600, activation: 'tanh' },
+        { units: 1, activation: 'sigmoid' },
+      ],
+      init: 'xavier',
+    });
+    expect(res.status).toBe(201);
+    const training = { learningRate: 0.1, iterations: 150, costEvery: 10, seed: 3, normalize: 'none' };
+    const oneId = await startJob(res.body.id, { ...training, threads: 1 });
+    const twoId = await startJob(res.body.id, { ...training, threads: 2 });
+    const float32Id = await startJob(res.body.id, { ...training, dtype: 'float32' });
+    const jobs = [];
+    // Three jobs one after the other on one worker, each booting its threads: room for a loaded machine.
+    for (const id of [oneId, twoId, float32Id])
+      jobs.push(await waitForStatus(id, ['succeeded', 'failed'], 600_000));
+    expect(jobs.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(jobs.map((j) => [j.training.threads, j.training.dtype])).toEqual([
+      [1, 'float64'],
+      [2, 'float64'],
+      [2, 'float32'],
+    ]);
+    // The worker really trained the second job on 2 threads.
+    const started = await workers[0]!.waitForLog((l) => l.msg === 'training threads' && l['jobId'] === twoId);
+    expect(started['threads']).toBe(2);
+
+    const [one, two, float32] = await Promise.all(jobs.map((j) => get(`/v1/jobs/${j.id}/costs`)));
+    expect(one.costs).toHaveLength(16);
+    expect(one.costs.at(-1)).toBeLessThan(one.costs[0]);
+    expect(two.costs).toHaveLength(one.costs.length);
+    for (const [i, c] of one.costs.entries()) {
+      expect(Math.abs(two.costs[i] - c) / Math.abs(c)).toBeLessThan(1e-9);
+      // Measured: up to 4.3e-3, the largest at the smallest (last) costs.
+      expect(Math.abs(float32.costs[i] - c) / Math.abs(c)).toBeLessThan(1e-2);
+    }
+    const model = await get(`/v1/models/${jobs[2]!.modelId}`);
+    expect(model.training.dtype).toBe('float32');
   });
 
   it('with a validationSplit, the metrics score the held-out samples apart: the same columns as @backprop/nn', async () => {

@@ -137,7 +137,7 @@ export const Training = z
       .enum(['float64', 'float32'])
       .optional()
       .describe(
-        'Arithmetic of the training: float64 (the default), or float32, about twice as fast on large networks, with costs within about 1e-3 relative of float64 (the model stores its weights as float64 either way)',
+        "Arithmetic of the training: float64 (the default) or float32, about twice as fast on large networks, with costs within about 1e-2 relative of float64's",
       ),
   })
   .superRefine((t, ctx) => {
