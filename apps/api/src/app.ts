@@ -172,14 +172,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(eventRoutes);
       await v1.register(usageRoutes);
       await v1.register(webhookRoutes);
-    },
-    { prefix: '/v1' },
-  );
-  return app;
       await v1.register(modelExportRoutes);
       await v1.register(registryRoutes);
       await v1.register(reproduceRoutes);
       await v1.register(dryRunRoutes);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
 }
 
 /**

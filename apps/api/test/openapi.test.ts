@@ -57,6 +57,7 @@ describe('redocly lint, recommended rules', () => {
       [
         'Alias',
         'ConflictDetails',
+        'CreatedWebhook',
         'Dataset',
         'DryRun',
         'Error',

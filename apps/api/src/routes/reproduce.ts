@@ -13,8 +13,10 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { toJob } from '../jobs/present.ts';
-import { StoredCostEvery } from '../stored.ts';
 import { NoBody, NoQuery } from './strict.ts';
+
+/** The plan resolves costEvery once (PlannedTraining). */
+const PlannedCostEvery = z.object({ costEvery: z.number().int() });
 
 const PackageJson = z.object({ name: z.string(), version: z.string() });
 
@@ -108,7 +110,7 @@ export async function reproduceRoutes(app: FastifyInstance): Promise<void> {
           costs: {
             url: `/v1/jobs/${job.id}/costs`,
             recorded: job.costs.byteLength / 8,
-            costEvery: StoredCostEvery.parse(plan).costEvery,
+            costEvery: PlannedCostEvery.parse(plan).costEvery,
             final: job.cost,
           },
         },
