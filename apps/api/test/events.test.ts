@@ -6,6 +6,7 @@
  */
 import { Writable } from 'node:stream';
 import { jobEventKeys } from '@backprop/contracts';
+import { claimJob, recordProgress } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -275,6 +276,57 @@ describe('GET /v1/jobs/:id/events', () => {
     // The row never heard of the emitted costs (no worker wrote them): its state is cancelled.
     expect(lasting(late.messages)).toEqual(['status cancelled']);
     expect(late.messages[0]!.id).toBe('0-0');
+  });
+
+  it('a stream trimmed to JOB_EVENTS_MAX_LEN serves new subscribers, and one resuming from before the trim, from the row, then live', async () => {
+    const jobId = await newJob();
+    const early = await openSse(`${base}/v1/jobs/${jobId}/events`, auth());
+    const [queued] = await early.until((m) => m.length >= 1);
+    early.close();
+    const small = new JobEventPublisher(
+      ctx.app.deps.redis,
+      ctx.prefix,
+      { maxLen: 10, idleTtlMs: 600_000, finishedTtlMs: 600_000 },
+      pino({ level: 'silent' }),
+    );
+    // A worker's run: 15 cost points, in the row and in the stream (which keeps 10 entries).
+    const db = ctx.database.db;
+    const claimed = await claimJob(db, { jobId, workerId: 'test', leaseMs: 600_000 });
+    const costs = Float64Array.from({ length: 15 }, (_, i) => 1 / (i + 1));
+    expect(
+      await recordProgress(db, {
+        jobId,
+        attempt: claimed!.attempt,
+        iteration: 140,
+        cost: costs[14]!,
+        costs,
+        leaseMs: 600_000,
+      }),
+    ).toBe(true);
+    small.status(jobId, { status: 'running' });
+    small.costs(
+      jobId,
+      Array.from(costs, (cost, index) => ({ index, iteration: 10 * index, cost, validationCost: null })),
+    );
+    const keys = jobEventKeys(ctx.prefix, jobId);
+    const redis = ctx.app.deps.redis;
+    for (let tries = 0; (await redis.hget(keys.meta, 'nextCost')) !== '15' && tries < 200; tries++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await redis.xlen(keys.stream)).toBe(10);
+
+    const expected = ['status running', ...Array.from(costs, (_, i) => `cost ${i}`), 'status succeeded'];
+    const fresh = await openSse(`${base}/v1/jobs/${jobId}/events`, auth());
+    const resumed = await openSse(`${secondBase}/v1/jobs/${jobId}/events`, {
+      ...auth(),
+      'last-event-id': queued!.id!,
+    });
+    await Promise.all([fresh, resumed].map((s) => s.until((m) => lasting(m).includes('cost 14'))));
+    small.status(jobId, { status: 'succeeded', modelId: null });
+    expect(await fresh.ended).toBe(true);
+    expect(await resumed.ended).toBe(true);
+    expect(lasting(fresh.messages)).toEqual(expected);
+    expect(lasting(resumed.messages)).toEqual(expected);
   });
 
   it('ends with the row when the job finished but its final events never came (the worker could not write them)', async () => {
