@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { ApiError, limitExceeded, type Task } from '@backprop/contracts';
+import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import { z } from 'zod';
@@ -13,10 +14,18 @@ import { parseJsonBody, validatorCompiler } from '../validation.ts';
 import { ChunkSink, type StoreChunk } from './chunk-sink.ts';
 import { readCsv } from './csv.ts';
 import { decodeBody } from './encoding.ts';
+import { readIdx } from './idx.ts';
 import { parseJsonUpload } from './json.ts';
 import type { ReadUpload } from './store.ts';
 
 const UPLOAD_ROUTE = '/v1/datasets';
+
+const isIdentity = (encoding: string | undefined) =>
+  ['', 'identity'].includes((encoding ?? '').trim().toLowerCase());
+
+/** Before the body's parser runs (preParsing), so by the header rather than request.isMultipart(). */
+const isMultipart = (request: FastifyRequest) =>
+  (request.headers['content-type'] ?? '').trim().toLowerCase().startsWith('multipart/form-data');
 
 const isUpload = (request: FastifyRequest) =>
   request.method === 'POST' && request.routeOptions.url === UPLOAD_ROUTE;
@@ -24,9 +33,14 @@ const isUpload = (request: FastifyRequest) =>
 /**
  * Registers, in the datasets routes' context, what the upload route needs: CSV bodies as streams,
  * JSON upload bodies as bytes (other JSON bodies of the context are parsed as everywhere else),
- * and Content-Encoding undone before either parser reads.
+ * IDX files as multipart parts, and Content-Encoding undone before the CSV and JSON parsers read.
  */
-export function registerUploadParsers(app: FastifyInstance, env: ApiEnv): void {
+export async function registerUploadParsers(app: FastifyInstance, env: ApiEnv): Promise<void> {
+  // Each file's size is bounded here as sent and by readIdx as decompressed (LIMIT_UPLOAD_BYTES).
+  await app.register(fastifyMultipart, {
+    limits: { files: 2, fields: 0, parts: 2, fileSize: env.LIMIT_UPLOAD_BYTES },
+    throwFileSizeLimit: true,
+  });
   app.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
@@ -39,6 +53,13 @@ export function registerUploadParsers(app: FastifyInstance, env: ApiEnv): void {
   });
   app.addHook('preParsing', async (request, _reply, payload) => {
     if (!isUpload(request)) return payload;
+    if (isMultipart(request) && !isIdentity(request.headers['content-encoding'])) {
+      // multipart reads the request itself: gzip the IDX files (as they ship), not the body
+      throw new ApiError(
+        'BP_ERR_UNSUPPORTED_MEDIA_TYPE',
+        'a multipart upload is read as sent: send each IDX file gzipped (.gz) instead of a Content-Encoding',
+      );
+    }
     return decodeBody(payload, request.headers['content-encoding'], env.LIMIT_UPLOAD_BYTES);
   });
 }
@@ -88,5 +109,13 @@ export async function readUpload(
     await sink.finish();
     return { ...parsed, name: parsed.name ?? query.name };
   }
-  throw new ApiError('BP_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the dataset as text/csv or application/json');
+  if (request.isMultipart()) {
+    const files = request.files();
+    const table = await readIdx(files, env, store);
+    return { ...table, name: query.name, task: query.task };
+  }
+  throw new ApiError(
+    'BP_ERR_UNSUPPORTED_MEDIA_TYPE',
+    'send the dataset as text/csv, application/json or multipart/form-data (IDX images and labels)',
+  );
 }

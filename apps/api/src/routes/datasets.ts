@@ -29,10 +29,26 @@ const CsvUpload = z.any().meta({
   description: 'CSV text: a header row, then one row per sample; the label column is chosen with ?label=',
 });
 
+/** Documents the IDX form; its parts are read and checked by `readIdx`. */
+const IdxUpload = z
+  .object({
+    images: z.any().meta({
+      type: 'string',
+      format: 'binary',
+      description: 'IDX unsigned-byte images, n × rows × cols (gzipped or not)',
+    }),
+    labels: z.any().meta({
+      type: 'string',
+      format: 'binary',
+      description: 'IDX unsigned-byte labels, n (gzipped or not)',
+    }),
+  })
+  .meta({ description: "The MNIST family's IDX files, one part each" });
+
 export async function datasetRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { env } = app.deps;
-  registerUploadParsers(app, env);
+  await registerUploadParsers(app, env);
 
   r.post(
     '/datasets',
@@ -42,15 +58,16 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags,
         operationId: 'createDataset',
-        summary: 'Upload a dataset as CSV (text/csv, streamed) or JSON',
+        summary: 'Upload a dataset as CSV (text/csv, streamed), JSON, or IDX files (multipart)',
         description:
-          'CSV: a header row; the label column is chosen with ?label= (default "label"); every other column is a numeric feature. JSON: { features: [[...]], labels: [...] }.',
+          'CSV: a header row; the label column is chosen with ?label= (default "label"); every other column is a numeric feature. JSON: { features: [[...]], labels: [...] }. IDX (the MNIST family): multipart/form-data with the parts images and labels, each gzipped or not; features are named pixel1, pixel2, ...',
         querystring: CreateDatasetQuery,
         // Only the JSON form has a schema: a CSV body is a stream the handler reads and checks.
         body: {
           content: {
             'application/json': { schema: CreateDatasetJson },
             'text/csv': { schema: CsvUpload },
+            'multipart/form-data': { schema: IdxUpload },
           },
         },
         response: { 201: Dataset, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody },
