@@ -18,8 +18,9 @@ export function trainingThreadsCap(env: {
 
 /**
  * The threads a training request runs with: its training.threads (1 for plans stored before the
- * option existed), at most its maxThreads. The products' results do not depend on the count, so
- * the cap changes no result, only the time.
+ * option existed), at most its maxThreads. Thread counts differ only in the last digits (about
+ * 1e-12 relative: the blocks' gradients are summed in another grouping), so the cap changes the
+ * time, not a result that matters.
  */
 export function threadsOf(request: Pick<TrainRequest, 'training' | 'maxThreads'>): number {
   return Math.min(request.training.threads ?? 1, request.maxThreads ?? 1);

@@ -131,7 +131,7 @@ export const Training = z
       .max(64)
       .optional()
       .describe(
-        "Threads that share the job's matrix products, at most LIMIT_TRAINING_THREADS (default 2, or the limit if lower); the results are the same for every count. A worker runs at most WORKER_TRAINING_THREADS of them",
+        'Threads that share each update (each takes a block of the samples), at most LIMIT_TRAINING_THREADS (default 2, or the limit if lower); thread counts differ only in the last digits (about 1e-12 relative). A worker runs at most WORKER_TRAINING_THREADS of them',
       ),
     dtype: z
       .enum(['float64', 'float32'])

@@ -33,9 +33,10 @@ export interface TrainOptions {
   /** Record the cost every k updates (default max(1, floor(N/100))). */
   readonly costEvery?: number;
   /**
-   * Threads that share each large matrix product (default 1): the calling thread and threads − 1
-   * helpers started with the platform's spawner (`setThreadSpawner`), splitting the products'
-   * output rows, so the results are the same for every thread count. An integer in [1, 64].
+   * Threads that share each update (default 1): the calling thread and threads − 1 helpers started
+   * with the platform's spawner (`setThreadSpawner`), each running the forward and backward passes
+   * over its block of the update's samples; the blocks' gradients are added in thread order, so a
+   * run is bit-identical to the next (and within about 1e-12 of one thread). An integer in [1, 64].
    */
   readonly threads?: number;
   /** Fraction of the samples held out for validation, in [0, 1) (default 0). */
