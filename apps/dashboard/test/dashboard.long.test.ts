@@ -183,7 +183,21 @@ describe('the dashboard, in chromium, against the running service', () => {
     await page.getByLabel('Name').fill('planar');
     await screenshot(page, 'dashboard-upload.png');
     expect(await accessibilityProblems(page)).toEqual([]);
+    // The browser's own network throttle (DevTools protocol) makes the upload last seconds, so
+    // its progress bar, fed by XMLHttpRequest's upload events, can be seen.
+    const devtools = await context.newCDPSession(page);
+    const throttle = (uploadThroughput: number) =>
+      devtools.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput,
+      });
+    await devtools.send('Network.enable');
+    await throttle(6 * 1024);
     await page.getByRole('button', { name: 'Upload' }).click();
+    await expect.poll(() => page.locator('label.progress').textContent()).toMatch(/Uploaded .+ of 16\.0 KiB/);
+    await throttle(-1);
     await page.getByRole('heading', { name: 'Dataset planar' }).waitFor();
     expect(await page.getByTestId('dataset-samples').textContent()).toBe('400');
     expect(await page.getByTestId('dataset-task').textContent()).toBe('binary');
@@ -253,7 +267,7 @@ describe('the dashboard, in chromium, against the running service', () => {
       mimeType: 'text/csv',
       buffer: Buffer.from(PLANAR),
     });
-    const matrix = page.getByTestId('confusion-matrix');
+    const matrix = page.getByTestId('file-evaluation').getByTestId('confusion-matrix');
     await matrix.waitFor();
     const counts = (await matrix.locator('td.cell').allTextContents()).map(Number);
     expect(counts).toHaveLength(4);
@@ -261,13 +275,23 @@ describe('the dashboard, in chromium, against the running service', () => {
     // Scored on the samples it trained on (no validation split): the same accuracy as the model's.
     expect(await page.getByTestId('evaluation-accuracy').textContent()).toContain(accuracyText!);
     expect(((counts[0]! + counts[3]!) / 400) * 100).toBeCloseTo(trainAccuracy, 1);
+    // Where the API evaluates stored datasets, its confusion matrix is the same.
+    const modelId = page.url().split('/').at(-1)!;
+    const evaluations = await fetch(`${url}/v1/models/${modelId}/evaluations`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    if (evaluations.status !== 404) {
+      await page.getByRole('button', { name: 'Evaluate', exact: true }).click();
+      const stored = page.getByTestId('stored-evaluation').getByTestId('confusion-matrix');
+      await stored.waitFor();
+      expect((await stored.locator('td.cell').allTextContents()).map(Number)).toEqual(counts);
+    }
 
     await page.getByLabel('x1').fill('1.2');
     await page.getByLabel('x2').fill('3.1');
     await page.getByRole('button', { name: 'Predict', exact: true }).click();
     const prediction = page.getByTestId('prediction');
     await prediction.waitFor();
-    const modelId = page.url().split('/').at(-1)!;
     const answer = (await api(`/v1/models/${modelId}/predictions`, { samples: [[1.2, 3.1]] })) as {
       predictions: { label: number; probabilities: number[] }[];
     };

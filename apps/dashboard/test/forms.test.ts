@@ -57,9 +57,7 @@ describe('the job form', () => {
   const byName = new Map(fields.map((f) => [f.name, f]));
 
   it('offers every training option the API takes', () => {
-    expect(fields.map((f) => f.name).sort()).toEqual(
-      Object.keys(Training.shape).sort(),
-    );
+    expect(fields.map((f) => f.name).sort()).toEqual(Object.keys(Training.shape).sort());
   });
 
   it('shows the defaults the API applies and what is required', () => {

@@ -176,12 +176,13 @@ function Evaluate({ model, labelName }: { model: Model; labelName: string }) {
         </p>
       )}
       {result?.kind === 'classification' && (
-        <>
+        <div data-testid="file-evaluation">
+          <h3>The file</h3>
           <p data-testid="evaluation-accuracy">
             Accuracy on {result.samples} samples: <strong>{percent(result.accuracy)}</strong>
           </p>
           <ConfusionMatrix classes={result.classes} counts={result.counts} />
-        </>
+        </div>
       )}
       {result?.kind === 'regression' && (
         <p data-testid="evaluation-mse">
@@ -189,7 +190,8 @@ function Evaluate({ model, labelName }: { model: Model; labelName: string }) {
         </p>
       )}
       {stored && (
-        <>
+        <div data-testid="stored-evaluation">
+          <h3>The stored dataset{stored.samples === undefined ? '' : ` (${stored.samples} samples)`}</h3>
           <dl class="facts">
             {Object.entries(stored.metrics)
               .filter((entry): entry is [string, number] => typeof entry[1] === 'number')
@@ -206,7 +208,7 @@ function Evaluate({ model, labelName }: { model: Model; labelName: string }) {
               counts={stored.metrics.confusionMatrix.counts}
             />
           )}
-        </>
+        </div>
       )}
     </section>
   );
