@@ -17,13 +17,17 @@
  * in halves (the service's guard for values near ±1.8e308).
  */
 import type { Layer } from '@backprop/nn';
-import { onnx } from 'onnx-proto';
+// onnx-proto is CommonJS: Node's ESM loader sees only its default export (a named import works
+// under tsx's transform in tests, and fails under `node --import tsx`, which npm start runs).
+import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { describeModel, type ExportSource } from './source.ts';
+
+const { onnx } = onnxProto;
 
 const OPSET = 13;
 const DOUBLE = onnx.TensorProto.DataType.DOUBLE;
 
-function doubles(name: string, dims: number[], values: ArrayLike<number>): onnx.ITensorProto {
+function doubles(name: string, dims: number[], values: ArrayLike<number>): Onnx.ITensorProto {
   const bytes = Buffer.alloc(8 * values.length);
   for (let k = 0; k < values.length; k++) bytes.writeDoubleLE(values[k]!, 8 * k);
   return { name, dims, dataType: DOUBLE, rawData: bytes };
@@ -33,12 +37,12 @@ function node(
   opType: string,
   inputs: string[],
   output: string,
-  attribute: onnx.IAttributeProto[] = [],
-): onnx.INodeProto {
+  attribute: Onnx.IAttributeProto[] = [],
+): Onnx.INodeProto {
   return { opType, input: inputs, output: [output], name: output, attribute };
 }
 
-function matrixValue(name: string, cols: number): onnx.IValueInfoProto {
+function matrixValue(name: string, cols: number): Onnx.IValueInfoProto {
   return {
     name,
     type: {
@@ -57,8 +61,8 @@ function activation(
   Z: string,
   A: string,
 ): {
-  nodes: onnx.INodeProto[];
-  initializers: onnx.ITensorProto[];
+  nodes: Onnx.INodeProto[];
+  initializers: Onnx.ITensorProto[];
 } {
   switch (layer.activation) {
     case 'sigmoid':
@@ -105,8 +109,8 @@ function normalisation(source: ExportSource): { offset: number[]; divisor: numbe
 export function exportOnnx(source: ExportSource): Uint8Array {
   const d = describeModel(source);
   const { network } = d;
-  const nodes: onnx.INodeProto[] = [];
-  const initializers: onnx.ITensorProto[] = [];
+  const nodes: Onnx.INodeProto[] = [];
+  const initializers: Onnx.ITensorProto[] = [];
   let A = 'samples';
   const scale = normalisation(source);
   if (scale) {
@@ -132,7 +136,7 @@ export function exportOnnx(source: ExportSource): Uint8Array {
     A = out;
   });
   const nL = network.layers[network.depth - 1]!.units;
-  const model: onnx.IModelProto = {
+  const model: Onnx.IModelProto = {
     irVersion: 8,
     opsetImport: [{ domain: '', version: OPSET }],
     producerName: 'backprop',
