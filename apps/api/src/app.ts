@@ -34,6 +34,7 @@ import { reproduceRoutes } from './routes/reproduce.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { parseJsonBody, validatorCompiler } from './validation.ts';
+import { webhookOperations } from './webhooks/openapi.ts';
 
 export interface AppDeps {
   env: ApiEnv;
@@ -123,6 +124,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // fetched it from.
       servers: [{ url: '/', description: 'The service that serves this document' }],
       security: [{ apiKey: [] }],
+      // What the service sends to webhook endpoints (OpenAPI 3.1 `webhooks`).
+      webhooks: webhookOperations(),
     },
     transform: openApiTransform,
     transformObject: openApiTransformObject,

@@ -329,3 +329,20 @@ describe('the outbox: deliveries written with the terminal transition', () => {
     expect(await ctx.database.db.webhookDelivery.count({ where: { endpointId: endpoint.id } })).toBe(0);
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('describes what is sent to endpoints as OpenAPI 3.1 webhooks: one per event, the body schema and the signature headers', async () => {
+    const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(Object.keys(doc.webhooks).sort()).toEqual(['job.cancelled', 'job.failed', 'job.succeeded']);
+    const post = doc.webhooks['job.succeeded'].post;
+    expect(post.parameters.map((p: { name: string }) => p.name)).toEqual([
+      'webhook-id',
+      'webhook-timestamp',
+      'webhook-signature',
+    ]);
+    const schema = post.requestBody.content['application/json'].schema;
+    expect(schema.required).toEqual(['type', 'timestamp', 'data']);
+    expect(schema.properties.data.required).toEqual(['jobId', 'status']);
+    expect(Object.keys(schema.properties.data.properties)).toEqual(['jobId', 'status', 'modelId', 'error']);
+  });
+});
