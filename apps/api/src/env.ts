@@ -92,6 +92,8 @@ export const ApiEnv = z.object({
   DRY_RUN_DEFAULT_SECONDS_PER_FLOP: z.coerce.number().positive().default(1e-9),
   /** Activations of one forward pass, samples × Σ units: what a training thread or a prediction holds per matrix. */
   LIMIT_ACTIVATION_VALUES: int(50_000_000),
+  /** Evaluations a model keeps at most (POST /v1/models/:id/evaluations; delete one to make room). */
+  LIMIT_MODEL_EVALUATIONS: int(100),
   LIMIT_TENANT_STORED_BYTES: int(1024 * 1024 * 1024),
   LIMIT_TENANT_ACTIVE_JOBS: int(10),
   /** Threads one job may ask for (training.threads); a worker runs at most its WORKER_TRAINING_THREADS. */

@@ -203,6 +203,7 @@ const RESPONSE_DESCRIPTIONS: Record<string, Record<string, string>> = {
   createEvaluation: { 201: 'The stored evaluation with its metrics (Location: its URL)' },
   listEvaluations: { 200: "A page of the model's evaluations and the cursor of the next" },
   getEvaluation: { 200: 'The evaluation' },
+  deleteEvaluation: { 204: 'Deleted' },
   getUsage: { 200: 'Usage, remaining allowances and limits' },
   createWebhook: { 201: 'The endpoint and its signing secret, shown only this once (Location: its URL)' },
   listWebhooks: { 200: 'A page of endpoints (without secrets) and the cursor of the next' },

@@ -16,7 +16,7 @@ import { expectError, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
-  ctx = await createApiContext();
+  ctx = await createApiContext({ LIMIT_MODEL_EVALUATIONS: '3' });
 });
 afterAll(async () => ctx?.close());
 
@@ -473,5 +473,38 @@ describe('refusals', () => {
     expect(deleted.details).toMatchObject({ field: 'datasetId' });
     expect((await ctx.app.inject({ method: 'DELETE', url: `/v1/models/${modelId}` })).statusCode).toBe(204);
     expect(await ctx.database.db.evaluation.count({ where: { modelId } })).toBe(0);
+  });
+
+  it('LIMIT_MODEL_EVALUATIONS: a model keeps that many (422 naming the limit, nothing stored); deleting one makes room', async () => {
+    const { modelId, datasetId } = await storeModel({
+      features: trainFeatures,
+      labels: ['cat', 'dog', 'cat', 'dog', 'dog', 'cat'],
+      layers: binaryLayers,
+      parameters: binaryParameters,
+      task: 'binary',
+      classes: ['cat', 'dog'],
+      normalization: { kind: 'none' },
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await evaluate(modelId, datasetId);
+      expect(res.statusCode, res.body).toBe(201);
+      ids.push(res.json().id);
+    }
+    const refused = expectError(await evaluate(modelId, datasetId), 422, 'BP_ERR_LIMIT_EXCEEDED');
+    expect(refused.details).toEqual({ limit: 'LIMIT_MODEL_EVALUATIONS', actual: 4, max: 3 });
+    expect(await ctx.database.db.evaluation.count({ where: { modelId } })).toBe(3);
+
+    const url = `/v1/models/${modelId}/evaluations/${ids[0]}`;
+    const other = await ctx.createTenantKey('deleting-tenant');
+    expectError(
+      await ctx.app.inject({ method: 'DELETE', url, headers: { authorization: `Bearer ${other.apiKey}` } }),
+      404,
+      'BP_ERR_EVALUATION_NOT_FOUND',
+    );
+    expect((await ctx.app.inject({ method: 'DELETE', url })).statusCode).toBe(204);
+    expectError(await ctx.app.inject({ method: 'GET', url }), 404, 'BP_ERR_EVALUATION_NOT_FOUND');
+    expectError(await ctx.app.inject({ method: 'DELETE', url }), 404, 'BP_ERR_EVALUATION_NOT_FOUND');
+    expect((await evaluate(modelId, datasetId)).statusCode).toBe(201);
   });
 });

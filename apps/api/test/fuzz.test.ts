@@ -643,7 +643,10 @@ describe('fuzzing every route from its OpenAPI schemas', () => {
               : (path.split('/')[2]!.replace(/s$/, '') as 'dataset' | 'network' | 'job');
             ids[kind].push(res.json().id);
           }
-          if (res.statusCode === 204) {
+          if (res.statusCode === 204 && path.includes('{evaluationId}')) {
+            const gone = decodeURIComponent(request.url.split('/')[5]!.split('?')[0]!);
+            ids.evaluation = ids.evaluation.filter((id) => id !== gone);
+          } else if (res.statusCode === 204) {
             const kind = path.split('/')[2]!.replace(/s$/, '') as 'dataset' | 'network' | 'job' | 'model';
             const gone = decodeURIComponent(request.url.split('/')[3]!.split('?')[0]!);
             ids[kind] = ids[kind].filter((id) => id !== gone);

@@ -143,6 +143,7 @@ describe('GET /openapi.json', () => {
         'POST /v1/models/{id}/evaluations',
         'GET /v1/models/{id}/evaluations',
         'GET /v1/models/{id}/evaluations/{evaluationId}',
+        'DELETE /v1/models/{id}/evaluations/{evaluationId}',
         'GET /v1/usage',
         'POST /v1/webhooks',
         'GET /v1/webhooks',

@@ -42,7 +42,9 @@ export {
 } from './datasets.ts';
 export {
   type CreateEvaluationInput,
+  type CreateEvaluationResult,
   createEvaluation,
+  deleteEvaluation,
   type EvaluationRow,
   getEvaluation,
   listEvaluations,

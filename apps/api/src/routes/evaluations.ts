@@ -12,10 +12,12 @@ import {
   EvaluationParams,
   IdParams,
   ListEvaluationsQuery,
+  limitExceeded,
 } from '@backprop/contracts';
 import {
   bytesToFloat64,
   createEvaluation,
+  deleteEvaluation,
   getDataset,
   getDatasetWithValues,
   getEvaluation,
@@ -24,13 +26,14 @@ import {
 import { serializeBinary } from '@backprop/nn';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { toEvaluation } from '../evaluation/present.ts';
 import { runEvaluation } from '../evaluation/run.ts';
 import { checkEvaluable, targetsOf } from '../evaluation/targets.ts';
 import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
 import { storedClasses } from '../stored.ts';
-import { NoQuery } from './strict.ts';
+import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['models'];
 
@@ -113,15 +116,26 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
         dataset.samples * layers.reduce((n, l) => n + l.units, 0),
         env.EVALUATION_THREAD_HEAP_MB,
       );
-      const row = await createEvaluation(db, {
+      const created = await createEvaluation(db, {
         tenantId,
         modelId,
         datasetId,
         task: model.task,
         samples: values.samples,
         metrics,
+        maxPerModel: env.LIMIT_MODEL_EVALUATIONS,
       });
-      if (!row) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${modelId} does not exist`);
+      if (created.outcome === 'missing')
+        throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${modelId} does not exist`);
+      if (created.outcome === 'limit') {
+        throw limitExceeded(
+          'LIMIT_MODEL_EVALUATIONS',
+          created.count + 1,
+          env.LIMIT_MODEL_EVALUATIONS,
+          "the model's evaluations (delete one with DELETE /v1/models/{id}/evaluations/{evaluationId})",
+        );
+      }
+      const row = created.evaluation;
       return reply
         .code(201)
         .header('location', `/v1/models/${modelId}/evaluations/${row.id}`)
@@ -172,6 +186,30 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
           `evaluation ${evaluationId} of model ${id} does not exist`,
         );
       return toEvaluation(row);
+    },
+  );
+
+  r.delete(
+    '/models/:id/evaluations/:evaluationId',
+    {
+      schema: {
+        tags,
+        operationId: 'deleteEvaluation',
+        summary: 'Delete one evaluation of a model',
+        params: EvaluationParams,
+        querystring: NoQuery,
+        body: NoBody,
+        response: { 204: z.null(), 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { id, evaluationId } = request.params;
+      if (!(await deleteEvaluation(db, request.tenantId, id, evaluationId)))
+        throw new ApiError(
+          'BP_ERR_EVALUATION_NOT_FOUND',
+          `evaluation ${evaluationId} of model ${id} does not exist`,
+        );
+      return reply.code(204).send(null);
     },
   );
 }
