@@ -3,6 +3,7 @@
  * validation split and Adam) is reproduced with POST /v1/jobs/:id/reproduce, and the new model's
  * weights are bit-identical to the original's; the receipt names what made the model.
  */
+import { ensureDatasetContentHash } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerProcess } from '../../worker/test/processes.ts';
 import { type ApiContext, createApiContext, planarCsv } from './context.ts';
@@ -130,6 +131,25 @@ describe('GET /v1/models/:id/receipt', () => {
     expect(receipt.threads).toBe(job.training.threads ?? 1);
     expect(receipt.packages['@backprop/nn']).toMatch(/^\d+\.\d+\.\d+/);
     expect(receipt.packages.node).toBe(process.versions.node);
+
+    // The content hash: of the stored values, the same for the same data uploaded again, kept.
+    expect(receipt.dataset.contentHash).toMatch(/^[0-9a-f]{64}$/);
+    expect((await get(`/v1/models/${original.modelId}/receipt`)).dataset.contentHash).toBe(
+      receipt.dataset.contentHash,
+    );
+    const again = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/datasets?name=planar-again',
+      headers: { 'content-type': 'text/csv' },
+      payload: await planarCsv(),
+    });
+    expect(await ensureDatasetContentHash(ctx.database.db, ctx.tenantId, again.json().id)).toBe(
+      receipt.dataset.contentHash,
+    );
+    const other = await createdId(ctx, '/v1/datasets', { features: [[1], [2]], labels: [0, 1] });
+    const otherHash = await ensureDatasetContentHash(ctx.database.db, ctx.tenantId, other);
+    expect(otherHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(otherHash).not.toBe(receipt.dataset.contentHash);
     expectError(
       await ctx.app.inject({ method: 'GET', url: `/v1/models/${UNKNOWN_ID}/receipt` }),
       404,

@@ -121,6 +121,7 @@ export {
   aliasesOf,
   deleteAlias,
   deleteModelUnlessAliased,
+  ensureDatasetContentHash,
   findModelVersion,
   getJobReceiptSource,
   getModelOrigin,

@@ -285,3 +285,28 @@ export async function getJobReceiptSource(db: DbOrTx, tenantId: string, jobId: s
     },
   });
 }
+
+/**
+ * The dataset's content hash: hex sha256 over its stored values (each chunk's encoding name and
+ * bytes, in order, then y), computed in Postgres (no values travel) the first time it is needed
+ * and kept on the row. null if the dataset is missing, not ready, or its values were deleted.
+ */
+export async function ensureDatasetContentHash(
+  db: DbOrTx,
+  tenantId: string,
+  id: string,
+): Promise<string | null> {
+  if (!isUuid(id)) return null;
+  const [row] = await db.$queryRaw<{ contentHash: string | null; deletedAt: Date | null }[]>`
+    SELECT "contentHash", "deletedAt" FROM "Dataset"
+    WHERE "id" = ${id}::uuid AND "tenantId" = ${tenantId}::uuid AND "status" = 'ready'`;
+  if (!row) return null;
+  if (row.contentHash !== null || row.deletedAt !== null) return row.contentHash;
+  const [updated] = await db.$queryRaw<{ contentHash: string }[]>`
+    UPDATE "Dataset" d SET "contentHash" = encode(sha256(
+      coalesce((SELECT string_agg(convert_to(c."encoding"::text, 'UTF8') || c."values", ''::bytea ORDER BY c."index")
+                FROM "DatasetChunk" c WHERE c."datasetId" = d."id"), ''::bytea) || d."y"), 'hex')
+    WHERE d."id" = ${id}::uuid AND d."deletedAt" IS NULL
+    RETURNING d."contentHash"`;
+  return updated?.contentHash ?? null;
+}

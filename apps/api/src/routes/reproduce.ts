@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ApiError, ErrorBody, IdParams, Job } from '@backprop/contracts';
-import { getJob, getJobReceiptSource, getModelOrigin } from '@backprop/db';
+import { ensureDatasetContentHash, getJob, getJobReceiptSource, getModelOrigin } from '@backprop/db';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -58,7 +58,12 @@ export const Receipt = z
       name: z.string(),
       samples: z.number().int(),
       features: z.number().int(),
-      contentHash: z.string().nullable().describe('hex sha256 of the stored values; null where not recorded'),
+      contentHash: z
+        .string()
+        .nullable()
+        .describe(
+          'hex sha256 of the stored values (computed when first asked for, then kept); null if they were deleted before',
+        ),
     }),
     network: z.object({
       id: z.string(),
@@ -119,7 +124,8 @@ export async function reproduceRoutes(app: FastifyInstance): Promise<void> {
           name: job.dataset.name,
           samples: job.dataset.samples,
           features: job.dataset.features,
-          contentHash: job.dataset.contentHash,
+          contentHash:
+            job.dataset.contentHash ?? (await ensureDatasetContentHash(db, request.tenantId, job.dataset.id)),
         },
         network: {
           id: job.network.id,
