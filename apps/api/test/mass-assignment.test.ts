@@ -284,6 +284,8 @@ describe('responses carry only allow-listed fields', () => {
     'normalize',
     'costEvery',
     'initialParameters',
+    'threads',
+    'dtype',
   ];
   const get = async (url: string) => {
     const res = await ctx.app.inject({ method: 'GET', url });
