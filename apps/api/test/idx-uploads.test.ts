@@ -15,7 +15,7 @@ const FASHION = '/usr/share/datasets/fashion-mnist';
 function idx(dimensions: number[], values: ArrayLike<number>, type = 0x08): Buffer {
   const header = Buffer.alloc(4 + 4 * dimensions.length);
   header.set([0, 0, type, dimensions.length]);
-  dimensions.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  for (const [i, d] of dimensions.entries()) header.writeUInt32BE(d, 4 + 4 * i);
   return Buffer.concat([header, Buffer.from(Uint8Array.from(values))]);
 }
 
