@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "TrainingJob" DROP COLUMN "receipt";
