@@ -13,6 +13,9 @@ export const StoredFeatureStats = z.array(FeatureStat);
  */
 export const StoredTraining = z.record(z.string(), z.unknown()).transform(({ run: _run, ...shown }) => shown);
 
+/** The cost-history spacing of a job, from its stored plan (PlannedTraining.costEvery). */
+export const StoredCostEvery = z.object({ costEvery: z.number().int().min(1) });
+
 /** Classes of a classification, or undefined for a regression (stored as JSON null). */
 export function storedClasses(value: unknown): ClassLabel[] | undefined {
   return value === null || value === undefined ? undefined : z.array(ClassLabel).parse(value);

@@ -462,7 +462,6 @@ describe('a large dataset delete does not read the values back into the API proc
         networkId: net.id,
         training: {},
         iterations: 1,
-        costEvery: 1,
       });
       await cancelJob(ctx.database.db, tenantId, job.id);
       expect(await del(referenced)).toBeLessThan(VALUE_BYTES / 100);

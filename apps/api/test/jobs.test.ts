@@ -1,7 +1,7 @@
 /**
  * /v1/jobs with a real queue and no worker: jobs stay queued, which is what these tests need.
  */
-import { CANCEL_CHANNEL, JobErrorCode } from '@backprop/contracts';
+import { CANCEL_CHANNEL, JobErrorCode, PlannedTraining } from '@backprop/contracts';
 import { claimJob, failJob, recordProgress } from '@backprop/db';
 import { Queue } from 'bullmq';
 import type { LightMyRequestResponse } from 'fastify';
@@ -149,8 +149,11 @@ describe('POST /v1/jobs', () => {
     expect(body.training.seed).toBeLessThanOrEqual(0xffffffff);
 
     const row = await ctx.database.db.trainingJob.findUniqueOrThrow({ where: { id: body.id } });
-    expect(row).toMatchObject({ status: 'queued', iterations: 1000, costEvery: 10, datasetId: binaryId });
-    expect(row.training).toEqual(body.training);
+    expect(row).toMatchObject({ status: 'queued', iterations: 1000, datasetId: binaryId });
+    // The stored plan is the answer's options with the numbers of the run (its costEvery included).
+    const { run, ...options } = PlannedTraining.parse(row.training);
+    expect(options).toEqual(body.training);
+    expect(run).toMatchObject({ updates: 1000, costPoints: 101 });
 
     const queued = await queue.getJob(body.id);
     expect(queued).toBeDefined();

@@ -62,8 +62,6 @@ export interface CreateJobInput {
   training: Prisma.InputJsonObject;
   /** iterations planned in total */
   iterations: number;
-  /** a cost is recorded every costEvery iterations */
-  costEvery: number;
   /** the client's Idempotency-Key: at most one job per (tenant, key) */
   idempotencyKey?: string | null;
   /** a hash of the request body, to tell a retry from a different request reusing the key */
@@ -91,7 +89,6 @@ export class MissingReferenceError extends Error {
  */
 export async function createJob(db: DbOrTx, input: CreateJobInput): Promise<CreateJobResult> {
   assertCount(input.iterations, 'iterations', { min: 1 });
-  assertCount(input.costEvery, 'costEvery', { min: 1 });
   assertFiniteJson(input.training, 'training');
   if (!isUuid(input.datasetId) || !isUuid(input.networkId)) throw new MissingReferenceError();
   const key = input.idempotencyKey ?? null;
@@ -104,7 +101,6 @@ export async function createJob(db: DbOrTx, input: CreateJobInput): Promise<Crea
         networkId: input.networkId,
         training: input.training,
         iterations: input.iterations,
-        costEvery: input.costEvery,
         idempotencyKey: key,
         requestHash,
       },

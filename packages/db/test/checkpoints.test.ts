@@ -158,7 +158,6 @@ describe('checkpoints count in stored bytes while they exist', () => {
         networkId: refs.networkId,
         training: {},
         iterations: 10,
-        costEvery: 1,
       },
       { maxActiveJobs: 100, maxStoredBytes: max, modelBytes: storedModelBytes(2, 17) },
     );

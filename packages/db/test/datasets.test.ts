@@ -106,7 +106,6 @@ describe('deleteDataset', () => {
           networkId: network.id,
           training: {},
           iterations: 1,
-          costEvery: 1,
         }),
       ]);
       expect(deleted.status).toBe('fulfilled');
@@ -136,7 +135,6 @@ describe('deleteDataset', () => {
             networkId: network.id,
             training: {},
             iterations: 1,
-            costEvery: 1,
           },
           { maxActiveJobs: 1000, maxStoredBytes: 1e12, modelBytes: 8 },
         ),

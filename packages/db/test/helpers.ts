@@ -103,7 +103,6 @@ export async function makeJob(
     networkId: refs.networkId,
     training: { learningRate: 0.1, iterations: 100 },
     iterations: 100,
-    costEvery: 10,
     ...extra,
   });
   return result.job;

@@ -55,7 +55,6 @@ describe('createJob idempotency', () => {
         ...refs,
         training: { learningRate: 0.1 },
         iterations: 100,
-        costEvery: 10,
         idempotencyKey: 'key-concurrent',
         requestHash: 'hash-a',
       }),

@@ -98,7 +98,6 @@ describe('tenant scoping', () => {
       networkId: network.id,
       training: {},
       iterations: 10,
-      costEvery: 1,
       idempotencyKey: 'shared-key',
     });
     expect(result.created).toBe(true);
@@ -122,7 +121,6 @@ describe('tenant scoping', () => {
         networkId: ids.networkId,
         training: {},
         iterations: 1,
-        costEvery: 1,
       }),
     ).rejects.toThrow(MissingReferenceError);
   });

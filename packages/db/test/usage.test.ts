@@ -160,7 +160,6 @@ describe('withTenantLock', () => {
           networkId: network.id,
           training: { learningRate: 0.1, iterations: 10 },
           iterations: 10,
-          costEvery: 1,
         });
         return 'created' as const;
       });
@@ -183,7 +182,6 @@ describe('withTenantLock', () => {
           networkId: network.id,
           training: { learningRate: 0.1, iterations: 10 },
           iterations: 10,
-          costEvery: 1,
         });
       });
     await Promise.all(Array.from({ length: 8 }, attempt));
@@ -245,7 +243,6 @@ describe('createJobWithinQuota', () => {
     networkId,
     training: { learningRate: 0.1, iterations: 10 },
     iterations: 10,
-    costEvery: 1,
     idempotencyKey: key,
     requestHash: key ? 'hash' : null,
   });

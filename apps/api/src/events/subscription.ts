@@ -26,6 +26,7 @@ import { bytesToFloat64, type Db, getJob } from '@backprop/db';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { toJob } from '../jobs/present.ts';
+import { StoredCostEvery } from '../stored.ts';
 
 /** Stream entries are `<ms>-<seq>`; ids compare numerically, part by part. */
 export const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
@@ -100,6 +101,7 @@ export async function runSubscription(input: SubscriptionInput): Promise<void> {
     }
     const job = toJob(row);
     const costs = bytesToFloat64(row.costs);
+    const { costEvery } = StoredCostEvery.parse(row.training);
     const terminal = TERMINAL_STATUSES.includes(job.status);
     const status: JobEvent = {
       type: 'status',
@@ -118,7 +120,7 @@ export async function runSubscription(input: SubscriptionInput): Promise<void> {
         jobId,
         index,
         // Recorded every costEvery updates, and the final cost where training ended.
-        iteration: terminal && last ? row.iteration : Math.min(index * row.costEvery, row.iteration),
+        iteration: terminal && last ? row.iteration : Math.min(index * costEvery, row.iteration),
         cost: Number.isFinite(cost) ? cost : null,
         validationCost: null,
       });

@@ -33,7 +33,7 @@ import { publishStatus } from '../events/publish.ts';
 import { planTraining } from '../jobs/plan.ts';
 import { toJob } from '../jobs/present.ts';
 import { isQueueRefusal } from '../queue.ts';
-import { StoredLayers } from '../stored.ts';
+import { StoredCostEvery, StoredLayers } from '../stored.ts';
 import { storageQuotaExceeded } from './quota.ts';
 import { deleteByIdSchema, NoBody, NoQuery } from './strict.ts';
 
@@ -115,7 +115,6 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
           networkId: network.id,
           training: plan.training,
           iterations: plan.updates,
-          costEvery: plan.training.costEvery,
           idempotencyKey: idempotencyKey ?? null,
           requestHash: idempotencyKey ? requestHash(body) : null,
         },
@@ -241,12 +240,13 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       const finite = (c: number) => (Number.isFinite(c) ? c : null);
       const costs = Array.from(bytesToFloat64(job.costs), finite);
       const pairs = bytesToFloat64(job.validationHistory);
-      if (pairs.length === 0) return { costEvery: job.costEvery, costs };
+      const { costEvery } = StoredCostEvery.parse(job.training);
+      if (pairs.length === 0) return { costEvery, costs };
       // Two values per recorded cost: the held-out cost, then the accuracy or the MSE.
       const dataset = await getDataset(db, request.tenantId, job.datasetId);
       const scores = Array.from({ length: pairs.length / 2 }, (_, i) => finite(pairs[2 * i + 1]!));
       return {
-        costEvery: job.costEvery,
+        costEvery,
         costs,
         validation: {
           costs: Array.from({ length: pairs.length / 2 }, (_, i) => finite(pairs[2 * i]!)),

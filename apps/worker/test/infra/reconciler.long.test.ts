@@ -41,7 +41,6 @@ describe('reconciler', () => {
         networkId,
         training: { learningRate: 1, iterations: 10 },
         iterations: 10,
-        costEvery: 1,
       }).then((r) => r.job.id);
 
     // Oldest first: 300 rows the queue holds, then 40 it never heard of, then one running row
