@@ -21,7 +21,7 @@ beforeAll(async () => {
   servers = await startServers();
   space = await Space.create(servers.pg, servers.redis);
   api = await space.startApi({ LOG_LEVEL: 'warn' });
-  const worker = space.startWorker({ LOG_LEVEL: 'warn' });
+  const worker = space.startWorker(); // its 'worker ready' line is logged at info
   await worker.waitForLog((line) => line.msg === 'worker ready', 300_000);
 }, 600_000); // private servers and two processes: minutes on a loaded machine
 afterAll(async () => {
