@@ -51,13 +51,16 @@ const LAYERS = [
 ] as const;
 const LEARNING_RATE = 0.0075;
 
-/** The worker's settings: its production defaults (apps/worker/src/env.ts), not the tests' fast ones. */
+/**
+ * The worker's settings: its production defaults (apps/worker/src/env.ts), not the tests' fast
+ * ones; PROGRESS_EVERY_MS and CHECKPOINT_EVERY_MS may be set in this script's environment.
+ */
 const WORKER_DEFAULTS: Record<string, string> = {
   WORKER_CONCURRENCY: '1',
   LOCK_DURATION_MS: '30000',
   STALLED_INTERVAL_MS: '15000',
-  PROGRESS_EVERY_MS: '500',
-  CHECKPOINT_EVERY_MS: '10000',
+  PROGRESS_EVERY_MS: process.env.PROGRESS_EVERY_MS ?? '500',
+  CHECKPOINT_EVERY_MS: process.env.CHECKPOINT_EVERY_MS ?? '10000',
   LEASE_MS: '15000',
   RECONCILE_EVERY_MS: '15000',
   RECONCILE_QUEUED_AFTER_MS: '10000',
