@@ -102,6 +102,45 @@ describe('@backprop/client against the real API', () => {
     expect(replay).toEqual(statuses);
   });
 
+  it('a stream cut after its first event is reopened with Last-Event-ID: nothing lost, nothing repeated', async () => {
+    const dataset = await client.datasets.upload(await planarCsv());
+    const network = await client.networks.create(NETWORK);
+    const job = await client.jobs.create({
+      datasetId: dataset.id,
+      networkId: network.id,
+      training: { learningRate: 0.5, iterations: 10 },
+    });
+    await client.jobs.cancel(job.id);
+    const whole: JobEvent[] = [];
+    for await (const event of client.jobs.events(job.id)) whole.push(event);
+    expect(whole.length).toBeGreaterThanOrEqual(2);
+
+    // The real fetch, whose first event stream is cut (the connection closed) after one event.
+    const lastEventIds: (string | null)[] = [];
+    const cutting: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      lastEventIds.push(new Headers(init?.headers).get('last-event-id'));
+      if (lastEventIds.length > 1 || !response.body) return response;
+      const reader = response.body.getReader();
+      let text = '';
+      while (!text.includes('\n\n')) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        text += new TextDecoder().decode(chunk.value);
+      }
+      await reader.cancel();
+      const firstEvent = text.slice(0, text.indexOf('\n\n') + 2);
+      return new Response(firstEvent, { status: 200, headers: response.headers });
+    };
+    const cut = new BackpropClient({ baseUrl: client.baseUrl, apiKey: ctx.apiKey, fetch: cutting });
+    const resumed: JobEvent[] = [];
+    for await (const event of cut.jobs.events(job.id, { reconnectDelayMs: 10 })) resumed.push(event);
+    expect(resumed).toEqual(whole);
+    expect(lastEventIds).toHaveLength(2);
+    expect(lastEventIds[0]).toBeNull();
+    expect(lastEventIds[1]).toMatch(/\S/);
+  });
+
   it('an events stream of a missing job is a BackpropError, not a reconnection loop', async () => {
     const iterator = client.jobs.events(MISSING);
     await expect(iterator.next()).rejects.toMatchObject({ status: 404, code: 'BP_ERR_JOB_NOT_FOUND' });
