@@ -27,6 +27,7 @@ import {
   trainAndEvaluate,
   trainingOptions,
   uploadIdx,
+  WORKER_SETTINGS,
 } from '../fashion/recipe.ts';
 
 const FLOOR = 0.8833;
@@ -116,12 +117,8 @@ async function main(): Promise<void> {
   const space = await Space.create(pg, redis);
   try {
     const api: ApiProcess = await space.startApi({ LOG_LEVEL: 'warn' });
-    const worker = space.startWorker({
-      LOG_LEVEL: 'warn',
-      PROGRESS_EVERY_MS: '500',
-      CHECKPOINT_EVERY_MS: '10000',
-    });
-    await worker.waitForLog((line) => line.msg === 'worker ready', 120_000);
+    const worker = space.startWorker(WORKER_SETTINGS);
+    await worker.waitForLog((line) => line.msg === 'worker ready', 300_000);
     const client: Client = { url: api.url, apiKey: space.apiKey };
     const trainFiles = fashionFiles('train', samples);
     const testFiles = fashionFiles('t10k');

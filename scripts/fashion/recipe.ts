@@ -22,6 +22,20 @@ export const NETWORK = {
   init: 'he',
 } as const;
 
+/**
+ * The worker's production timings (apps/worker/src/env.ts), not the fault tests' fast ones: a
+ * 4-second lock on a loaded machine would count a healthy job as stalled.
+ */
+export const WORKER_SETTINGS: Record<string, string> = {
+  LOG_LEVEL: 'info', // its 'worker ready' line
+  LOCK_DURATION_MS: '30000',
+  STALLED_INTERVAL_MS: '15000',
+  LEASE_MS: '15000',
+  PROGRESS_EVERY_MS: '500',
+  CHECKPOINT_EVERY_MS: '10000',
+  HEARTBEAT_EVERY_MS: '10000',
+};
+
 export function trainingOptions(epochs: number) {
   return {
     optimizer: 'adam',

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ApiProcess, Space, startServers } from '../../apps/worker/test/infra/stack.ts';
-import { fashionFiles, trainAndEvaluate, uploadIdx } from '../fashion/recipe.ts';
+import { fashionFiles, trainAndEvaluate, uploadIdx, WORKER_SETTINGS } from '../fashion/recipe.ts';
 
 const TRAIN_SAMPLES = 6000;
 const TEST_SAMPLES = 2000;
@@ -21,7 +21,7 @@ beforeAll(async () => {
   servers = await startServers();
   space = await Space.create(servers.pg, servers.redis);
   api = await space.startApi({ LOG_LEVEL: 'warn' });
-  const worker = space.startWorker(); // its 'worker ready' line is logged at info
+  const worker = space.startWorker(WORKER_SETTINGS);
   await worker.waitForLog((line) => line.msg === 'worker ready', 300_000);
 }, 600_000); // private servers and two processes: minutes on a loaded machine
 afterAll(async () => {
