@@ -414,7 +414,8 @@ class Usage implements Cmd {
       },
       activeJobs: { count: m.active(this.tenant), limit: ACTIVE_JOBS },
       storedBytes: {
-        datasets: m.listed(this.tenant, 'dataset').length * (4 * 2 + 4) * 8,
+        // 4 × 2 features of 0/1 stored as bytes, 4 labels as float64
+        datasets: m.listed(this.tenant, 'dataset').length * (4 * 2 * 1 + 4 * 8),
         models: m.owned(this.tenant, 'model').length * MODEL_BYTES,
         reserved: m.active(this.tenant) * MODEL_BYTES,
       },
