@@ -164,3 +164,25 @@ describe('IDX uploads', () => {
     });
   });
 });
+
+describe('malformed multipart bodies', () => {
+  it.each([
+    ['no boundary', 'multipart/form-data', 'images=x'],
+    ['a boundary that never comes', 'multipart/form-data; boundary=abc', 'no parts here'],
+    [
+      'a part cut short',
+      'multipart/form-data; boundary=abc',
+      '--abc\r\nContent-Disposition: form-data; name="images"; filename="i"\r\n\r\n\x00\x00',
+    ],
+  ])('%s: a 400, nothing stored', async (_, type, payload) => {
+    const before = await fingerprint(ctx.database.db, ctx.app);
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      headers: { 'content-type': type },
+      payload,
+    });
+    expectError(res, 400, 'BP_ERR_VALIDATION');
+    expect(await fingerprint(ctx.database.db, ctx.app)).toEqual(before);
+  });
+});

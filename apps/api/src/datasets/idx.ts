@@ -61,6 +61,10 @@ function fromMultipartError(err: unknown, limits: CsvLimits): unknown {
     case 'FST_MP_PREMATURE_CLOSE':
       return new ApiError('BP_ERR_VALIDATION', 'the multipart body ended before its last part did');
     default:
+      // busboy's own refusals of a body that is not multipart: no boundary, a bad part header
+      if (err instanceof Error && /^(multipart|malformed|unexpected end of)/i.test(err.message)) {
+        return new ApiError('BP_ERR_VALIDATION', `the multipart body is malformed: ${err.message}`);
+      }
       return err;
   }
 }
