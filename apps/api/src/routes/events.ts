@@ -179,7 +179,9 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
       open.add(close);
       reply.raw.on('close', close);
       // The heartbeat keeps the connection busy; the idle-socket timeout must not cut a quiet job.
-      request.raw.socket?.setTimeout(0);
+      // (An injected request's socket is a stand-in without setTimeout.)
+      const socket = request.raw.socket;
+      if (typeof socket?.setTimeout === 'function') socket.setTimeout(0);
 
       void runSubscription({
         db,
