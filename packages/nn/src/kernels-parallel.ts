@@ -19,8 +19,14 @@ import type { KernelName, ThreadPool } from './threads.ts';
  * Products of at most `minProduct` multiply-adds stay on the calling thread: waking a helper and
  * waiting for it costs tens of microseconds. Tests lower it to split every product.
  */
-export const parallelSettings: { minProduct: number; split: 'samples' | 'rows' } = {
+export const parallelSettings: { minProduct: number; minWork: number; split: 'samples' | 'rows' } = {
   minProduct: 1 << 18,
+  /**
+   * A run whose forward pass over one batch is at most this many multiply-adds (batch × Σ
+   * n[l]·n[l−1]) trains on the calling thread alone: waking helpers every update would cost more
+   * than it saves (the planar network: 400 × 12). Tests lower it to split tiny networks.
+   */
+  minWork: 1 << 19,
   /**
    * How train shares an update: 'samples' (train-parallel.ts, the default: measured faster, see
    * BENCHMARKS.md) or 'rows' (these kernels; bench-threads.ts compares the two).

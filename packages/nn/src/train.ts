@@ -26,6 +26,7 @@ import { copyWeights, EarlyStopping } from './early-stopping.ts';
 import { DivergenceError } from './errors.ts';
 import { forwardPropagation } from './forward.ts';
 import { heldOutScore } from './held-out-score.ts';
+import { parallelSettings } from './kernels-parallel.ts';
 import type { Matrix } from './matrix.ts';
 import type { Network } from './network.ts';
 import { readParameters } from './network.ts';
@@ -39,7 +40,7 @@ import { createParallelPass } from './train-parallel.ts';
 import { readSettings, readStartIteration, type Settings } from './train-settings.ts';
 import { withThreads } from './train-threads.ts';
 import type { TrainingCheckpoint, TrainOptions, TrainResult } from './train-types.ts';
-import { fail, type MatrixInput, readX, readY } from './validate.ts';
+import { fail, isMatrix, type MatrixInput, readX, readY } from './validate.ts';
 import { createWorkspace, type Workspace } from './workspace.ts';
 
 export type {
@@ -60,10 +61,22 @@ export type {
  */
 export function train(net: Network, X: MatrixInput, Y: MatrixInput, options: TrainOptions): TrainResult {
   const settings = readSettings(options, 'train');
-  if (settings.threads === 1) return trainIn(privateMemory, null, net, X, Y, options, settings);
+  if (settings.threads === 1 || passWork(net, X, options) <= parallelSettings.minWork) {
+    return trainIn(privateMemory, null, net, X, Y, options, settings);
+  }
   return withThreads(net, settings.threads, ({ memory, samples }) =>
     trainIn(memory, samples, net, X, Y, options, settings),
   );
+}
+
+/** Multiply-adds of one forward pass over a batch (0 when X is not a matrix: trainIn refuses it). */
+function passWork(net: Network, X: MatrixInput, options: TrainOptions): number {
+  const m = isMatrix(X) ? X.cols : Array.isArray(X) && Array.isArray(X[0]) ? X[0].length : 0;
+  const batch = Math.min(options.batchSize ?? m, m);
+  const sizes = net.sizes;
+  let perSample = 0;
+  for (let l = 1; l < sizes.length; l++) perSample += sizes[l]! * sizes[l - 1]!;
+  return batch * perSample;
 }
 
 /**

@@ -161,6 +161,23 @@ describe('train with threads: the edge', () => {
     await allExited();
   });
 
+  it('a network too small to gain (parallelSettings.minWork) trains on one thread: no helper starts', () => {
+    const { X, Y } = randomData(2, 400, 1, 3, 'float64');
+    const tiny = () =>
+      Network.create({
+        inputSize: 2,
+        layers: [
+          { units: 4, activation: 'tanh' },
+          { units: 1, activation: 'sigmoid' },
+        ],
+        seed: 2,
+      });
+    const one = train(tiny(), X, Y, { learningRate: 0.5, iterations: 20 });
+    const two = train(tiny(), X, Y, { learningRate: 0.5, iterations: 20, threads: 2 });
+    expect(two.costs).toEqual(one.costs);
+    expect(started).toHaveLength(0);
+  });
+
   it('refuses a thread count that is not an integer in [1, 64], and threads without a spawner', () => {
     const { X, Y } = randomData(5, 8, 3, 1, 'float64');
     const net = Network.create({ inputSize: 5, layers, seed: 5 });
@@ -193,8 +210,10 @@ describe.each(loadGoldenCases())('golden fixture $name with 2 threads', (c: Gold
     (split) => {
       // With rows, the fixtures' tiny products are split too, in blocks of a row or a few.
       const defaultMinProduct = parallelSettings.minProduct;
+      const defaultMinWork = parallelSettings.minWork;
       parallelSettings.split = split;
       parallelSettings.minProduct = split === 'rows' ? 0 : defaultMinProduct;
+      parallelSettings.minWork = 0;
       try {
         const net = Network.fromParameters({
           inputSize: c.inputSize,
@@ -214,6 +233,7 @@ describe.each(loadGoldenCases())('golden fixture $name with 2 threads', (c: Gold
       } finally {
         parallelSettings.split = 'samples';
         parallelSettings.minProduct = defaultMinProduct;
+        parallelSettings.minWork = defaultMinWork;
       }
     },
   );
