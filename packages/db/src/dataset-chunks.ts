@@ -71,9 +71,16 @@ export interface DecodedChunk {
 
 /**
  * The dataset's chunks in sample order, decoded one at a time: each is read when the previous one
- * has been consumed, so a reader holds one chunk whatever the dataset's size.
+ * has been consumed, so a reader holds one chunk whatever the dataset's size. With `reuse`, every
+ * chunk is decoded into the same buffer (its values are valid until the next one is read), so a
+ * pass over hundreds of megabytes allocates one chunk's worth.
  */
-export async function* readDatasetChunks(db: DbOrTx, datasetId: string): AsyncGenerator<DecodedChunk> {
+export async function* readDatasetChunks(
+  db: DbOrTx,
+  datasetId: string,
+  options: { reuse?: boolean } = {},
+): AsyncGenerator<DecodedChunk> {
+  let buffer = new Float64Array(0);
   const indexes = await db.datasetChunk.findMany({
     where: { datasetId },
     select: { index: true },
@@ -82,7 +89,9 @@ export async function* readDatasetChunks(db: DbOrTx, datasetId: string): AsyncGe
   for (const { index } of indexes) {
     const chunk = await db.datasetChunk.findUnique({ where: { datasetId_index: { datasetId, index } } });
     if (chunk === null) throw new Error(`chunk ${index} of dataset ${datasetId} went away while it was read`);
-    const values = new Float64Array(chunk.values.byteLength / BYTES_PER_VALUE[chunk.encoding]);
+    const length = chunk.values.byteLength / BYTES_PER_VALUE[chunk.encoding];
+    if (!options.reuse || buffer.length < length) buffer = new Float64Array(length);
+    const values = buffer.subarray(0, length);
     decodeValues(chunk.values, chunk.encoding, values);
     yield { firstSample: chunk.firstSample, samples: chunk.samples, values };
   }
@@ -97,7 +106,7 @@ export async function decodeDatasetValues(
   if (row.deletedAt !== null) return { x: new Float64Array(0), y: new Float64Array(0) };
   const x = new Float64Array(row.samples * row.features);
   let filled = 0;
-  for await (const chunk of readDatasetChunks(db, row.id)) {
+  for await (const chunk of readDatasetChunks(db, row.id, { reuse: true })) {
     if (chunk.firstSample * row.features !== filled) {
       throw new Error(
         `dataset ${row.id}: a chunk starts at sample ${chunk.firstSample}, expected ${filled / row.features}`,

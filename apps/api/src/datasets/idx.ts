@@ -231,6 +231,9 @@ class IdxReader {
   }
 }
 
+const asBuffer = (chunk: unknown): Buffer =>
+  Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk instanceof Uint8Array ? chunk : String(chunk));
+
 /** The files' bytes, gunzipped when they are gzip, counted together against LIMIT_UPLOAD_BYTES. */
 class DecodedBytes {
   private total = 0;
@@ -241,13 +244,13 @@ class DecodedBytes {
     const chunks = file[Symbol.asyncIterator]();
     const first = await chunks.next();
     if (first.done) return;
-    const head = Buffer.from(first.value);
+    const head = asBuffer(first.value);
     const raw = (async function* () {
       yield head;
       for (;;) {
         const next = await chunks.next();
         if (next.done) return;
-        yield Buffer.from(next.value);
+        yield asBuffer(next.value);
       }
     })();
     if (head[0] !== 0x1f || head[1] !== 0x8b) {

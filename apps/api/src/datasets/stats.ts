@@ -12,6 +12,9 @@ export async function storedFeatureStats(
   datasetId: string,
   names: readonly string[],
 ): Promise<FeatureStat[]> {
-  const stats = await blockColumnStatistics(() => readDatasetChunks(db, datasetId), names.length);
+  const stats = await blockColumnStatistics(
+    () => readDatasetChunks(db, datasetId, { reuse: true }),
+    names.length,
+  );
   return stats.map((column, j) => ({ name: names[j]!, ...column }));
 }
