@@ -170,15 +170,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(datasetRoutes);
       await v1.register(networkRoutes);
       await v1.register(jobRoutes);
+      await v1.register(eventRoutes);
       await v1.register(modelRoutes);
       await v1.register(evaluationRoutes);
-      await v1.register(eventRoutes);
-      await v1.register(usageRoutes);
-      await v1.register(webhookRoutes);
       await v1.register(modelExportRoutes);
       await v1.register(registryRoutes);
       await v1.register(reproduceRoutes);
       await v1.register(dryRunRoutes);
+      await v1.register(usageRoutes);
+      await v1.register(webhookRoutes);
     },
     { prefix: '/v1' },
   );

@@ -84,6 +84,8 @@ export const ApiEnv = z.object({
   LIMIT_PARAMETERS: int(5_000_000),
   LIMIT_ITERATIONS: int(1_000_000),
   LIMIT_TRAINING_WORK: int(1_000_000_000),
+  /** Threads one job may ask for (training.threads); a worker runs at most its WORKER_TRAINING_THREADS. */
+  LIMIT_TRAINING_THREADS: positive(4),
   LIMIT_PREDICT_SAMPLES: int(10_000),
   /** Tags on one model (PATCH /v1/models/{id}). */
   LIMIT_MODEL_TAGS: int(20),
@@ -96,12 +98,6 @@ export const ApiEnv = z.object({
   LIMIT_MODEL_EVALUATIONS: int(100),
   LIMIT_TENANT_STORED_BYTES: int(1024 * 1024 * 1024),
   LIMIT_TENANT_ACTIVE_JOBS: int(10),
-  /** Threads one job may ask for (training.threads); a worker runs at most its WORKER_TRAINING_THREADS. */
-  LIMIT_TRAINING_THREADS: positive(4),
-  /** Heap of a thread that parses or describes a big upload: an upload that needs more is a 413. */
-  UPLOAD_THREAD_HEAP_MB: positive(2048),
-  /** Webhook registration: WEBHOOK_MAX_ENDPOINTS_PER_TENANT, WEBHOOK_URL_MAX_LENGTH, the secret key. */
-  ...WebhookApiEnvFields,
   /** Job event streams (GET /v1/jobs/:id/events) a tenant holds open at once, across API processes. */
   LIMIT_TENANT_EVENT_STREAMS: positive(10),
   /** An event stream sends a heartbeat comment after this long without events. */
@@ -112,6 +108,10 @@ export const ApiEnv = z.object({
   JOB_EVENTS_MAX_LEN: z.coerce.number().int().min(10).default(10_000),
   JOB_EVENTS_IDLE_TTL_MS: z.coerce.number().int().min(1000).default(86_400_000),
   JOB_EVENTS_FINISHED_TTL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /** Heap of a thread that parses or describes a big upload: an upload that needs more is a 413. */
+  UPLOAD_THREAD_HEAP_MB: positive(2048),
+  /** Webhook registration: WEBHOOK_MAX_ENDPOINTS_PER_TENANT, WEBHOOK_URL_MAX_LENGTH, the secret key. */
+  ...WebhookApiEnvFields,
   /** Heap of a thread that evaluates a model on a big dataset: an evaluation that needs more is a 413. */
   EVALUATION_THREAD_HEAP_MB: positive(2048),
   /** Points of an evaluation's ROC curve at most (evenly spaced beyond; the AUC is the whole curve's). */

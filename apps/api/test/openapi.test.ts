@@ -57,7 +57,6 @@ describe('redocly lint, recommended rules', () => {
       [
         'Alias',
         'ConflictDetails',
-        'CreatedWebhook',
         'Dataset',
         'DryRun',
         'Error',
@@ -73,6 +72,7 @@ describe('redocly lint, recommended rules', () => {
         'Receipt',
         'RegisteredModel',
         'Usage',
+        'CreatedWebhook',
         'Webhook',
         'WebhookDelivery',
       ].sort(),

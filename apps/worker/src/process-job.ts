@@ -34,17 +34,17 @@ import { failJob } from './fail-job.ts';
 import { takeFault } from './faults.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
 import type { CheckpointState, ResumeState, ThreadMessage, TrainRequest } from './protocol.ts';
-import { threadsOf, trainingThreadsCap } from './training-threads.ts';
 import { startTrainingThread, type ThreadHandle } from './thread-runner.ts';
+import { threadsOf, trainingThreadsCap } from './training-threads.ts';
 
 export interface ProcessorDeps {
   env: WorkerEnv;
   db: Db;
   log: Logger;
   workerId: string;
-  /** Running trainings by job id, so cancellation and shutdown can reach them. */
   /** Where the job's status transitions, costs and progress are announced (live events). */
   events: JobEventPublisher;
+  /** Running trainings by job id, so cancellation and shutdown can reach them. */
   active: Map<string, ActiveTraining>;
 }
 
@@ -117,6 +117,7 @@ export async function processTrainingJob(
   const { attempt } = claim;
   const row = claim.job;
   events.status(jobId, { status: 'running' });
+
   // Registered before anything slow, so that a cancel or a shutdown arriving while the data loads
   // still reaches this job: the thread, once started, is told at once.
   let thread: ThreadHandle | null = null;
@@ -255,12 +256,12 @@ export async function processTrainingJob(
       progressEveryMs: env.PROGRESS_EVERY_MS,
       checkpointEveryMs: env.CHECKPOINT_EVERY_MS,
       nice: env.THREAD_NICE,
-      control: new SharedArrayBuffer(4 * 4),
       maxThreads: trainingThreadsCap(env),
+      control: new SharedArrayBuffer(4 * 4),
       ...(takeFault(env.BACKPROP_FAULT_INJECT, 'thread-throw') ? { injectThrow: true } : {}),
     };
-
     log.info({ threads: threadsOf(request), dtype: request.training.dtype ?? 'float64' }, 'training threads');
+
     // Writes to Postgres happen one at a time, in order; a progress write that finds the job no
     // longer ours (cancelled, or taken over by a newer attempt) stops the thread.
     let writes: Promise<unknown> = Promise.resolve();
@@ -281,7 +282,6 @@ export async function processTrainingJob(
     const onMessage = (message: ThreadMessage) => {
       switch (message.type) {
         case 'progress':
-          // Before the costs are appended: the new points' indices follow the history so far.
           announceProgress(message);
           for (const cost of message.newCosts) costs.push(cost);
           for (const value of message.newValidationHistory) validationHistory.push(value);
@@ -425,6 +425,8 @@ export async function processTrainingJob(
       });
     };
 
+    const started = Date.now();
+    const eventLoop = monitorEventLoop();
     const handle = startTrainingThread(request, onMessage, env.THREAD_MAX_OLD_GENERATION_MB);
     thread = handle;
     if (lost !== null) await handle.stop(lost);
@@ -437,8 +439,6 @@ export async function processTrainingJob(
     log.info(
       {
         outcome: outcome.kind,
-    const started = Date.now();
-    const eventLoop = monitorEventLoop();
         ...(outcome.kind === 'stopped' ? { reason: outcome.reason } : {}),
         ...(outcome.kind === 'crashed' ? { error: outcome.message, code: outcome.code } : {}),
         durationMs: Date.now() - started,
@@ -481,6 +481,14 @@ export async function processTrainingJob(
   }
 }
 
+/** The weight of the newest interval in the speed a progress event reports (an exponential average). */
+const SPEED_SMOOTHING = 0.3;
+
+/** A held-out cost as an event carries it: NaN (none recorded) and a missing entry are null. */
+function finiteOrNull(value: number | undefined): number | null {
+  return value === undefined || Number.isNaN(value) ? null : value;
+}
+
 /** A checkpoint's JSON part: the normalisation the run started with. */
 const StoredCheckpointState = z.object({ normalization: Normalization });
 
@@ -490,14 +498,6 @@ function parseCheckpointState(state: unknown): CheckpointState {
 
 /**
  * Retries a write so that a result computed while Postgres is away is not thrown away: while
-/** The weight of the newest interval in the speed a progress event reports (an exponential average). */
-const SPEED_SMOOTHING = 0.3;
-
-/** A held-out cost as an event carries it: NaN (none recorded) and a missing entry are null. */
-function finiteOrNull(value: number | undefined): number | null {
-  return value === undefined || Number.isNaN(value) ? null : value;
-}
-
  * Postgres is unreachable, for up to `budgetMs` (an outage of a minute or two), backing off to one
  * try every 5 s; any other error a few times only (RELIABILITY.md scenario 11).
  */

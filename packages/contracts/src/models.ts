@@ -123,11 +123,11 @@ export const Model = z
       .record(z.string(), z.unknown())
       .describe(
         'The resolved training plan of the job that made this model (as GET /v1/jobs/{id} shows it): every option with its default filled in, the seed and the optimiser hyper-parameters',
+      ),
+    createdAt: Timestamp,
     name: z.string().nullable().describe('Its registry name (PATCH /v1/models/{id}), or null'),
     version: z.number().int().nullable().describe('Its version under that name (1, 2, ...), or null'),
     tags: z.array(z.string()),
-      ),
-    createdAt: Timestamp,
   })
   .meta({ id: 'Model' });
 export type Model = z.infer<typeof Model>;

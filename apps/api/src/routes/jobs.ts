@@ -283,8 +283,8 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
           },
         );
       }
-      // Tell a running worker now rather than at its next progress write; a waiting job is removed.
       await publishStatus(app.deps, request.log, id, 'cancelled');
+      // Tell a running worker now rather than at its next progress write; a waiting job is removed.
       try {
         await Promise.all([redis.publish(CANCEL_CHANNEL, id), queue.remove(id)]);
       } catch (err) {
