@@ -23,8 +23,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError, fingerprint } from './support.ts';
 import { networkBytes } from './network-bytes.ts';
+import { expectError, fingerprint } from './support.ts';
 
 /** 12 samples × 2 small integer features, stored as bytes, and 12 float64 labels. */
 const SMALL_DATASET_BYTES = 12 * 2 * 1 + 12 * 8;

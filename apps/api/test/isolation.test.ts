@@ -12,8 +12,8 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError } from './support.ts';
 import { networkBytes } from './network-bytes.ts';
+import { expectError } from './support.ts';
 
 const SEED = 20261126;
 const RUNS = 50;

@@ -11,8 +11,8 @@ import { claimJob, completeJob } from '@backprop/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError, fingerprint, UNKNOWN_ID } from './support.ts';
 import { networkBytes } from './network-bytes.ts';
+import { expectError, fingerprint, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {

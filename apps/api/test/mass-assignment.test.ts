@@ -8,8 +8,8 @@ import { claimJob, completeJob } from '@backprop/db';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError, fingerprint } from './support.ts';
 import { networkBytes } from './network-bytes.ts';
+import { expectError, fingerprint } from './support.ts';
 
 let ctx: ApiContext;
 let other: { tenantId: string; apiKey: string };

@@ -7,8 +7,8 @@ import type { Prisma, Task } from '@backprop/db';
 import { claimJob, completeJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError } from './support.ts';
 import { networkBytes } from './network-bytes.ts';
+import { expectError } from './support.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {

@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThreadMessage, TrainRequest } from '../../worker/src/protocol.ts';
 import { startTrainingThread } from '../../worker/src/thread-runner.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError, fingerprint } from './support.ts';
 import { networkBytes } from './network-bytes.ts';
+import { expectError, fingerprint } from './support.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
