@@ -41,6 +41,39 @@ describe('held-out score at every recorded cost', () => {
     expect(seen.at(-1)!.validationAccuracy!).toBeGreaterThan(seen[0]!.validationAccuracy! + 0.2);
   });
 
+  it('independent sigmoid outputs (several units): the share of outputs on the right side of 0.5', () => {
+    const { X, Y } = loadPlanar();
+    // two yes/no outputs per sample: the planar label and its opposite
+    const Y2: Matrix = {
+      rows: 2,
+      cols: Y.cols,
+      data: Float64Array.from([...Y.data, ...Y.data.map((y) => 1 - y)]),
+    };
+    const net = Network.create({
+      inputSize: 2,
+      layers: [
+        { units: 4, activation: 'tanh' },
+        { units: 2, activation: 'sigmoid' },
+      ],
+      seed: 3,
+    });
+    const seen: TrainProgress[] = [];
+    const result = train(net, X, Y2, {
+      learningRate: 1.2,
+      iterations: 200,
+      costEvery: 50,
+      validationSplit: 0.25,
+      onProgress: (p) => seen.push(p),
+    });
+    const held = result.split!.validation;
+    const AL = net.forward(selectColumns(X, held)) as Matrix;
+    const targets = selectColumns(Y2, held);
+    let right = 0;
+    for (let i = 0; i < AL.data.length; i++) if (AL.data[i]! > 0.5 === targets.data[i]! > 0.5) right++;
+    expect(seen.at(-1)!.validationAccuracy).toBe(right / AL.data.length);
+    expect(seen.at(-1)!.validationAccuracy!).toBeGreaterThan(0.6);
+  });
+
   it('regression: mean squared error on the validation columns', () => {
     const m = 60;
     const x = Array.from({ length: m }, (_, i) => i / m);
