@@ -483,7 +483,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
     const addresses = inputs.map((_, q) => q * CHUNK * 8);
     for (let o = 0; o < n; o += CHUNK) {
       const len = Math.min(CHUNK, n - o);
-      inputs.forEach((x, q) => f64.set(x.subarray(o, o + len), q * CHUNK));
+      for (const [q, x] of inputs.entries()) f64.set(x.subarray(o, o + len), q * CHUNK);
       kernel(addresses, len);
       out?.set(f64.subarray(0, len), o);
     }
