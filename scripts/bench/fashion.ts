@@ -13,6 +13,7 @@
  *               the floor is 0.8833, the MLP 256-128-100 of the dataset authors' benchmark table
  *
  * Options: --epochs 10   --samples 60000 (training images used)   --no-csv (skip the CSV upload)
+ *          --upload-only (the uploads and their memory, no training)
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '10' },
     samples: { type: 'string', default: '60000' },
     csv: { type: 'boolean', default: true },
+    'upload-only': { type: 'boolean', default: false },
   },
   allowNegative: true,
 });
@@ -150,6 +152,7 @@ async function main(): Promise<void> {
           `API RSS ${upload.before.toFixed(0)} → peak ${upload.peak.toFixed(0)} MB (+${(upload.peak - upload.before).toFixed(0)})`,
       );
     }
+    if (values['upload-only']) return;
     const test = await uploadIdx(client, 'fashion-test', testFiles);
 
     let lastLine = '';
