@@ -150,6 +150,18 @@ describe('GET /openapi.json', () => {
         'GET /v1/webhooks/{id}',
         'DELETE /v1/webhooks/{id}',
         'GET /v1/webhooks/{id}/deliveries',
+        'GET /v1/jobs/{id}/events',
+        'POST /v1/jobs/{id}/events/token',
+        'POST /v1/jobs/dry-run',
+        'POST /v1/jobs/{id}/reproduce',
+        'GET /v1/models',
+        'PATCH /v1/models/{id}',
+        'GET /v1/models/{id}/export',
+        'GET /v1/models/{id}/receipt',
+        'GET /v1/registry/{name}',
+        'PUT /v1/registry/{name}/aliases/{alias}',
+        'DELETE /v1/registry/{name}/aliases/{alias}',
+        'POST /v1/registry/{name}/aliases/{alias}/predictions',
       ].sort(),
     );
     expect(documented).toEqual(served);

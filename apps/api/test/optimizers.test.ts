@@ -3,6 +3,7 @@
  * accepted with nn's ranges, refused where the chosen optimiser does not read them, and stored in
  * the job's resolved plan with nn's defaults filled in. No worker runs: jobs stay queued.
  */
+import { PlannedTraining } from '@backprop/contracts';
 import { OPTIMIZER_DEFAULTS } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
@@ -58,7 +59,10 @@ describe('optimiser hyper-parameters in POST /v1/jobs', () => {
     const adam = await accepted({ ...base, optimizer: 'adam', beta1: 0.8, beta2: 0.99, epsilon: 1e-7 });
     expect(adam.training).toMatchObject({ optimizer: 'adam', beta1: 0.8, beta2: 0.99, epsilon: 1e-7 });
     const row = await ctx.database.db.trainingJob.findUniqueOrThrow({ where: { id: adam.id } });
-    expect(row.training).toEqual(adam.training);
+    // the row keeps the plan: the options as answered, and nn's run resolved for them
+    const { run, ...options } = PlannedTraining.parse(row.training);
+    expect(options).toEqual(adam.training);
+    expect(run).toMatchObject({ samples: 10, updates: 10 });
     // The bounds are nn's: β may be 0 (momentum becomes gd, Adam keeps no first moment).
     await accepted({ ...base, optimizer: 'momentum', beta: 0 });
     await accepted({ ...base, optimizer: 'adam', beta1: 0, beta2: 0.999999, epsilon: 1e-300 });
