@@ -68,17 +68,33 @@ export async function runUploadThread(
   }
 }
 
-async function runThread(request: object, transferList: ArrayBuffer[], heapMb: number): Promise<unknown> {
+function runThread(request: object, transferList: ArrayBuffer[], heapMb: number): Promise<unknown> {
+  return runWorkerThread({ entry: ENTRY, request, transferList, heapMb, name: 'upload', outOfMemory });
+}
+
+/**
+ * One request in a fresh thread of `entry` (started through the tsx bootstrap) with a heap of
+ * `heapMb`: its ThreadAnswer's result, its ApiError, or `outOfMemory(heapMb)` when the heap ran out.
+ */
+export async function runWorkerThread(options: {
+  entry: string;
+  request: object;
+  transferList: ArrayBuffer[];
+  heapMb: number;
+  name: string;
+  outOfMemory: (heapMb: number) => ApiError;
+}): Promise<unknown> {
+  const { heapMb } = options;
   const thread = new Worker(BOOT, {
-    workerData: { entry: ENTRY, request },
-    transferList,
+    workerData: { entry: options.entry, request: options.request },
+    transferList: options.transferList,
     resourceLimits: { maxOldGenerationSizeMb: heapMb },
   });
   try {
     const message = await new Promise<unknown>((resolve, reject) => {
       thread.once('message', resolve);
-      thread.once('error', (err) => reject(isOutOfMemory(err) ? outOfMemory(heapMb) : err));
-      thread.once('exit', (code) => reject(new Error(`the upload thread exited (code ${code})`)));
+      thread.once('error', (err) => reject(isOutOfMemory(err) ? options.outOfMemory(heapMb) : err));
+      thread.once('exit', (code) => reject(new Error(`the ${options.name} thread exited (code ${code})`)));
     });
     const answer = ThreadAnswer.parse(message);
     if (!answer.ok) throw new ApiError(answer.error.code, answer.error.message, answer.error.details);

@@ -5,12 +5,10 @@
  * bounded before this by LIMIT_ACTIVATION_VALUES (samples × Σ units of the forward pass).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { ApiError, EvaluationMetrics } from '@backprop/contracts';
-import { ownBuffer, ThreadAnswer } from '../datasets/thread.ts';
+import { ownBuffer, runWorkerThread } from '../datasets/thread.ts';
 import { type EvaluationInput, evaluateModel } from './evaluate.ts';
 
-const BOOT = new URL('../datasets/thread-boot.mjs', import.meta.url);
 const ENTRY = new URL('./evaluation-thread.ts', import.meta.url).href;
 
 /** Below this many activation values, a thread's start (tens of ms) costs more than the work. */
@@ -64,27 +62,14 @@ async function inThread(input: EvaluationInput, heapMb: number): Promise<unknown
     targets: new Float64Array(targets),
   };
   threadsStarted++;
-  const thread = new Worker(BOOT, {
-    workerData: { entry: ENTRY, request },
+  return runWorkerThread({
+    entry: ENTRY,
+    request,
     transferList: [x, targets],
-    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+    heapMb,
+    name: 'evaluation',
+    outOfMemory,
   });
-  try {
-    const message = await new Promise<unknown>((resolve, reject) => {
-      thread.once('message', resolve);
-      thread.once('error', (err) => reject(isOutOfMemory(err) ? outOfMemory(heapMb) : err));
-      thread.once('exit', (code) => reject(new Error(`the evaluation thread exited (code ${code})`)));
-    });
-    const answer = ThreadAnswer.parse(message);
-    if (!answer.ok) throw new ApiError(answer.error.code, answer.error.message, answer.error.details);
-    return answer.result;
-  } finally {
-    await thread.terminate();
-  }
-}
-
-function isOutOfMemory(err: unknown): boolean {
-  return err instanceof Error && 'code' in err && err.code === 'ERR_WORKER_OUT_OF_MEMORY';
 }
 
 function outOfMemory(heapMb: number): ApiError {
