@@ -7,7 +7,7 @@ import {
   ClassLabel,
   Layer,
   Normalization,
-  PlannedTraining,
+  parsePlannedTraining,
   Task,
   TrainingJobPayload,
 } from '@backprop/contracts';
@@ -251,7 +251,7 @@ export async function processTrainingJob(
         init: network.init,
       },
       // Parsed, not cast: a plan this version cannot train fails here, before a thread starts.
-      training: PlannedTraining.parse(row.training),
+      training: parsePlannedTraining(row.training),
       resume,
       progressEveryMs: env.PROGRESS_EVERY_MS,
       checkpointEveryMs: env.CHECKPOINT_EVERY_MS,

@@ -46,6 +46,20 @@ export const ParametersInput = z.preprocess((value, ctx) => {
 }, Parameters);
 export type Parameters = z.infer<typeof Parameters>;
 
+/**
+ * Whether `value` is valid Parameters, checked where it lies: a zod parse copies every row, and
+ * on a worker's idle main thread a copy of a large plan's 1.5 M numbers stays uncollected for as
+ * long as the process waits for its next job.
+ */
+export function isParameters(value: unknown): value is Parameters {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    firstParameterIssue(value) === null
+  );
+}
+
 /** Each optimiser hyper-parameter and the one optimiser that reads it (a stray one is a mistake). */
 const OPTIMIZER_OF_HYPERPARAMETER = [
   ['beta', 'momentum'],

@@ -5,7 +5,7 @@
  * or resumed attempt trains as the first one did, whatever the defaults of a newer version.
  */
 import { z } from 'zod';
-import { Training } from './jobs.ts';
+import { isParameters, Training } from './jobs.ts';
 
 const count = z.number().int().min(0);
 
@@ -36,3 +36,25 @@ export const PlannedTraining = Training.safeExtend({
   run: TrainingRun.optional(),
 });
 export type PlannedTraining = z.infer<typeof PlannedTraining>;
+
+/**
+ * A stored plan parsed with PlannedTraining, except its initialParameters, which are checked in
+ * place (isParameters) rather than copied: they can be the bulk of the plan.
+ */
+export function parsePlannedTraining(stored: unknown): PlannedTraining {
+  if (typeof stored !== 'object' || stored === null || !('initialParameters' in stored)) {
+    return PlannedTraining.parse(stored);
+  }
+  const { initialParameters, ...options } = stored;
+  if (!isParameters(initialParameters)) {
+    throw new z.ZodError([
+      {
+        code: 'custom',
+        path: ['initialParameters'],
+        message: 'not valid parameters',
+        input: initialParameters,
+      },
+    ]);
+  }
+  return { ...PlannedTraining.parse(options), initialParameters };
+}
