@@ -147,6 +147,117 @@ describe('@backprop/client against the real API', () => {
   });
 });
 
+describe('every operation of the API has a client call', () => {
+  let ctx: ApiContext;
+  let client: BackpropClient;
+
+  beforeAll(async () => {
+    ctx = await createApiContext({ WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true' });
+    client = new BackpropClient({ baseUrl: await listen(ctx), apiKey: ctx.apiKey });
+  });
+  afterAll(async () => ctx?.close());
+
+  it("the client's calls are the OpenAPI document's operations, one for one", async () => {
+    const byOperation: Record<string, unknown> = {
+      getHealth: client.healthy,
+      getReadiness: client.ready,
+      createDataset: [client.datasets.upload, client.datasets.create, client.datasets.uploadIdx],
+      listDatasets: client.datasets.list,
+      getDataset: client.datasets.get,
+      deleteDataset: client.datasets.delete,
+      createNetwork: client.networks.create,
+      listNetworks: client.networks.list,
+      getNetwork: client.networks.get,
+      deleteNetwork: client.networks.delete,
+      createJob: client.jobs.create,
+      dryRunJob: client.jobs.dryRun,
+      listJobs: client.jobs.list,
+      getJob: client.jobs.get,
+      getJobCosts: client.jobs.costs,
+      cancelJob: client.jobs.cancel,
+      deleteJob: client.jobs.delete,
+      reproduceJob: client.jobs.reproduce,
+      createJobEventsToken: client.jobs.eventsToken,
+      streamJobEvents: client.jobs.events,
+      listModels: client.models.list,
+      getModel: client.models.get,
+      updateModel: client.models.update,
+      deleteModel: client.models.delete,
+      getModelParameters: client.models.parameters,
+      getModelReceipt: client.models.receipt,
+      predict: client.models.predict,
+      exportModel: client.models.export,
+      createEvaluation: client.evaluations.create,
+      listEvaluations: client.evaluations.list,
+      getEvaluation: client.evaluations.get,
+      deleteEvaluation: client.evaluations.delete,
+      getRegisteredModel: client.registry.get,
+      setModelAlias: client.registry.setAlias,
+      deleteModelAlias: client.registry.deleteAlias,
+      predictWithAlias: client.registry.predict,
+      createWebhook: client.webhooks.create,
+      listWebhooks: client.webhooks.list,
+      getWebhook: client.webhooks.get,
+      deleteWebhook: client.webhooks.delete,
+      listWebhookDeliveries: client.webhooks.deliveries,
+      getUsage: client.usage,
+    };
+    const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const operationIds = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>)
+      .flatMap((operations) => Object.values(operations).map((operation) => operation.operationId))
+      .sort();
+    expect(Object.keys(byOperation).sort()).toEqual(operationIds);
+    for (const calls of Object.values(byOperation)) {
+      for (const call of [calls].flat()) expect(call).toBeTypeOf('function');
+    }
+  });
+
+  it('health, dry run, events token, usage, deletes and webhooks answer through the client', async () => {
+    expect(await client.healthy()).toBe(true);
+    expect(await client.ready()).toBe(true);
+
+    const dataset = await client.datasets.create({
+      features: [
+        [0, 1],
+        [1, 0],
+        [1, 1],
+        [0, 0],
+      ],
+      labels: [1, 1, 0, 0],
+    });
+    const network = await client.networks.create(NETWORK);
+    const body = {
+      datasetId: dataset.id,
+      networkId: network.id,
+      training: { learningRate: 0.5, iterations: 10 },
+    };
+    const dryRun = await client.jobs.dryRun(body);
+    expect(dryRun.parameterCount).toBe(4 * 2 + 4 + 4 + 1);
+    expect((await client.jobs.list()).items).toHaveLength(0);
+
+    const job = await client.jobs.create(body);
+    expect((await client.jobs.eventsToken(job.id)).token).toEqual(expect.any(String));
+    expect((await client.usage()).activeJobs.count).toBe(1);
+    await client.jobs.cancel(job.id);
+    await client.jobs.delete(job.id);
+    await expect(client.jobs.get(job.id)).rejects.toMatchObject({ status: 404 });
+    await client.networks.delete(network.id);
+    await client.datasets.delete(dataset.id);
+    await expect(client.datasets.get(dataset.id)).rejects.toMatchObject({ status: 404 });
+
+    const webhook = await client.webhooks.create({
+      url: 'http://127.0.0.1:9/hook',
+      events: ['job.succeeded'],
+    });
+    expect(webhook.secret).toMatch(/^whsec_/);
+    expect((await client.webhooks.get(webhook.id)).url).toBe('http://127.0.0.1:9/hook');
+    expect((await client.webhooks.list()).items.map((w) => w.id)).toEqual([webhook.id]);
+    expect((await client.webhooks.deliveries(webhook.id)).items).toEqual([]);
+    await client.webhooks.delete(webhook.id);
+    expect((await client.webhooks.list()).items).toEqual([]);
+  });
+});
+
 describe('retries after Retry-After on 429', () => {
   let ctx: ApiContext;
   let baseUrl: string;

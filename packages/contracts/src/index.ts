@@ -9,6 +9,7 @@ export * from './models.ts';
 export * from './networks.ts';
 export * from './planned-training.ts';
 export * from './queue.ts';
+export * from './receipts.ts';
 export * from './registry.ts';
 export * from './statistics.ts';
 export * from './usage.ts';

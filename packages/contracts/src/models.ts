@@ -149,3 +149,4 @@ export const Prediction = z.union([
 export type Prediction = z.infer<typeof Prediction>;
 
 export const PredictResponse = z.object({ modelId: Id, predictions: z.array(Prediction) });
+export type PredictResponse = z.infer<typeof PredictResponse>;
