@@ -8,9 +8,10 @@
 import { ApiError, ClassLabel, CreateDatasetJson, limitExceeded, Task } from '@backprop/contracts';
 import { z } from 'zod';
 import { type $ZodIssue, type ParseContextInternal, safeParse } from 'zod/v4/core';
+import { ownBuffer } from '../threads/run.ts';
 import { parseJsonBody } from '../validation.ts';
 import type { ReadUpload } from './store.ts';
-import { ownBuffer, runUploadThread } from './thread.ts';
+import { runUploadThread } from './thread.ts';
 
 /** A parsed JSON upload: its values in one array (bounded by the JSON body's size). */
 export interface JsonDataset extends ReadUpload {

@@ -7,9 +7,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ApiError, ClassLabel, Task } from '@backprop/contracts';
 import { z } from 'zod';
+import type { ThreadAnswer } from '../threads/run.ts';
 import { parseJsonDataset } from './json.ts';
 import { encodeLabels } from './labels.ts';
-import type { ThreadAnswer } from './thread.ts';
 
 const Request = z.discriminatedUnion('kind', [
   z.object({

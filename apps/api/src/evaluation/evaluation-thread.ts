@@ -1,11 +1,11 @@
 /**
  * Worker-thread entry (started by run.ts): evaluateModel off the API's main thread. Posts a
- * ThreadAnswer (datasets/thread.ts's shape): the metrics, or the ApiError evaluateModel threw.
+ * ThreadAnswer (threads/run.ts's shape): the metrics, or the ApiError evaluateModel threw.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ApiError, ClassLabel, Normalization, Task } from '@backprop/contracts';
 import { z } from 'zod';
-import type { ThreadAnswer } from '../datasets/thread.ts';
+import type { ThreadAnswer } from '../threads/run.ts';
 import { evaluateModel } from './evaluate.ts';
 
 /** run.ts's EvaluationInput (typed arrays cross as typed arrays). */

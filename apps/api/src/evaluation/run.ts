@@ -4,9 +4,8 @@
  * bounded heap (EVALUATION_THREAD_HEAP_MB), at most one per core at a time. The inputs are
  * bounded before this by LIMIT_ACTIVATION_VALUES (samples × Σ units of the forward pass).
  */
-import { availableParallelism } from 'node:os';
 import { ApiError, EvaluationMetrics } from '@backprop/contracts';
-import { ownBuffer, runWorkerThread } from '../datasets/thread.ts';
+import { ownBuffer, runWorkerThread } from '../threads/run.ts';
 import { type EvaluationInput, evaluateModel } from './evaluate.ts';
 
 const ENTRY = new URL('./evaluation-thread.ts', import.meta.url).href;
@@ -14,28 +13,11 @@ const ENTRY = new URL('./evaluation-thread.ts', import.meta.url).href;
 /** Below this many activation values, a thread's start (tens of ms) costs more than the work. */
 const THREAD_FROM_ACTIVATIONS = 200_000;
 
-const MAX_THREADS = Math.max(1, availableParallelism());
 let threadsStarted = 0;
 
 /** How many evaluation threads this process started (what tests observe to see where work ran). */
 export function evaluationThreadsStarted(): number {
   return threadsStarted;
-}
-let running = 0;
-const waiting: (() => void)[] = [];
-
-async function acquire(): Promise<void> {
-  if (running < MAX_THREADS) {
-    running++;
-    return;
-  }
-  await new Promise<void>((resolve) => waiting.push(resolve));
-}
-
-function release(): void {
-  const next = waiting.shift();
-  if (next) next();
-  else running--;
 }
 
 /** `activations`: samples × Σ units, the size of the forward pass. */
@@ -45,12 +27,7 @@ export async function runEvaluation(
   heapMb: number,
 ): Promise<EvaluationMetrics> {
   if (activations < THREAD_FROM_ACTIVATIONS) return evaluateModel(input);
-  await acquire();
-  try {
-    return EvaluationMetrics.parse(await inThread(input, heapMb));
-  } finally {
-    release();
-  }
+  return EvaluationMetrics.parse(await inThread(input, heapMb));
 }
 
 async function inThread(input: EvaluationInput, heapMb: number): Promise<unknown> {
