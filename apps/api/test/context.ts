@@ -72,6 +72,17 @@ export async function createApiContext(
   };
 }
 
+/** Four samples of XOR as a JSON dataset body: the smallest dataset a test can post. */
+export const XOR_DATASET = {
+  features: [
+    [0, 1],
+    [1, 0],
+    [1, 1],
+    [0, 0],
+  ],
+  labels: [1, 1, 0, 0],
+};
+
 /** The planar "flower" data of the course as CSV text (label,x1,x2). */
 export async function planarCsv(): Promise<string> {
   const { readFile } = await import('node:fs/promises');

@@ -13,7 +13,7 @@ import { claimJob, completeJob } from '@backprop/db';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext, XOR_DATASET } from './context.ts';
 import { networkBytes } from './network-bytes.ts';
 import { expectErrorShape, fingerprint } from './support.ts';
 
@@ -83,15 +83,7 @@ beforeAll(async () => {
     { units: 2, activation: 'tanh' },
     { units: 1, activation: 'sigmoid' },
   ];
-  const dataset = await post('/v1/datasets', {
-    features: [
-      [0, 1],
-      [1, 0],
-      [1, 1],
-      [0, 0],
-    ],
-    labels: [1, 1, 0, 0],
-  });
+  const dataset = await post('/v1/datasets', XOR_DATASET);
   const network = await post('/v1/networks', { inputSize: 2, layers });
   const job = await post('/v1/jobs', {
     datasetId: dataset,

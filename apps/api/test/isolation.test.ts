@@ -11,7 +11,7 @@ import { claimJob, completeJob, storedModelBytes } from '@backprop/db';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext, XOR_DATASET } from './context.ts';
 import { networkBytes } from './network-bytes.ts';
 import { expectError } from './support.ts';
 
@@ -155,15 +155,7 @@ class CreateDataset implements Cmd {
   constructor(readonly tenant: Tenant) {}
   check = always;
   async run(m: World, r: Real) {
-    const res = await call(r, this.tenant, 'POST', '/v1/datasets', {
-      features: [
-        [0, 1],
-        [1, 0],
-        [1, 1],
-        [0, 0],
-      ],
-      labels: [1, 1, 0, 0],
-    });
+    const res = await call(r, this.tenant, 'POST', '/v1/datasets', XOR_DATASET);
     expect(res.statusCode, res.body).toBe(201);
     m.add('dataset', res.json().id, this.tenant);
   }

@@ -5,6 +5,18 @@ import { promisify } from 'node:util';
 
 const BIN = fileURLToPath(new URL('../bin/backprop.mjs', import.meta.url));
 
+/** The arguments that define the course's planar network (2 → 4 tanh → 1 sigmoid). */
+export const PLANAR_NETWORK_ARGS = [
+  'networks',
+  'create',
+  '--input',
+  '2',
+  '--layer',
+  '4:tanh',
+  '--layer',
+  '1:sigmoid',
+];
+
 export interface CliResult {
   code: number;
   stdout: string;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Dataset, ErrorBody, Job, JobPage, Network } from '@backprop/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext, planarCsv } from '../../../apps/api/test/context.ts';
-import { runCli } from './cli-process.ts';
+import { PLANAR_NETWORK_ARGS, runCli } from './cli-process.ts';
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
 
@@ -92,17 +92,7 @@ describe('the backprop CLI against the real API', () => {
   });
 
   it('creates a network from flags or a file; bad usage exits 2 naming the option, a refused definition 1', async () => {
-    const created = await run(
-      '--json',
-      'networks',
-      'create',
-      '--input',
-      '2',
-      '--layer',
-      '4:tanh',
-      '--layer',
-      '1:sigmoid',
-    );
+    const created = await run('--json', ...PLANAR_NETWORK_ARGS);
     expect(created.code).toBe(0);
     const network = Network.parse(JSON.parse(created.stdout));
     expect(network.inputSize).toBe(2);

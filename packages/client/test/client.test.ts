@@ -6,7 +6,7 @@
 import { gzipSync } from 'node:zlib';
 import type { JobEvent } from '@backprop/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv } from '../../../apps/api/test/context.ts';
+import { type ApiContext, createApiContext, planarCsv, XOR_DATASET } from '../../../apps/api/test/context.ts';
 import { BackpropClient, BackpropError } from '../src/index.ts';
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
@@ -216,15 +216,7 @@ describe('every operation of the API has a client call', () => {
     expect(await client.healthy()).toBe(true);
     expect(await client.ready()).toBe(true);
 
-    const dataset = await client.datasets.create({
-      features: [
-        [0, 1],
-        [1, 0],
-        [1, 1],
-        [0, 0],
-      ],
-      labels: [1, 1, 0, 0],
-    });
+    const dataset = await client.datasets.create(XOR_DATASET);
     const network = await client.networks.create(NETWORK);
     const body = {
       datasetId: dataset.id,

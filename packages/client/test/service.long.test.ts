@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planarCsv } from '../../../apps/api/test/context.ts';
 import { createStack, type Stack } from '../../../apps/worker/test/process/harness.ts';
 import { BackpropClient } from '../src/index.ts';
-import { type LiveCli, runCli, spawnCli } from './cli-process.ts';
+import { type LiveCli, PLANAR_NETWORK_ARGS, runCli, spawnCli } from './cli-process.ts';
 
 let stack: Stack;
 let home: string;
@@ -40,17 +40,7 @@ async function planarSession(): Promise<{ datasetId: string; networkId: string }
   await writeFile(csv, await planarCsv());
   const uploaded = await cli('--json', 'datasets', 'upload', csv, '--name', 'planar');
   expect(uploaded.code, uploaded.stderr).toBe(0);
-  const created = await cli(
-    '--json',
-    'networks',
-    'create',
-    '--input',
-    '2',
-    '--layer',
-    '4:tanh',
-    '--layer',
-    '1:sigmoid',
-  );
+  const created = await cli('--json', ...PLANAR_NETWORK_ARGS);
   expect(created.code, created.stderr).toBe(0);
   return {
     datasetId: Dataset.parse(JSON.parse(uploaded.stdout)).id,
