@@ -14,6 +14,7 @@ import { failJob, type JobFailure } from './fail-job.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
 import { type ActiveTraining, processTrainingJob, stopTakingJobs } from './process-job.ts';
 import { reconcileOnce } from './reconciler.ts';
+import { threadEntries } from './thread-entries.ts';
 import { startWebhooks } from './webhooks/index.ts';
 
 const env = loadWorkerEnv();
@@ -80,6 +81,8 @@ queueConnection.on('ready', () => {
   );
 });
 await checkPostgres();
+// Before any job is taken: the first job does not wait for it, and a failure stops the start.
+await threadEntries();
 // Listening for cancellations before taking any job, so none is missed; and from here to 'worker
 // ready' there is no await, so a stop signal finds either no job taken or everything in place.
 await subscriber.subscribe(CANCEL_CHANNEL);

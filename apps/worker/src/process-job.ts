@@ -34,6 +34,7 @@ import { failJob } from './fail-job.ts';
 import { takeFault } from './faults.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
 import type { CheckpointState, ResumeState, ThreadMessage, TrainRequest } from './protocol.ts';
+import { threadEntries } from './thread-entries.ts';
 import { startTrainingThread, type ThreadHandle } from './thread-runner.ts';
 import { threadsOf, trainingThreadsCap } from './training-threads.ts';
 
@@ -425,9 +426,10 @@ export async function processTrainingJob(
       });
     };
 
+    const entries = await threadEntries();
     const started = Date.now();
     const eventLoop = monitorEventLoop();
-    const handle = startTrainingThread(request, onMessage, env.THREAD_MAX_OLD_GENERATION_MB);
+    const handle = startTrainingThread(entries, request, onMessage, env.THREAD_MAX_OLD_GENERATION_MB);
     thread = handle;
     if (lost !== null) await handle.stop(lost);
     else if (releaseRequested || lockLost) handle.release();

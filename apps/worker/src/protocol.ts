@@ -91,3 +91,10 @@ export type ThreadMessage =
   | { type: 'failed'; code: Extract<JobErrorCode, 'BP_ERR_DIVERGED' | 'BP_ERR_BAD_DATA'>; message: string }
   /** Sent after the checkpoint that a CONTROL_CHECKPOINT request produced; the thread then ends. */
   | { type: 'released' };
+
+/** What training-thread.ts reads from workerData. */
+export interface TrainingThreadData {
+  request: TrainRequest;
+  /** The helper threads' entry (thread-entries.ts), a file: URL */
+  helperEntry: string;
+}

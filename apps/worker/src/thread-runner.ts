@@ -4,7 +4,13 @@
  * and `stop()` ends a CPU-bound loop at once (an AbortSignal would only be seen between awaits).
  */
 import { Worker } from 'node:worker_threads';
-import { CONTROL_CHECKPOINT, type ThreadMessage, type TrainRequest } from './protocol.ts';
+import {
+  CONTROL_CHECKPOINT,
+  type ThreadMessage,
+  type TrainingThreadData,
+  type TrainRequest,
+} from './protocol.ts';
+import type { ThreadEntries } from './thread-entries.ts';
 
 export type ThreadOutcome =
   | { kind: 'finished' }
@@ -21,16 +27,15 @@ export interface ThreadHandle {
   release(): void;
 }
 
-const BOOT = new URL('./thread-boot.mjs', import.meta.url);
-const ENTRY = new URL('./training-thread.ts', import.meta.url).href;
-
 export function startTrainingThread(
+  entries: ThreadEntries,
   request: TrainRequest,
   onMessage: (message: ThreadMessage) => void,
   maxOldGenerationSizeMb: number,
 ): ThreadHandle {
-  const thread = new Worker(BOOT, {
-    workerData: { entry: ENTRY, request },
+  const workerData: TrainingThreadData = { request, helperEntry: entries.helper.href };
+  const thread = new Worker(entries.training, {
+    workerData,
     transferList: [request.x.buffer as ArrayBuffer, request.y.buffer as ArrayBuffer],
     resourceLimits: { maxOldGenerationSizeMb },
   });

@@ -30,12 +30,18 @@ import {
 } from '@backprop/nn';
 import { useHelperThreads } from './helper-threads.ts';
 import { runMismatch } from './planned-run.ts';
-import { CONTROL_CHECKPOINT, type ModelMetrics, type ThreadMessage, type TrainRequest } from './protocol.ts';
+import {
+  CONTROL_CHECKPOINT,
+  type ModelMetrics,
+  type ThreadMessage,
+  type TrainingThreadData,
+  type TrainRequest,
+} from './protocol.ts';
 import { lowerOwnPriority } from './thread-priority.ts';
 import { threadsOf } from './training-threads.ts';
 
 const port = parentPort!;
-const request = (workerData as { request: TrainRequest }).request;
+const { request, helperEntry } = workerData as TrainingThreadData;
 const control = new Int32Array(request.control);
 const post = (message: ThreadMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
@@ -129,7 +135,7 @@ function metricsOf(net: Network, X: Matrix, Y: Matrix, result: TrainResult, req:
 function run(): void {
   const req = request;
   lowerOwnPriority(req.nice);
-  useHelperThreads(req.nice);
+  useHelperThreads(helperEntry, req.nice);
   const t = req.training;
   const normalization = req.resume ? req.resume.state.normalization : normalizationOf(req);
   const X = inputMatrix(req, normalization);
