@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The worker's real training thread, started the way the worker starts it: the normalisation it
 // computes is the one a model predicts with.
 import type { ThreadMessage, TrainRequest } from '../../worker/src/protocol.ts';
+import { threadEntries } from '../../worker/src/thread-entries.ts';
 import { startTrainingThread } from '../../worker/src/thread-runner.ts';
 import { type ApiContext, createApiContext } from './context.ts';
 import { networkBytes } from './network-bytes.ts';
@@ -236,7 +237,7 @@ describe('predictions with extreme normalisation statistics', () => {
 
 describe('training on columns of extreme values (the real training thread)', () => {
   /** Trains a 2 → 1 sigmoid network in a real training thread; resolves with its last message. */
-  function trainInThread(rows: number[][], labels: number[], normalize: 'standard' | 'minmax') {
+  async function trainInThread(rows: number[][], labels: number[], normalize: 'standard' | 'minmax') {
     const features = rows[0]!.length;
     const request: TrainRequest = {
       x: Float64Array.from(rows.flat()),
@@ -262,8 +263,9 @@ describe('training on columns of extreme values (the real training thread)', () 
       nice: 0,
     };
     const messages: ThreadMessage[] = [];
-    const handle = startTrainingThread(request, (m) => messages.push(m), 256);
-    return handle.done.then((outcome) => ({ outcome, last: messages.at(-1) }));
+    const handle = startTrainingThread(await threadEntries(), request, (m) => messages.push(m), 256);
+    const outcome = await handle.done;
+    return { outcome, last: messages.at(-1) };
   }
 
   // Constant columns beside an informative one. Before: min-max divided 0 by 0 for 1e300 (its
