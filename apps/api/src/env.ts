@@ -3,10 +3,10 @@
  * process.env. Every limit a request can hit is here, with a default that suits one machine.
  */
 import { fileURLToPath } from 'node:url';
+import { envInt, parseEnv, SharedEnvFields } from '@backprop/contracts';
 import { WebhookApiEnvFields } from '@backprop/webhooks';
 import { z } from 'zod';
 
-const int = (def: number) => z.coerce.number().int().min(0).default(def);
 const positive = (def: number) => z.coerce.number().int().min(1).default(def);
 
 /** `CORS_ORIGINS`: comma-separated origins (scheme://host[:port]) or `*`; empty means no CORS at all. */
@@ -49,17 +49,13 @@ const trustProxy = z
 export const ApiEnv = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/backprop'),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  QUEUE_PREFIX: z.string().min(1).default('bull'),
-  DB_POOL_MAX: int(10),
-  REQUEST_TIMEOUT_MS: int(120_000),
-  CONNECTION_TIMEOUT_MS: int(30_000),
+  ...SharedEnvFields,
+  DB_POOL_MAX: envInt(10),
+  REQUEST_TIMEOUT_MS: envInt(120_000),
+  CONNECTION_TIMEOUT_MS: envInt(30_000),
   /** After an answer sent before its request's body arrived: how long the rest is read and dropped before the close. */
-  LINGER_MS: int(2_000),
-  SHUTDOWN_TIMEOUT_MS: int(10_000),
-  JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  LINGER_MS: envInt(2_000),
+  SHUTDOWN_TIMEOUT_MS: envInt(10_000),
   TRUST_PROXY: trustProxy,
   CORS_ORIGINS: origins,
   /** The dashboard's built files (apps/dashboard/dist by default); empty: no dashboard is served. */
@@ -71,43 +67,39 @@ export const ApiEnv = z.object({
 
   /** Request line and headers together (Node's maxHeaderSize): a longer URL or more headers is a 431. */
   LIMIT_HEADER_BYTES: positive(16 * 1024),
-  LIMIT_BODY_BYTES: int(10 * 1024 * 1024),
-  LIMIT_UPLOAD_BYTES: int(256 * 1024 * 1024),
+  LIMIT_BODY_BYTES: envInt(10 * 1024 * 1024),
+  LIMIT_UPLOAD_BYTES: envInt(256 * 1024 * 1024),
   /** One CSV line, in bytes: a longer line is refused as soon as it is seen (a line is parsed whole). */
   LIMIT_CSV_LINE_BYTES: positive(1024 * 1024),
-  LIMIT_DATASET_ROWS: int(1_000_000),
-  LIMIT_DATASET_COLUMNS: int(20_000),
-  LIMIT_DATASET_VALUES: int(64_000_000),
-  LIMIT_CLASSES: int(1_000),
-  LIMIT_LAYERS: int(32),
-  LIMIT_UNITS_PER_LAYER: int(20_000),
-  LIMIT_PARAMETERS: int(5_000_000),
-  LIMIT_ITERATIONS: int(1_000_000),
-  LIMIT_TRAINING_WORK: int(1_000_000_000),
+  LIMIT_DATASET_ROWS: envInt(1_000_000),
+  LIMIT_DATASET_COLUMNS: envInt(20_000),
+  LIMIT_DATASET_VALUES: envInt(64_000_000),
+  LIMIT_CLASSES: envInt(1_000),
+  LIMIT_LAYERS: envInt(32),
+  LIMIT_UNITS_PER_LAYER: envInt(20_000),
+  LIMIT_PARAMETERS: envInt(5_000_000),
+  LIMIT_ITERATIONS: envInt(1_000_000),
+  LIMIT_TRAINING_WORK: envInt(1_000_000_000),
   /** Threads one job may ask for (training.threads); a worker runs at most its WORKER_TRAINING_THREADS. */
   LIMIT_TRAINING_THREADS: positive(4),
-  LIMIT_PREDICT_SAMPLES: int(10_000),
+  LIMIT_PREDICT_SAMPLES: envInt(10_000),
   /** Tags on one model (PATCH /v1/models/{id}). */
-  LIMIT_MODEL_TAGS: int(20),
+  LIMIT_MODEL_TAGS: envInt(20),
   /** Dry runs: the succeeded jobs their speed is measured from, and the speed before there are any. */
   DRY_RUN_CALIBRATION_JOBS: z.coerce.number().int().min(1).default(20),
   DRY_RUN_DEFAULT_SECONDS_PER_FLOP: z.coerce.number().positive().default(1e-9),
   /** Activations of one forward pass, samples × Σ units: what a training thread or a prediction holds per matrix. */
-  LIMIT_ACTIVATION_VALUES: int(50_000_000),
+  LIMIT_ACTIVATION_VALUES: envInt(50_000_000),
   /** Evaluations a model keeps at most (POST /v1/models/:id/evaluations; delete one to make room). */
-  LIMIT_MODEL_EVALUATIONS: int(100),
-  LIMIT_TENANT_STORED_BYTES: int(1024 * 1024 * 1024),
-  LIMIT_TENANT_ACTIVE_JOBS: int(10),
+  LIMIT_MODEL_EVALUATIONS: envInt(100),
+  LIMIT_TENANT_STORED_BYTES: envInt(1024 * 1024 * 1024),
+  LIMIT_TENANT_ACTIVE_JOBS: envInt(10),
   /** Job event streams (GET /v1/jobs/:id/events) a tenant holds open at once, across API processes. */
   LIMIT_TENANT_EVENT_STREAMS: positive(10),
   /** An event stream sends a heartbeat comment after this long without events. */
   EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   /** How long a token from POST /v1/jobs/:id/events/token opens that job's stream. */
   EVENTS_TOKEN_TTL_MS: z.coerce.number().int().min(1000).default(60_000),
-  /** A job's event stream in Redis: entries kept at most, idle and after-finish expiry (the worker's too). */
-  JOB_EVENTS_MAX_LEN: z.coerce.number().int().min(10).default(10_000),
-  JOB_EVENTS_IDLE_TTL_MS: z.coerce.number().int().min(1000).default(86_400_000),
-  JOB_EVENTS_FINISHED_TTL_MS: z.coerce.number().int().min(1000).default(3_600_000),
   /** Heap of a thread that parses or describes a big upload: an upload that needs more is a 413. */
   UPLOAD_THREAD_HEAP_MB: positive(2048),
   /** Webhook registration: WEBHOOK_MAX_ENDPOINTS_PER_TENANT, WEBHOOK_URL_MAX_LENGTH, the secret key. */
@@ -120,10 +112,5 @@ export const ApiEnv = z.object({
 export type ApiEnv = z.infer<typeof ApiEnv>;
 
 export function loadApiEnv(source: NodeJS.ProcessEnv = process.env): ApiEnv {
-  const parsed = ApiEnv.safeParse(source);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
-  }
-  return parsed.data;
+  return parseEnv(ApiEnv, source);
 }

@@ -1,5 +1,6 @@
 export * from './common.ts';
 export * from './datasets.ts';
+export * from './env.ts';
 export * from './error-details.ts';
 export * from './errors.ts';
 export * from './evaluations.ts';
