@@ -28,11 +28,14 @@
  *          TypeScript fallback; reference = the plain loops)
  *          --smoke (check results, not speed: see below)
  *          --clock wall|cpu (cpu: each process's CPU time, for an oversubscribed machine)
+ *          --threads 1,2 (the thread counts of the train() loop rows: 2 adds `train() 2 threads`,
+ *          the calling thread and a helper sharing the samples through SharedArrayBuffer; wall time
+ *          only, as a CPU clock would add the helpers' time to nothing)
  *          --no-roofline (leave out the per-product roofline, bench/products.ts, printed last)
  *          --no-tfjs (leave out the TensorFlow.js WebAssembly column, bench/tfjs.ts; it is also
  *          left out, with a notice, when its packages are missing)   --peak-f64 27.5 --peak-f32 55
  * From the repository root npm takes --options for itself; use BENCH_WORKLOADS, BENCH_REPEATS,
- * BENCH_TARGET_MS, BENCH_CLOCK=cpu, BENCH_TFJS=0 and BENCH_SMOKE=1 there, or run `npx tsx packages/nn/bench/run.ts --workloads W3`.
+ * BENCH_TARGET_MS, BENCH_CLOCK=cpu, BENCH_THREADS=1, BENCH_TFJS=0 and BENCH_SMOKE=1 there, or run `npx tsx packages/nn/bench/run.ts --workloads W3`.
  *
  * --smoke (`npm run bench:smoke -w @backprop/nn`; test/bench-smoke.test.ts runs it in CI): every
  * workload and every kernel configuration (wasm, blocked, reference) in both dtypes once, with tiny
@@ -49,6 +52,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { useNodeThreads } from '../node/threads.ts';
 import { type DType, type LayerSpec, type Matrix, Network, setKernels, train, zeros } from '../src/index.ts';
 import { blockedKernels, type Kernels, referenceKernels, wasmKernels } from '../src/kernels.ts';
 import { createWasmKernels } from '../src/kernels-wasm.ts';
@@ -251,18 +255,23 @@ function measure(
     return now() - t;
   };
   const base = () => (marginal ? time(0) : 0);
+  // Calibrated on the time beyond run(0): with threads, that call starts the helper threads
+  // (hundreds of ms), and n must be large enough for the iterations to count.
+  const calibrationBase = base();
+  const net = (k: number) => time(k) - calibrationBase;
   let n = 1;
-  let dt = time(n);
+  let dt = net(n);
   let calls = 1;
   while ((dt < targetMs / 4 || calls < minCalls) && n < 1 << 24) {
     if (dt >= targetMs / 4) {
-      dt = time(n); // a second call at this size: JIT warm-up for the slow workloads
+      dt = net(n); // a second call at this size: JIT warm-up for the slow workloads
     } else {
       n *= 2;
-      dt = time(n);
+      dt = net(n);
     }
     calls++;
   }
+  dt += calibrationBase;
   const perIteration = Math.max(dt - base(), dt / 2) / n;
   const reps = Math.max(1, Math.round(targetMs / perIteration));
   const times: number[] = [];
@@ -377,10 +386,32 @@ interface Row {
 }
 
 /** Our timings for one workload and dtype, in this process (see runOurs). */
-function measureOurs(w: Workload, dtype: DType, targetMs: number, repeats: number, minCalls: number) {
+function measureOurs(
+  w: Workload,
+  dtype: DType,
+  targetMs: number,
+  repeats: number,
+  minCalls: number,
+  threads: number,
+): OursResult {
   const { X, Y } = data(w, dtype);
   const net = Network.create({ inputSize: w.inputSize, layers: w.layers, init: 'he', seed: 1, dtype });
   const lr = { learningRate: w.learningRate };
+  // With threads, each train() call starts its helpers at its first product: a call of n + 1
+  // iterations against one of 1 leaves the n iterations alone.
+  const extra = threads > 1 ? 1 : 0;
+  const loop = measure(
+    (n) => {
+      const iterations = n + extra;
+      train(net, X, Y, { ...lr, iterations, costEvery: Math.max(iterations, 1), threads });
+    },
+    // with threads, a longer run per repeat: the helpers' start, subtracted, varies by ~0.1 s
+    threads > 1 ? 4 * targetMs : targetMs,
+    repeats,
+    true,
+    minCalls,
+  );
+  if (threads > 1) return { train: loop };
   const step = measure(
     (n) => {
       for (let i = 0; i < n; i++) net.step(X, Y, lr);
@@ -388,15 +419,6 @@ function measureOurs(w: Workload, dtype: DType, targetMs: number, repeats: numbe
     targetMs,
     repeats,
     false,
-    minCalls,
-  );
-  const loop = measure(
-    (n) => {
-      train(net, X, Y, { ...lr, iterations: n, costEvery: Math.max(n, 1) });
-    },
-    targetMs,
-    repeats,
-    true,
     minCalls,
   );
   return { step, train: loop };
@@ -410,7 +432,8 @@ function smokeCosts(w: Workload, dtype: DType): number[] {
 }
 
 interface OursResult {
-  step: Timing;
+  /** one thread only: step() has no threads option */
+  step?: Timing;
   train: Timing;
   /** --smoke only: see smokeCosts. */
   costs?: number[];
@@ -506,6 +529,7 @@ function runOurs(
   repeats: number,
   kernelsName: string,
   smoke: boolean,
+  threads: number,
 ): OursResult | { error: string } {
   const script = fileURLToPath(import.meta.url);
   const args = [
@@ -521,6 +545,8 @@ function runOurs(
     kernelsName,
     '--clock',
     clock,
+    '--threads',
+    String(threads),
     ...(smoke ? ['--smoke'] : []),
   ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600_000 });
@@ -549,6 +575,7 @@ async function main(): Promise<void> {
       'no-tfjs': { type: 'boolean', default: env.BENCH_TFJS === '0' },
       'no-roofline': { type: 'boolean', default: env.BENCH_ROOFLINE === '0' },
       clock: { type: 'string', default: env.BENCH_CLOCK ?? 'wall' },
+      threads: { type: 'string', default: env.BENCH_THREADS ?? '1,2' },
       'peak-f64': { type: 'string', default: String(PEAK.float64) },
       'peak-f32': { type: 'string', default: String(PEAK.float32) },
     },
@@ -558,6 +585,10 @@ async function main(): Promise<void> {
   clock = values.clock;
   const peak = { float64: Number(values['peak-f64']), float32: Number(values['peak-f32']) };
   const smoke = values.smoke;
+  // --smoke checks the results of one thread (the threads' own exactness is tested in test/).
+  const threadCounts = smoke ? [1] : values.threads.split(',').map((t) => Number(t.trim()));
+  if (threadCounts.some((t) => !Number.isInteger(t) || t < 1))
+    throw new Error(`--threads takes thread counts, e.g. 1,2; got ${values.threads}`);
   const names = values.workloads.split(',').map((s) => s.trim().toUpperCase());
   const selected = WORKLOADS.filter((w) => names.includes(w.name)).map((w) => sized(w, smoke));
   // --smoke: tiny repeat counts (the figures only have to exist) and every kernel configuration.
@@ -588,8 +619,10 @@ async function main(): Promise<void> {
     const k = KERNELS[kernelsOption]?.();
     if (k === undefined || k === null) throw new Error(`kernels ${kernelsOption} are not available here`);
     setKernels(k);
+    const threads = threadCounts[0] ?? 1;
+    if (threads > 1) useNodeThreads();
     // --smoke: no JIT warm-up call, the figures only have to exist
-    const result: OursResult = measureOurs(w, dtype, targetMs, repeats, smoke ? 1 : 2);
+    const result: OursResult = measureOurs(w, dtype, targetMs, repeats, smoke ? 1 : 2, threads);
     if (smoke) result.costs = smokeCosts(w, dtype);
     console.log(JSON.stringify(result));
     return;
@@ -717,7 +750,7 @@ async function main(): Promise<void> {
           console.log(`notice: nn ${w.name} ${tag} skipped: this runtime has no WebAssembly SIMD`);
           continue;
         }
-        const r = runOurs(w.name, dtype, targetMs, repeats, kernelName, smoke);
+        const r = runOurs(w.name, dtype, targetMs, repeats, kernelName, smoke, 1);
         if ('error' in r) {
           console.log(`notice: nn ${w.name} ${tag} failed: ${r.error}`);
           if (smoke) problems.push(`${label} ${tag}: ${r.error}`);
@@ -735,10 +768,19 @@ async function main(): Promise<void> {
             problems.push(`${label} ${tag}: no tolerance for these kernels in TOLERANCES`);
           else check(tag, r.costs, allowed);
         }
-        for (const [impl, t] of [
+        const timings: [string, Timing | undefined][] = [
           [`nn ${tag} step()`, r.step],
           [`nn ${tag} train() loop`, r.train],
-        ] as const) {
+        ];
+        // More threads for the default kernels only (the fallback's figures would add minutes).
+        for (const threads of kernelName === kernelNames[0] ? threadCounts.filter((t) => t > 1) : []) {
+          const more = runOurs(w.name, dtype, targetMs, repeats, kernelName, smoke, threads);
+          if ('error' in more)
+            console.log(`notice: nn ${w.name} ${tag} ${threads} threads failed: ${more.error}`);
+          else timings.push([`nn ${tag} train() ${threads} threads`, more.train]);
+        }
+        for (const [impl, t] of timings) {
+          if (t === undefined) continue;
           print({
             workload: label,
             impl,

@@ -6,9 +6,9 @@
  * About 0.2 GFLOP per iteration: how long this takes depends on the active kernels.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useNodeThreads } from '../node/threads.ts';
 import { type LayerSpec, matrix, Network, setThreadSpawner, train } from '../src/index.ts';
 import { loadCats } from './data.ts';
-import { useNodeThreads } from './node-threads.ts';
 import { NumpyRandomState } from './numpy-random.ts';
 
 const sizes = [12288, 20, 7, 5, 1];

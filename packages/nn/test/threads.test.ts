@@ -7,6 +7,7 @@
  * helpers end with the run.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { started, useNodeThreads } from '../node/threads.ts';
 import {
   type DType,
   kernels,
@@ -22,7 +23,6 @@ import {
 import { parallelSettings } from '../src/kernels-parallel.ts';
 import { type GoldenCase, loadGoldenCases } from './golden-cases.ts';
 import { bits, expectClose } from './helpers.ts';
-import { started, useNodeThreads } from './node-threads.ts';
 
 beforeAll(() => {
   useNodeThreads();

@@ -1,4 +1,4 @@
-/** A helper thread of nn's tests: every message goes to nn's serveThread. */
+/** A helper thread (threads.ts): every message goes to nn's serveThread. */
 import { parentPort } from 'node:worker_threads';
 import { serveThread } from '../src/index.ts';
 
