@@ -51,6 +51,11 @@ export interface Stack {
   createNetwork(hidden: number, inputSize?: number): Promise<string>;
   startJob(training: Record<string, unknown>, networkId: string, datasetId?: string): Promise<string>;
   waitForStatus(jobId: string, statuses: string[], timeoutMs?: number): Promise<JobView>;
+  /**
+   * The job's BullMQ entry once it is in `state`, with its attempts. A row's terminal status is
+   * written before the processor returns; BullMQ moves the entry (and counts the attempt) after.
+   */
+  queueEntryWhen(jobId: string, state: 'completed' | 'failed'): Promise<{ attemptsMade?: number }>;
   /** SIGKILLs every worker still running (stopped ones too), so one test's leftovers never take
    * the next test's jobs. */
   killAll(): Promise<void>;
@@ -135,6 +140,16 @@ export async function createStack(
         () => job(jobId),
         (j) => statuses.includes(j.status),
         timeoutMs,
+      );
+    },
+    queueEntryWhen(jobId, state) {
+      return eventually(
+        async () => {
+          const entry = await queue.getJob(jobId);
+          return { state: await entry?.getState(), attemptsMade: entry?.attemptsMade };
+        },
+        (e) => e.state === state,
+        10_000,
       );
     },
     killAll,

@@ -6,7 +6,7 @@
  * checkpoint instead of training again.
  */
 import { describe, expect, it } from 'vitest';
-import { eventually, type LogLine, type WorkerProcess } from '../processes.ts';
+import { type LogLine, type WorkerProcess } from '../processes.ts';
 import { jobLine, type Stack, useStack } from './harness.ts';
 
 let stack: Stack;
@@ -60,15 +60,7 @@ async function expectFailedOnce(jobId: string, code: string, message: RegExp) {
   expect(job.error?.message).toMatch(message);
   expect(job.attempts).toBe(1);
   // The row is failed first, then the processor's UnrecoverableError moves the queue entry.
-  const bull = await eventually(
-    async () => {
-      const entry = await stack.queue.getJob(jobId);
-      return { state: await entry?.getState(), attemptsMade: entry?.attemptsMade };
-    },
-    (b) => b.state === 'failed',
-    10_000,
-  );
-  expect(bull.attemptsMade).toBe(1);
+  expect((await stack.queueEntryWhen(jobId, 'failed')).attemptsMade).toBe(1);
   expect(await stack.ctx.database.db.model.count({ where: { jobId } })).toBe(0);
 }
 
