@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { call, messageOf, upload } from '../api.ts';
 import { previewRows } from '../csv.ts';
 import { bytes } from '../format.ts';
+import { Listing } from '../listing.tsx';
 import { href, navigate } from '../route.ts';
 import { useResource } from '../use-resource.ts';
 
@@ -14,38 +15,17 @@ export function DatasetsPage() {
       <h1>Datasets</h1>
       <Upload />
       <h2>Your datasets</h2>
-      {list.error && (
-        <p role="alert" class="error">
-          {list.error}
-        </p>
-      )}
-      {list.data && list.data.items.length === 0 && <p>None yet: upload a CSV above.</p>}
-      {list.data && list.data.items.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Task</th>
-              <th scope="col">Samples</th>
-              <th scope="col">Features</th>
-              <th scope="col">Size</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.items.map((d) => (
-              <tr key={d.id}>
-                <td>
-                  <a href={href({ page: 'dataset', id: d.id })}>{d.name}</a>
-                </td>
-                <td>{d.task}</td>
-                <td>{d.samples}</td>
-                <td>{d.features}</td>
-                <td>{bytes(d.byteSize)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Listing
+        resource={list}
+        empty="None yet: upload a CSV above."
+        columns={[
+          { header: 'Name', cell: (d) => <a href={href({ page: 'dataset', id: d.id })}>{d.name}</a> },
+          { header: 'Task', cell: (d) => d.task },
+          { header: 'Samples', cell: (d) => d.samples },
+          { header: 'Features', cell: (d) => d.features },
+          { header: 'Size', cell: (d) => bytes(d.byteSize) },
+        ]}
+      />
     </>
   );
 }

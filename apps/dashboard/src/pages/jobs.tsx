@@ -8,6 +8,7 @@ import {
 import { useMemo, useState } from 'preact/hooks';
 import { call, messageOf } from '../api.ts';
 import { when } from '../format.ts';
+import { type Column, Listing } from '../listing.tsx';
 import { href, navigate } from '../route.ts';
 import { optionFields, trainingBody } from '../training-options.ts';
 import { useResource } from '../use-resource.ts';
@@ -20,51 +21,23 @@ export function JobsPage() {
       <h1>Jobs</h1>
       <NewJob />
       <h2>Your jobs</h2>
-      {list.error && (
-        <p role="alert" class="error">
-          {list.error}
-        </p>
-      )}
-      {list.data && list.data.items.length === 0 && <p>None yet.</p>}
-      {list.data && list.data.items.length > 0 && <JobTable jobs={list.data.items} />}
+      <Listing resource={list} empty="None yet." columns={JOB_COLUMNS} />
     </>
   );
 }
 
-export function JobTable({ jobs }: { jobs: Job[] }) {
-  return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Job</th>
-          <th scope="col">Status</th>
-          <th scope="col">Progress</th>
-          <th scope="col">Created</th>
-          <th scope="col">Model</th>
-        </tr>
-      </thead>
-      <tbody>
-        {jobs.map((j) => (
-          <tr key={j.id}>
-            <td>
-              <a href={href({ page: 'job', id: j.id })}>{j.id.slice(0, 8)}</a>
-            </td>
-            <td>
-              <span class={`status ${j.status}`}>{j.status}</span>
-            </td>
-            <td>
-              {j.progress.iteration} / {j.progress.iterations}
-            </td>
-            <td>{when(j.createdAt)}</td>
-            <td>
-              {j.modelId ? <a href={href({ page: 'model', id: j.modelId })}>{j.modelId.slice(0, 8)}</a> : '—'}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
+/** A job as a row: its id, status, progress, creation and model, the first two as links. */
+export const JOB_COLUMNS: Column<Job>[] = [
+  { header: 'Job', cell: (j) => <a href={href({ page: 'job', id: j.id })}>{j.id.slice(0, 8)}</a> },
+  { header: 'Status', cell: (j) => <span class={`status ${j.status}`}>{j.status}</span> },
+  { header: 'Progress', cell: (j) => `${j.progress.iteration} / ${j.progress.iterations}` },
+  { header: 'Created', cell: (j) => when(j.createdAt) },
+  {
+    header: 'Model',
+    cell: (j) =>
+      j.modelId ? <a href={href({ page: 'model', id: j.modelId })}>{j.modelId.slice(0, 8)}</a> : '—',
+  },
+];
 
 function NewJob() {
   const datasets = useResource(() => call('GET', '/v1/datasets?limit=100', DatasetList), []);

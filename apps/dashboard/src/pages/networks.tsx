@@ -11,6 +11,7 @@ import {
 } from '@backprop/contracts';
 import { useState } from 'preact/hooks';
 import { call, messageOf } from '../api.ts';
+import { Listing } from '../listing.tsx';
 import { navigate } from '../route.ts';
 import { useResource } from '../use-resource.ts';
 
@@ -22,36 +23,19 @@ export function NetworksPage() {
       <h1>Networks</h1>
       <Builder />
       <h2>Your networks</h2>
-      {list.error && (
-        <p role="alert" class="error">
-          {list.error}
-        </p>
-      )}
-      {list.data && list.data.items.length === 0 && <p>None yet.</p>}
-      {list.data && list.data.items.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Layers</th>
-              <th scope="col">Init</th>
-              <th scope="col">Parameters</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.items.map((n) => (
-              <tr key={n.id}>
-                <td>{n.name}</td>
-                <td>
-                  {n.inputSize} → {n.layers.map((l) => `${l.units} ${l.activation}`).join(' → ')}
-                </td>
-                <td>{n.init}</td>
-                <td>{n.parameterCount}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Listing
+        resource={list}
+        empty="None yet."
+        columns={[
+          { header: 'Name', cell: (n) => n.name },
+          {
+            header: 'Layers',
+            cell: (n) => `${n.inputSize} → ${n.layers.map((l) => `${l.units} ${l.activation}`).join(' → ')}`,
+          },
+          { header: 'Init', cell: (n) => n.init },
+          { header: 'Parameters', cell: (n) => n.parameterCount },
+        ]}
+      />
     </>
   );
 }
