@@ -23,8 +23,6 @@ const SKIPPED_DIRECTORIES = new Set(['node_modules', 'generated', 'dist']);
 const KNOWN_VIOLATIONS = new Set<string>([
   // api tests driving the worker's modules in-process (issue 9 part 5 moves them)
   'apps/api/test/events.test.ts -> apps/worker/src/events.ts',
-  'apps/api/test/values.test.ts -> apps/worker/src/protocol.ts',
-  'apps/api/test/values.test.ts -> apps/worker/src/thread-runner.ts',
   // the worker's process-level test stack builds a real API in-process (part 4's createApi(env)
   // composition root is to replace this)
   'apps/worker/test/infra/stack.ts -> apps/api/src/app.ts',
