@@ -57,16 +57,27 @@ export async function followJob(
     return answer.trim().toLowerCase().startsWith('c') ? 'cancel' : 'detach';
   }
 
+  let asking = false;
   const onSigint = () => {
-    if (cancelling) return;
-    void decide().then(async (choice) => {
-      if (choice === 'cancel') {
-        cancelling = true;
-        await client.jobs.cancel(jobId);
-      } else {
-        detach.abort();
-      }
-    });
+    if (cancelling || asking) return;
+    asking = true;
+    decide()
+      .then(async (choice) => {
+        if (choice === 'cancel') {
+          cancelling = true;
+          await client.jobs.cancel(jobId);
+        } else {
+          detach.abort();
+        }
+      })
+      // A refused cancel (the job ended meanwhile) is said; the stream still brings its end.
+      .catch((err: unknown) => {
+        cancelling = false;
+        console.error(`could not cancel job ${jobId}: ${err instanceof Error ? err.message : String(err)}`);
+      })
+      .finally(() => {
+        asking = false;
+      });
   };
   process.on('SIGINT', onSigint);
 
