@@ -1,8 +1,9 @@
 /**
  * The helper threads of a training (nn's `threads`): nn does not start threads itself (it runs in
  * browsers too), so the training thread gives it this spawner: a worker_threads Worker of the
- * bundled training-helper.ts (thread-entries.ts), whose messages go to nn's serveThread. A helper lives as long as one train call;
- * when the training thread ends (or is terminated), its helpers end with it.
+ * bundled training-helper.ts (thread-entries.ts), whose messages go to nn's serveThread. A
+ * helper lives as long as one train call; when the training thread ends (or is terminated), its
+ * helpers end with it.
  */
 import { Worker } from 'node:worker_threads';
 import { setThreadSpawner } from '@backprop/nn';
