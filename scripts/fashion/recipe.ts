@@ -88,7 +88,8 @@ const Job = z.object({
 });
 const Evaluation = z.object({ metrics: z.object({ accuracy: z.number() }) });
 
-async function call(client: Client, method: string, path: string, body?: unknown): Promise<unknown> {
+/** One API request as JSON; anything but a 2xx is thrown with its status and body. */
+export async function call(client: Client, method: string, path: string, body?: unknown): Promise<unknown> {
   const res = await fetch(`${client.url}${path}`, {
     method,
     headers: {

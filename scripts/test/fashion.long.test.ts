@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { type ApiProcess, Space, startServers } from '../../apps/worker/test/infra/stack.ts';
 import type { ServiceProcess } from '../../apps/worker/test/processes.ts';
 import {
+  call,
   fashionFiles,
   NETWORK,
   trainAndEvaluate,
@@ -60,37 +61,25 @@ it(`Fashion-MNIST through the service: ${TRAIN_SAMPLES} images, ${EPOCHS} epochs
 
 it('a cancelled job at this size stops its training thread promptly', async () => {
   const client = { url: api.url, apiKey: space.apiKey };
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${client.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${client.apiKey}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const answer: unknown = await res.json();
-    return { status: res.status, body: answer };
-  };
   const Created = z.object({ id: z.string() });
   const Shown = z.object({ status: z.string(), progress: z.object({ iteration: z.number() }) });
-  const network = await call('POST', '/v1/networks', NETWORK);
-  const job = await call('POST', '/v1/jobs', {
-    datasetId: trainId,
-    networkId: Created.parse(network.body).id,
-    training: trainingOptions(50),
-  });
-  expect(job.status, JSON.stringify(job.body)).toBe(202);
-  const jobId = Created.parse(job.body).id;
+  const network = Created.parse(await call(client, 'POST', '/v1/networks', NETWORK));
+  const { id: jobId } = Created.parse(
+    await call(client, 'POST', '/v1/jobs', {
+      datasetId: trainId,
+      networkId: network.id,
+      training: trainingOptions(50),
+    }),
+  );
   // Cancel once it is training (a progress report has arrived), not while it loads.
   for (;;) {
-    const shown = Shown.parse((await call('GET', `/v1/jobs/${jobId}`)).body);
+    const shown = Shown.parse(await call(client, 'GET', `/v1/jobs/${jobId}`));
     if (shown.status === 'running' && shown.progress.iteration > 0) break;
     expect(['queued', 'running']).toContain(shown.status);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const cancelledAt = Date.now();
-  expect((await call('POST', `/v1/jobs/${jobId}/cancel`)).status).toBe(200);
+  await call(client, 'POST', `/v1/jobs/${jobId}/cancel`); // throws unless 2xx
   const ended = await worker.waitForLog(
     (line) => line.msg === 'training thread ended' && line.outcome === 'stopped' && line.time >= cancelledAt,
     60_000,
@@ -99,5 +88,5 @@ it('a cancelled job at this size stops its training thread promptly', async () =
   console.log(`fashion cancel: the training thread ended ${latency} ms after the cancel`);
   // The figure is printed; the bound only says the cancel reached the thread, not the next epoch.
   expect(latency).toBeLessThan(30_000);
-  expect(Shown.parse((await call('GET', `/v1/jobs/${jobId}`)).body).status).toBe('cancelled');
+  expect(Shown.parse(await call(client, 'GET', `/v1/jobs/${jobId}`)).status).toBe('cancelled');
 });
