@@ -1,6 +1,12 @@
-/** Operands for the kernel tests: the three products, their shapes, and seeded random matrices. */
+/**
+ * Operands for the kernel tests: the three products, their shapes, seeded random matrices, and the
+ * cases every kernel set is checked on.
+ */
+import { expect, it } from 'vitest';
+import { defaultKernels, type Kernels, setKernels } from '../src/kernels.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
 import { Rng } from '../src/rng.ts';
+import { bits } from './helpers.ts';
 
 export type Variant = 'matmul' | 'matmulTransB' | 'matmulTransA';
 export const VARIANTS: Variant[] = ['matmul', 'matmulTransB', 'matmulTransA'];
@@ -34,4 +40,96 @@ export function operands(v: Variant, r: number, c: number, k: number): [[number,
     [k, r],
     [k, c],
   ];
+}
+
+/** Seeded random operands of `v` for out (r×c) with inner dimension k, and their shapes. */
+export function randomOperands(
+  v: Variant,
+  r: number,
+  c: number,
+  k: number,
+  dtype: DType,
+  next: () => number,
+): { A: Matrix; B: Matrix } {
+  const [sa, sb] = operands(v, r, c, k);
+  return { A: random(sa[0], sa[1], dtype, next), B: random(sb[0], sb[1], dtype, next) };
+}
+
+/** Runs `f` with `k` as the process's kernels, then restores the default ones. */
+export function withKernels<T>(k: Kernels, f: () => T): T {
+  setKernels(k);
+  try {
+    return f();
+  } finally {
+    setKernels(defaultKernels);
+  }
+}
+
+/** Checks one product of kernel set under test against the reference; throws when it is off. */
+export type ProductCheck = (v: Variant, r: number, c: number, k: number, dtype: DType, seed: number) => void;
+
+/**
+ * The tests every kernel set runs per product: each of `shapes` in float64 (seed 1000 + n) and
+ * float32 (2000 + n), then 60 random shapes (r ≤ 150, c ≤ maxCols, k ≤ 700) in both dtypes.
+ * The titles say what `check` demands: `${v}: ${shapesTitle}, float64 ${float64Claim}`.
+ */
+export function itMatchesTheReference(
+  check: ProductCheck,
+  shapes: readonly (readonly [number, number, number])[],
+  titles: { shapes: string; float64: string; float32: string },
+  maxCols: number,
+): void {
+  for (const v of VARIANTS) {
+    it(`${v}: ${titles.shapes}, float64 ${titles.float64}`, () => {
+      shapes.forEach(([r, c, k], n) => {
+        check(v, r, c, k, 'float64', 1000 + n);
+      });
+    });
+
+    it(`${v}: ${titles.shapes}, float32 ${titles.float32}`, () => {
+      shapes.forEach(([r, c, k], n) => {
+        check(v, r, c, k, 'float32', 2000 + n);
+      });
+    });
+
+    it(`${v}: random shapes, both dtypes`, () => {
+      const next = rng(42 + VARIANTS.indexOf(v));
+      const dim = (max: number) => 1 + Math.floor(next() ** 2 * max); // skewed towards small
+      for (let n = 0; n < 60; n++) {
+        const r = dim(150);
+        const c = dim(maxCols);
+        const k = dim(700);
+        check(v, r, c, k, 'float64', 3000 + n);
+        check(v, r, c, k, 'float32', 4000 + n);
+      }
+    });
+  }
+}
+
+/** k = 0: every product overwrites its (garbage-filled) out with zeros. */
+export function expectZerosWhenKIsZero(kernelSet: Kernels): void {
+  for (const v of VARIANTS) {
+    const [sa, sb] = operands(v, 3, 4, 0);
+    const out = zeros(3, 4);
+    out.data.fill(Number.NaN);
+    kernelSet[v](zeros(sa[0], sa[1]), zeros(sb[0], sb[1]), out);
+    expect([...out.data]).toEqual(new Array(12).fill(0));
+  }
+}
+
+/**
+ * The same product twice, with one of another shape and dtype in between (it reuses the kernels'
+ * scratch memory), gives the same bits: no state leaks between calls.
+ */
+export function expectNoStateBetweenCalls(kernelSet: Kernels): void {
+  const next = rng(7);
+  const A = random(70, 300, 'float64', next);
+  const B = random(300, 50, 'float64', next);
+  const first = zeros(70, 50);
+  const second = zeros(70, 50);
+  kernelSet.matmul(A, B, first);
+  const C = random(9, 1000, 'float32', next);
+  kernelSet.matmulTransB(C, C, zeros(9, 9, 'float32'));
+  kernelSet.matmul(A, B, second);
+  expect(bits(second.data)).toBe(bits(first.data));
 }

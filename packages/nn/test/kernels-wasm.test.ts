@@ -14,7 +14,6 @@ import {
   type Kernels,
   kernels,
   referenceKernels,
-  setKernels,
   wasmKernels,
 } from '../src/kernels.ts';
 import {
@@ -26,7 +25,17 @@ import {
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
 import { type GoldenCase, loadGoldenCases } from './golden-cases.ts';
 import { bits, expectClose, loadPlanar } from './helpers.ts';
-import { operands, random, rng, VARIANTS, type Variant } from './kernel-cases.ts';
+import {
+  expectNoStateBetweenCalls,
+  expectZerosWhenKIsZero,
+  itMatchesTheReference,
+  random,
+  randomOperands,
+  rng,
+  VARIANTS,
+  type Variant,
+  withKernels,
+} from './kernel-cases.ts';
 
 /** Every wasm product, however small, runs in WebAssembly (no blocked fallback for tiny ones). */
 const wasmOnly = createWasmKernels({ smallProduct: 0 });
@@ -43,10 +52,7 @@ function need<T>(x: T | null): T {
  * the first-order bound of k float32 roundings plus the final one, (k + 2)·2⁻²⁴ of Σ_p |a_ip·b_pj|.
  */
 function check(fast: Kernels, v: Variant, r: number, c: number, k: number, dtype: DType, seed: number): void {
-  const next = rng(seed);
-  const [sa, sb] = operands(v, r, c, k);
-  const A = random(sa[0], sa[1], dtype, next);
-  const B = random(sb[0], sb[1], dtype, next);
+  const { A, B } = randomOperands(v, r, c, k, dtype, rng(seed));
   const out = zeros(r, c, dtype);
   out.data.fill(Number.NaN); // every element must be overwritten, never read
   const ref = zeros(r, c, dtype);
@@ -60,8 +66,8 @@ function check(fast: Kernels, v: Variant, r: number, c: number, k: number, dtype
     }
     return;
   }
-  const absA = zeros(sa[0], sa[1]);
-  const absB = zeros(sb[0], sb[1]);
+  const absA = zeros(A.rows, A.cols);
+  const absB = zeros(B.rows, B.cols);
   absA.data.set(A.data.map(Math.abs));
   absB.data.set(B.data.map(Math.abs));
   const scale = zeros(r, c);
@@ -115,31 +121,16 @@ const SHAPES: [number, number, number][] = [
 
 describe('wasm kernels match the reference', () => {
   const wk = need(wasmOnly);
-  for (const v of VARIANTS) {
-    it(`${v}: awkward and block-edge shapes, float64 bit-identical`, () => {
-      SHAPES.forEach(([r, c, k], n) => {
-        check(wk, v, r, c, k, 'float64', 1000 + n);
-      });
-    });
-
-    it(`${v}: awkward and block-edge shapes, float32 within (k + 2)·2⁻²⁴ of Σ|a·b|`, () => {
-      SHAPES.forEach(([r, c, k], n) => {
-        check(wk, v, r, c, k, 'float32', 2000 + n);
-      });
-    });
-
-    it(`${v}: random shapes, both dtypes`, () => {
-      const next = rng(42 + VARIANTS.indexOf(v));
-      const dim = (max: number) => 1 + Math.floor(next() ** 2 * max); // skewed towards small
-      for (let n = 0; n < 60; n++) {
-        const r = dim(150);
-        const c = dim(300);
-        const k = dim(700);
-        check(wk, v, r, c, k, 'float64', 3000 + n);
-        check(wk, v, r, c, k, 'float32', 4000 + n);
-      }
-    });
-  }
+  itMatchesTheReference(
+    (v, r, c, k, dtype, seed) => check(wk, v, r, c, k, dtype, seed),
+    SHAPES,
+    {
+      shapes: 'awkward and block-edge shapes',
+      float64: 'bit-identical',
+      float32: 'within (k + 2)·2⁻²⁴ of Σ|a·b|',
+    },
+    300,
+  );
 
   it('default instance (tiny products on the blocked kernels): same results', () => {
     const wd = need(wasmKernels);
@@ -149,10 +140,7 @@ describe('wasm kernels match the reference', () => {
         [10, 1100, 130],
         [2, 3, 5],
       ] as const) {
-        const next = rng(r * c * k);
-        const [sa, sb] = operands(v, r, c, k);
-        const A = random(sa[0], sa[1], 'float64', next);
-        const B = random(sb[0], sb[1], 'float64', next);
+        const { A, B } = randomOperands(v, r, c, k, 'float64', rng(r * c * k));
         const got = zeros(r, c);
         const want = zeros(r, c);
         wd[v](A, B, got);
@@ -175,23 +163,8 @@ describe('wasm kernels match the reference', () => {
 
   it('overwrites out with zeros when k = 0, and leaves no state between calls', () => {
     const wk2 = need(wasmOnly);
-    for (const v of VARIANTS) {
-      const [sa, sb] = operands(v, 3, 4, 0);
-      const out = zeros(3, 4);
-      out.data.fill(Number.NaN);
-      wk2[v](zeros(sa[0], sa[1]), zeros(sb[0], sb[1]), out);
-      expect([...out.data]).toEqual(new Array(12).fill(0));
-    }
-    const next = rng(7);
-    const A = random(70, 300, 'float64', next);
-    const B = random(300, 50, 'float64', next);
-    const first = zeros(70, 50);
-    const second = zeros(70, 50);
-    wk2.matmul(A, B, first);
-    const C = random(9, 1000, 'float32', next);
-    wk2.matmulTransB(C, C, zeros(9, 9, 'float32')); // another shape and dtype reuses the memory
-    wk2.matmul(A, B, second);
-    expect(bits(second.data)).toBe(bits(first.data));
+    expectZerosWhenKIsZero(wk2);
+    expectNoStateBetweenCalls(wk2);
   });
 });
 
@@ -271,14 +244,6 @@ describe('wasm element-wise relu', () => {
     for (let i = 0; i < n; i++) m.data[i] = next() < 0.1 ? special[i % special.length]! : next() * 2 - 1;
     return m;
   }
-  const withKernels = <T>(k: Kernels, f: () => T): T => {
-    setKernels(k);
-    try {
-      return f();
-    } finally {
-      setKernels(defaultKernels);
-    }
-  };
 
   it("forward and backward give the JavaScript loops' values (NaN, ±0, ±Infinity, chunk edges)", () => {
     const wk = need(wasmOnly);
@@ -351,14 +316,6 @@ describe('wasm element-wise tanh, sigmoid and cost', () => {
       const unit = f32 ? 2 ** (Math.floor(Math.log2(Math.abs(w))) - 23) : ulp(w);
       return !(Math.abs(g - w) <= ulps * unit);
     });
-  const withKernels = <T>(k: Kernels, f: () => T): T => {
-    setKernels(k);
-    try {
-      return f();
-    } finally {
-      setKernels(defaultKernels);
-    }
-  };
 
   it('forward: within 3 ulp of Math.tanh in float64, 1 float32 ulp in float32 (chunk and vector edges)', () => {
     const wk = need(wasmOnly);
@@ -522,9 +479,8 @@ describe('the committed binary is built from its source', () => {
 
 describe('golden fixtures with every product in WebAssembly', () => {
   const cases = loadGoldenCases();
-  const run = (c: GoldenCase, k: Kernels) => {
-    setKernels(k);
-    try {
+  const run = (c: GoldenCase, k: Kernels) =>
+    withKernels(k, () => {
       const net = Network.fromParameters({
         inputSize: c.inputSize,
         layers: c.layers,
@@ -532,10 +488,7 @@ describe('golden fixtures with every product in WebAssembly', () => {
       });
       const result = train(net, c.X, c.Y, { ...c.options, iterations: c.iterations, costEvery: 1 });
       return { costs: result.costs, params: net.parameters() };
-    } finally {
-      setKernels(defaultKernels);
-    }
-  };
+    });
   // golden.test.ts asks 1e-9 of the default kernels; every kernel here lands within ~1e-13
   // (the Adam case's worst parameter is 1.2e-13 off numpy with the reference loops as well).
   // tanh, sigmoid and the cost in WebAssembly are functions of their own (within 3 ulp of Math's,
@@ -570,8 +523,7 @@ describe('float32 training with every product in WebAssembly (sums rounded to fl
     const b = Network.create({ inputSize: 2, layers, init: 'random', seed: 2, dtype: 'float32' });
     const options = { learningRate: 1.2, iterations: 2000, costEvery: 100 };
     const ra = train(a, planar.X, planar.Y, options);
-    setKernels(need(wasmOnly));
-    try {
+    withKernels(need(wasmOnly), () => {
       const rb = train(b, planar.X, planar.Y, options);
       ra.costs.forEach((c, i) => {
         expect(Math.abs(rb.costs[i]! - c), `cost ${i}`).toBeLessThan(2e-3);
@@ -579,8 +531,6 @@ describe('float32 training with every product in WebAssembly (sums rounded to fl
       expect(Math.abs(b.accuracy(planar.X, planar.Y) - a.accuracy(planar.X, planar.Y))).toBeLessThanOrEqual(
         0.01,
       );
-    } finally {
-      setKernels(defaultKernels);
-    }
+    });
   });
 });

@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import {
-  defaultKernels,
-  type Kernels,
-  kernels,
-  referenceKernels,
-  setKernels,
-  wasmKernels,
-} from '../src/kernels.ts';
+import { defaultKernels, type Kernels, kernels, referenceKernels, wasmKernels } from '../src/kernels.ts';
 import { blockedKernels } from '../src/kernels-blocked.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
-import { operands, random, rng, VARIANTS, type Variant } from './kernel-cases.ts';
+import {
+  expectNoStateBetweenCalls,
+  expectZerosWhenKIsZero,
+  itMatchesTheReference,
+  random,
+  randomOperands,
+  rng,
+  type Variant,
+  withKernels,
+} from './kernel-cases.ts';
 
 function abs(m: Matrix): Matrix {
   const a = zeros(m.rows, m.cols, 'float64');
@@ -32,10 +34,7 @@ function check(
   seed: number,
   tol: number,
 ) {
-  const next = rng(seed);
-  const [sa, sb] = operands(v, r, c, k);
-  const A = random(sa[0], sa[1], dtype, next);
-  const B = random(sb[0], sb[1], dtype, next);
+  const { A, B } = randomOperands(v, r, c, k, dtype, rng(seed));
   const out = zeros(r, c, dtype);
   out.data.fill(Number.NaN); // garbage: every element must be overwritten, never read
   const ref = zeros(r, c, dtype);
@@ -96,31 +95,13 @@ const SHAPES: [number, number, number][] = [
 ];
 
 describe('blocked kernels match the reference', () => {
-  for (const v of VARIANTS) {
-    it(`${v}: edge and block-boundary shapes, float64 within 1e-12`, () => {
-      SHAPES.forEach(([r, c, k], n) => {
-        check(blockedKernels, v, r, c, k, 'float64', 1000 + n, 1e-12);
-      });
-    });
-
-    it(`${v}: edge and block-boundary shapes, float32 within 1e-6`, () => {
-      SHAPES.forEach(([r, c, k], n) => {
-        check(blockedKernels, v, r, c, k, 'float32', 2000 + n, 1e-6);
-      });
-    });
-
-    it(`${v}: random shapes, both dtypes`, () => {
-      const next = rng(42 + VARIANTS.indexOf(v));
-      const dim = (max: number) => 1 + Math.floor(next() ** 2 * max); // skewed towards small
-      for (let n = 0; n < 60; n++) {
-        const r = dim(150);
-        const c = dim(150);
-        const k = dim(700);
-        check(blockedKernels, v, r, c, k, 'float64', 3000 + n, 1e-12);
-        check(blockedKernels, v, r, c, k, 'float32', 4000 + n, 1e-6);
-      }
-    });
-  }
+  itMatchesTheReference(
+    (v, r, c, k, dtype, seed) =>
+      check(blockedKernels, v, r, c, k, dtype, seed, dtype === 'float64' ? 1e-12 : 1e-6),
+    SHAPES,
+    { shapes: 'edge and block-boundary shapes', float64: 'within 1e-12', float32: 'within 1e-6' },
+    150,
+  );
 
   it('accepts operands and out of different dtypes (widened to double, rounded on the way out)', () => {
     const next = rng(99);
@@ -146,27 +127,11 @@ describe('blocked kernels match the reference', () => {
   });
 
   it('overwrites out with zeros when k = 0', () => {
-    for (const v of VARIANTS) {
-      const [sa, sb] = operands(v, 3, 4, 0);
-      const out = zeros(3, 4);
-      out.data.fill(Number.NaN);
-      blockedKernels[v](zeros(sa[0], sa[1]), zeros(sb[0], sb[1]), out);
-      expect([...out.data]).toEqual(new Array(12).fill(0));
-    }
+    expectZerosWhenKIsZero(blockedKernels);
   });
 
   it('gives the same result when called again with the same operands (no state leaks between calls)', () => {
-    const next = rng(7);
-    const A = random(70, 300, 'float64', next);
-    const B = random(300, 50, 'float64', next);
-    const first = zeros(70, 50);
-    const second = zeros(70, 50);
-    blockedKernels.matmul(A, B, first);
-    // a product of another shape and dtype in between reuses the packing buffer
-    const C = random(9, 1000, 'float32', next);
-    blockedKernels.matmulTransB(C, C, zeros(9, 9, 'float32'));
-    blockedKernels.matmul(A, B, second);
-    expect(second.data).toEqual(first.data);
+    expectNoStateBetweenCalls(blockedKernels);
   });
 
   it('computes a known product exactly', () => {
@@ -189,12 +154,9 @@ describe('kernel selection', () => {
   it('uses the WebAssembly kernels by default where they load, else the blocked ones, and can swap', () => {
     expect(kernels()).toBe(defaultKernels);
     expect(defaultKernels).toBe(wasmKernels ?? blockedKernels);
-    setKernels(referenceKernels);
-    try {
+    withKernels(referenceKernels, () => {
       expect(kernels()).toBe(referenceKernels);
-    } finally {
-      setKernels(defaultKernels);
-    }
+    });
     expect(kernels()).toBe(defaultKernels);
   });
 });
