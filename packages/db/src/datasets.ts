@@ -11,11 +11,10 @@ import {
   assertCount,
   assertFiniteJson,
   type DbOrTx,
+  findPage,
   isUuid,
   type Page,
   type PageOptions,
-  pageQuery,
-  toPage,
 } from './internal.ts';
 import { type SoftDeleteResult, softDelete } from './soft-delete.ts';
 
@@ -147,14 +146,9 @@ export async function listDatasets(
   tenantId: string,
   options: PageOptions = {},
 ): Promise<Page<DatasetSummary>> {
-  const page = pageQuery(options);
-  const rows = await db.dataset.findMany({
-    where: { tenantId, deletedAt: null, ...READY, ...page.after },
-    orderBy: page.orderBy,
-    take: page.take,
-    omit: withoutValues,
-  });
-  return toPage(rows, page.limit);
+  return findPage(options, { tenantId, deletedAt: null, ...READY }, (page) =>
+    db.dataset.findMany({ ...page, omit: withoutValues }),
+  );
 }
 
 /** What deleteDataset did: gone, kept with deletedAt and its values emptied, or why not. */

@@ -6,11 +6,10 @@ import {
   assertCount,
   assertFiniteJson,
   type DbOrTx,
+  findPage,
   isUuid,
   type Page,
   type PageOptions,
-  pageQuery,
-  toPage,
 } from './internal.ts';
 
 /** A stored evaluation (metrics as stored JSON: parse them with the contracts). */
@@ -66,13 +65,7 @@ export async function listEvaluations(
   options: PageOptions = {},
 ): Promise<Page<Evaluation>> {
   if (!isUuid(modelId)) return { items: [], nextCursor: null };
-  const page = pageQuery(options);
-  const rows = await db.evaluation.findMany({
-    where: { tenantId, modelId, ...page.after },
-    orderBy: page.orderBy,
-    take: page.take,
-  });
-  return toPage(rows, page.limit);
+  return findPage(options, { tenantId, modelId }, (page) => db.evaluation.findMany(page));
 }
 
 /** One evaluation of the model; null if missing, of another model or another tenant's. */

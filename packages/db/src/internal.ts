@@ -120,27 +120,35 @@ function decodeCursor(cursor: string): Cursor {
   throw new InvalidCursorError();
 }
 
-/** The pieces of a findMany for one page: a where clause to AND in, the order and the take. */
-export function pageQuery(options: PageOptions) {
+/**
+ * One page of a newest-first list. `findMany` gets the list's own `where` ANDed with the cursor's
+ * condition, the order, and a take of one row more than the page: its presence says whether there
+ * is a next page.
+ */
+export async function findPage<Where extends object, Row extends Cursor>(
+  options: PageOptions,
+  where: Where,
+  findMany: (query: PageArgs<Where>) => Promise<Row[]>,
+): Promise<Page<Row>> {
   const limit = Math.min(Math.max(Math.trunc(options.limit ?? DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE);
-  const cursor = options.cursor ? decodeCursor(options.cursor) : null;
+  const rows = await findMany(pageArgs(where, options.cursor ? decodeCursor(options.cursor) : null, limit));
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}
+
+/** The findMany arguments of one page (where, order, take), shaped as Prisma's. */
+type PageArgs<Where extends object> = ReturnType<typeof pageArgs<Where>>;
+
+function pageArgs<Where extends object>(where: Where, cursor: Cursor | null, limit: number) {
   const after = cursor
     ? {
         OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }],
       }
     : {};
   return {
-    after,
+    where: { ...where, ...after },
     orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }],
-    // one more than asked: its presence says whether there is a next page
     take: limit + 1,
-    limit,
   };
-}
-
-/** Trims the extra row fetched by pageQuery and derives the next cursor. */
-export function toPage<T extends Cursor>(rows: T[], limit: number): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
 }

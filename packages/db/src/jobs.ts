@@ -21,6 +21,7 @@ import {
   assertCount,
   assertFiniteJson,
   type DbOrTx,
+  findPage,
   float8Param,
   isForeignKeyViolation,
   isUniqueViolation,
@@ -28,8 +29,6 @@ import {
   jsonParam,
   type Page,
   type PageOptions,
-  pageQuery,
-  toPage,
 } from './internal.ts';
 import { type LayerSpec, storedLayer } from './networks.ts';
 import { recordJobEvents } from './webhook-events.ts';
@@ -141,18 +140,12 @@ export async function listJobs(
   tenantId: string,
   options: ListJobsOptions = {},
 ): Promise<Page<JobSummary>> {
-  const page = pageQuery(options);
   const { status } = options;
   const statusFilter =
     status === undefined ? {} : { status: { in: typeof status === 'string' ? [status] : [...status] } };
-  const rows = await db.trainingJob.findMany({
-    where: { tenantId, ...statusFilter, ...page.after },
-    orderBy: page.orderBy,
-    take: page.take,
-    omit: withoutCosts,
-    include: withModelId,
-  });
-  return toPage(rows, page.limit);
+  return findPage(options, { tenantId, ...statusFilter }, (page) =>
+    db.trainingJob.findMany({ ...page, omit: withoutCosts, include: withModelId }),
+  );
 }
 
 // ---- the worker's side -----------------------------------------------------------------------

@@ -5,11 +5,10 @@ import {
   assertCount,
   assertFiniteJson,
   type DbOrTx,
+  findPage,
   isUuid,
   type Page,
   type PageOptions,
-  pageQuery,
-  toPage,
 } from './internal.ts';
 import { type SoftDeleteResult, softDelete } from './soft-delete.ts';
 
@@ -64,13 +63,7 @@ export async function listNetworks(
   tenantId: string,
   options: PageOptions = {},
 ): Promise<Page<Network>> {
-  const page = pageQuery(options);
-  const rows = await db.network.findMany({
-    where: { tenantId, deletedAt: null, ...page.after },
-    orderBy: page.orderBy,
-    take: page.take,
-  });
-  return toPage(rows, page.limit);
+  return findPage(options, { tenantId, deletedAt: null }, (page) => db.network.findMany(page));
 }
 
 /** What deleteNetwork did: gone, kept with deletedAt (finished jobs refer to it), or why not. */

@@ -2,7 +2,7 @@
 // name, tags, versions and aliases.
 import type { Db } from './client.ts';
 import type { Prisma } from './generated/prisma/client.ts';
-import { type DbOrTx, isUuid, type Page, type PageOptions, pageQuery, toPage } from './internal.ts';
+import { type DbOrTx, findPage, isUuid, type Page, type PageOptions } from './internal.ts';
 import type { ModelSummary } from './models.ts';
 
 /** What a model export says about its inputs and its origin. */
@@ -64,24 +64,17 @@ export async function listModels(
   tenantId: string,
   options: ListModelsOptions = {},
 ): Promise<Page<ModelSummary>> {
-  const page = pageQuery(options);
   const { jobId, datasetId, name, tag } = options;
   if ((jobId !== undefined && !isUuid(jobId)) || (datasetId !== undefined && !isUuid(datasetId)))
     return { items: [], nextCursor: null };
-  const rows = await db.model.findMany({
-    where: {
-      tenantId,
-      ...(jobId !== undefined ? { jobId } : {}),
-      ...(datasetId !== undefined ? { job: { datasetId } } : {}),
-      ...(name !== undefined ? { name } : {}),
-      ...(tag !== undefined ? { tags: { has: tag } } : {}),
-      ...page.after,
-    },
-    orderBy: page.orderBy,
-    take: page.take,
-    ...SUMMARY,
-  });
-  return toPage(rows, page.limit);
+  const filters = {
+    tenantId,
+    ...(jobId !== undefined ? { jobId } : {}),
+    ...(datasetId !== undefined ? { job: { datasetId } } : {}),
+    ...(name !== undefined ? { name } : {}),
+    ...(tag !== undefined ? { tags: { has: tag } } : {}),
+  };
+  return findPage(options, filters, (page) => db.model.findMany({ ...page, ...SUMMARY }));
 }
 
 /** Why a registry change was refused. */

@@ -6,15 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from './client.ts';
 import type { Prisma, WebhookDelivery, WebhookEndpoint } from './generated/prisma/client.ts';
-import {
-  assertCount,
-  type DbOrTx,
-  isUuid,
-  type Page,
-  type PageOptions,
-  pageQuery,
-  toPage,
-} from './internal.ts';
+import { assertCount, type DbOrTx, findPage, isUuid, type Page, type PageOptions } from './internal.ts';
 import { withTenantLock } from './usage.ts';
 
 /** An endpoint as tenants see it: never its secret. */
@@ -59,14 +51,9 @@ export async function listWebhookEndpoints(
   tenantId: string,
   options: PageOptions = {},
 ): Promise<Page<WebhookEndpointSummary>> {
-  const page = pageQuery(options);
-  const rows = await db.webhookEndpoint.findMany({
-    where: { tenantId, ...page.after },
-    orderBy: page.orderBy,
-    take: page.take,
-    omit: withoutSecret,
-  });
-  return toPage(rows, page.limit);
+  return findPage(options, { tenantId }, (page) =>
+    db.webhookEndpoint.findMany({ ...page, omit: withoutSecret }),
+  );
 }
 
 /** The endpoint, or null if missing or another tenant's. */
@@ -94,13 +81,7 @@ export async function listWebhookDeliveries(
   options: PageOptions = {},
 ): Promise<Page<WebhookDelivery> | null> {
   if ((await getWebhookEndpoint(db, tenantId, endpointId)) === null) return null;
-  const page = pageQuery(options);
-  const rows = await db.webhookDelivery.findMany({
-    where: { endpointId, ...page.after },
-    orderBy: page.orderBy,
-    take: page.take,
-  });
-  return toPage(rows, page.limit);
+  return findPage(options, { endpointId }, (page) => db.webhookDelivery.findMany(page));
 }
 
 // ---- the worker's side -------------------------------------------------------------------------
