@@ -78,3 +78,23 @@ export async function migrate(
   );
   return { applied, createdDatabase };
 }
+
+/**
+ * The SQL that takes a database from the committed migrations to prisma/schema.prisma (stdout;
+ * exitCode 0 when there is none). The migrations are replayed in a temporary shadow database on
+ * the server of `databaseUrl`.
+ */
+export async function diffMigrationsToSchema(databaseUrl: string) {
+  const [schema, migrationsList] = await Promise.all([readFile(SCHEMA_PATH, 'utf8'), readMigrations()]);
+  // The engine's createMigration cannot reach a shadow database in its WebAssembly build (it does
+  // not receive the adapter factory), but diff can: migrations (replayed in a shadow database) → schema.
+  return withSchemaEngine(databaseUrl, (engine) =>
+    engine.diff({
+      from: { tag: 'migrations', ...migrationsList },
+      to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: schema }] },
+      script: true,
+      exitCode: true,
+      filters: NO_FILTERS,
+    }),
+  );
+}

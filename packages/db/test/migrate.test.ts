@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb, DEFAULT_TENANT_ID, dropDatabase, migrate } from '../src/index.ts';
-import { NO_FILTERS, readMigrations, SCHEMA_PATH } from '../src/migrate.ts';
-import { withSchemaEngine } from '../src/schema-engine.ts';
+import { diffMigrationsToSchema, readMigrations, SCHEMA_PATH } from '../src/migrate.ts';
 import { databaseUrlFor } from '../src/testing.ts';
 
 const url = databaseUrlFor(`bp_test_migrate_${process.pid}_${Date.now()}`);
@@ -51,17 +50,7 @@ describe('migrate', () => {
   });
 
   it('the committed migrations produce exactly prisma/schema.prisma (no drift)', async () => {
-    const schema = await readFile(SCHEMA_PATH, 'utf8');
-    const migrationsList = await readMigrations();
-    const diff = await withSchemaEngine(url, (engine) =>
-      engine.diff({
-        from: { tag: 'migrations', ...migrationsList },
-        to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: schema }] },
-        script: true,
-        exitCode: true,
-        filters: NO_FILTERS,
-      }),
-    );
+    const diff = await diffMigrationsToSchema(url);
     // on failure: run `npm run db:migration -- <name>` and commit the new migration
     expect(diff.stdout?.trim().replace(/^-- This is an empty migration\.$/, '')).toBe('');
     expect(diff.exitCode).toBe(0);
