@@ -9,6 +9,7 @@ import {
   createJob,
   createJobWithinQuota,
   createTenant,
+  type DbOrTx,
   deleteDataset,
   getStoredBytes,
   getTenantUsage,
@@ -144,46 +145,39 @@ describe('getTenantUsage', () => {
 });
 
 describe('withTenantLock', () => {
-  it('serialises count-then-insert: concurrent callers never exceed a limit', async () => {
-    const mine = await tenant('usage-lock');
-    const dataset = await makeDataset(t.db, mine);
-    const network = await makeNetwork(t.db, mine);
-    const LIMIT = 3;
-    const attempt = () =>
-      withTenantLock(t.db, mine, async (tx) => {
-        if ((await countActiveJobs(tx, mine)) >= LIMIT) return 'refused' as const;
-        // Widen the window between the count and the insert: without the lock, all would pass.
-        await tx.$executeRaw`SELECT pg_sleep(0.02)`;
-        await createJob(tx, {
-          tenantId: mine,
-          datasetId: dataset.id,
-          networkId: network.id,
-          training: { learningRate: 0.1, iterations: 10 },
-          iterations: 10,
-        });
-        return 'created' as const;
+  /** A tenant with a dataset and a network, and a quota check: count its active jobs, then insert one under `limit`. */
+  async function countThenInsert(name: string, limit: number) {
+    const tenantId = await tenant(name);
+    const dataset = await makeDataset(t.db, tenantId);
+    const network = await makeNetwork(t.db, tenantId);
+    const insertUnderLimit = async (tx: DbOrTx) => {
+      if ((await countActiveJobs(tx, tenantId)) >= limit) return 'refused' as const;
+      // Widen the window between the count and the insert: without the lock, all would pass.
+      await tx.$executeRaw`SELECT pg_sleep(0.02)`;
+      await createJob(tx, {
+        tenantId,
+        datasetId: dataset.id,
+        networkId: network.id,
+        training: { learningRate: 0.1, iterations: 10 },
+        iterations: 10,
       });
+      return 'created' as const;
+    };
+    return { tenantId, insertUnderLimit };
+  }
+
+  it('serialises count-then-insert: concurrent callers never exceed a limit', async () => {
+    const LIMIT = 3;
+    const { tenantId: mine, insertUnderLimit } = await countThenInsert('usage-lock', LIMIT);
+    const attempt = () => withTenantLock(t.db, mine, insertUnderLimit);
     const outcomes = await Promise.all(Array.from({ length: 8 }, attempt));
     expect(outcomes.filter((o) => o === 'created')).toHaveLength(LIMIT);
     expect(await countActiveJobs(t.db, mine)).toBe(LIMIT);
   });
 
   it('negative control: the same race without the lock overshoots the limit', async () => {
-    const mine = await tenant('usage-nolock');
-    const dataset = await makeDataset(t.db, mine);
-    const network = await makeNetwork(t.db, mine);
-    const attempt = () =>
-      t.db.$transaction(async (tx) => {
-        if ((await countActiveJobs(tx, mine)) >= 3) return;
-        await tx.$executeRaw`SELECT pg_sleep(0.02)`;
-        await createJob(tx, {
-          tenantId: mine,
-          datasetId: dataset.id,
-          networkId: network.id,
-          training: { learningRate: 0.1, iterations: 10 },
-          iterations: 10,
-        });
-      });
+    const { tenantId: mine, insertUnderLimit } = await countThenInsert('usage-nolock', 3);
+    const attempt = () => t.db.$transaction(insertUnderLimit);
     await Promise.all(Array.from({ length: 8 }, attempt));
     expect(await countActiveJobs(t.db, mine)).toBeGreaterThan(3);
   });
