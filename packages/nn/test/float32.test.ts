@@ -1,25 +1,22 @@
 /** float32 mode: parameters and buffers in Float32Array; trains and stays close to float64. */
 import { describe, expect, it } from 'vitest';
-import { type LayerSpec, Network, train } from '../src/index.ts';
+import { train } from '../src/index.ts';
 import { loadPlanar } from './helpers.ts';
+import { planarNetwork } from './networks.ts';
 
 const planar = loadPlanar();
-const layers: LayerSpec[] = [
-  { units: 4, activation: 'tanh' },
-  { units: 1, activation: 'sigmoid' },
-];
 
 describe('float32', () => {
   it('stores parameters as Float32Array with the same initial values, rounded', () => {
-    const a = Network.create({ inputSize: 2, layers, init: 'random', seed: 2 });
-    const b = Network.create({ inputSize: 2, layers, init: 'random', seed: 2, dtype: 'float32' });
+    const a = planarNetwork({ init: 'random', seed: 2 });
+    const b = planarNetwork({ init: 'random', seed: 2, dtype: 'float32' });
     expect(b.weights.W[1]!.data).toBeInstanceOf(Float32Array);
     expect(Array.from(b.weights.W[1]!.data)).toEqual(Array.from(a.weights.W[1]!.data, Math.fround));
   });
 
   it('trains the planar data like float64', () => {
-    const a = Network.create({ inputSize: 2, layers, init: 'random', seed: 2 });
-    const b = Network.create({ inputSize: 2, layers, init: 'random', seed: 2, dtype: 'float32' });
+    const a = planarNetwork({ init: 'random', seed: 2 });
+    const b = planarNetwork({ init: 'random', seed: 2, dtype: 'float32' });
     const ra = train(a, planar.X, planar.Y, { learningRate: 1.2, iterations: 2000, costEvery: 100 });
     const rb = train(b, planar.X, planar.Y, { learningRate: 1.2, iterations: 2000, costEvery: 100 });
     ra.costs.forEach((c, i) => {
@@ -38,7 +35,7 @@ describe('float32', () => {
   });
 
   it('accepts float64 input (converted once) and nested arrays', () => {
-    const net = Network.create({ inputSize: 2, layers, seed: 1, dtype: 'float32' });
+    const net = planarNetwork({ seed: 1, dtype: 'float32' });
     const nested = net.forward([
       [0.5, -1],
       [2, 0],

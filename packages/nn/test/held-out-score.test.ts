@@ -6,18 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { fromNested, type Matrix, Network, selectColumns, type TrainProgress, train } from '../src/index.ts';
 import { loadPlanar } from './helpers.ts';
+import { planarNetwork } from './networks.ts';
 
 describe('held-out score at every recorded cost', () => {
   it('classification: accuracy on the validation columns', () => {
     const { X, Y } = loadPlanar();
-    const net = Network.create({
-      inputSize: 2,
-      layers: [
-        { units: 4, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-      seed: 3,
-    });
+    const net = planarNetwork({ seed: 3 });
     const seen: TrainProgress[] = [];
     const result = train(net, X, Y, {
       learningRate: 1.2,

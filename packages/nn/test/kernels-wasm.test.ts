@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { assemble, binaryModule, MODULE_PATH, MODULES, WASM_PATH } from '../scripts/build-wasm.ts';
 import { reluBackward, reluForward, sigmoidForward, tanhBackward, tanhForward } from '../src/activations.ts';
 import { binaryCrossEntropy } from '../src/costs.ts';
-import { type LayerSpec, Network, train } from '../src/index.ts';
+import { Network, train } from '../src/index.ts';
 import {
   blockedKernels,
   defaultKernels,
@@ -36,6 +36,7 @@ import {
   type Variant,
   withKernels,
 } from './kernel-cases.ts';
+import { planarNetwork } from './networks.ts';
 
 /** Every wasm product, however small, runs in WebAssembly (no blocked fallback for tiny ones). */
 const wasmOnly = createWasmKernels({ smallProduct: 0 });
@@ -515,12 +516,8 @@ describe('golden fixtures with every product in WebAssembly', () => {
 describe('float32 training with every product in WebAssembly (sums rounded to float32)', () => {
   it('trains the planar data like float64, within the tolerances float32.test.ts states', () => {
     const planar = loadPlanar();
-    const layers: LayerSpec[] = [
-      { units: 4, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ];
-    const a = Network.create({ inputSize: 2, layers, init: 'random', seed: 2 });
-    const b = Network.create({ inputSize: 2, layers, init: 'random', seed: 2, dtype: 'float32' });
+    const a = planarNetwork({ init: 'random', seed: 2 });
+    const b = planarNetwork({ init: 'random', seed: 2, dtype: 'float32' });
     const options = { learningRate: 1.2, iterations: 2000, costEvery: 100 };
     const ra = train(a, planar.X, planar.Y, options);
     withKernels(need(wasmOnly), () => {

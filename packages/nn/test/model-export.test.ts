@@ -13,7 +13,7 @@ import {
   serialize,
   writeModelExport,
 } from '../src/index.ts';
-import { bits } from './helpers.ts';
+import { parameterBits } from './networks.ts';
 
 const layers: LayerSpec[] = [
   { units: 3, activation: 'leaky_relu', slope: 0.05 },
@@ -36,15 +36,12 @@ function model(): ModelExport {
   };
 }
 
-const allBits = (net: Network) =>
-  Object.fromEntries(Object.entries(net.parameterMatrices()).map(([k, M]) => [k, bits(M.data)]));
-
 describe('model export', () => {
   it('round-trips: bit-identical parameters, the same description', () => {
     const original = model();
     const text = writeModelExport(original);
     const back = readModelExport(text);
-    expect(allBits(back.network)).toEqual(allBits(original.network));
+    expect(parameterBits(back.network)).toEqual(parameterBits(original.network));
     expect(Object.is(back.network.weights.W[1]!.data[0], -0)).toBe(true);
     expect(back.network.layers).toEqual(original.network.layers);
     const { network: _n, ...rest } = back;

@@ -9,7 +9,6 @@ import {
   COSTS,
   confusionMatrix,
   fromRows,
-  type LayerSpec,
   matrix,
   Network,
   oneHot,
@@ -17,6 +16,7 @@ import {
   toRows,
   zeros,
 } from '../src/index.ts';
+import { PLANAR_LAYERS } from './networks.ts';
 
 const W1 = [
   [0.5, -0.3],
@@ -27,11 +27,8 @@ const W1 = [
 const b1 = [[0.1], [-0.2], [0], [0.05]];
 const W2 = [[1, -1, 0.5, 0.25]];
 const b2 = [[-0.1]];
-const layers: LayerSpec[] = [
-  { units: 4, activation: 'tanh' },
-  { units: 1, activation: 'sigmoid' },
-];
-const net = () => Network.fromParameters({ inputSize: 2, layers, parameters: { W1, b1, W2, b2 } });
+const net = () =>
+  Network.fromParameters({ inputSize: 2, layers: PLANAR_LAYERS, parameters: { W1, b1, W2, b2 } });
 const X = [
   [1, 2, -1],
   [0.5, -1, 3],

@@ -7,8 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   deserializeCheckpoint,
-  type LayerSpec,
-  Network,
   NnInputError,
   serializeCheckpoint,
   type TrainIteration,
@@ -17,19 +15,11 @@ import {
   type TrainOptions,
   train,
 } from '../src/index.ts';
-import { bits, loadPlanar } from './helpers.ts';
+import { loadPlanar } from './helpers.ts';
+import { mixedNetwork, parameterBits } from './networks.ts';
 
 const planar = loadPlanar();
-const layers: LayerSpec[] = [
-  { units: 5, activation: 'relu' },
-  { units: 3, activation: 'tanh' },
-  { units: 1, activation: 'sigmoid' },
-];
-const make = () => Network.create({ inputSize: 2, layers, init: 'he', seed: 1 });
-
-function paramBits(net: Network): Record<string, string> {
-  return Object.fromEntries(Object.entries(net.parameterMatrices()).map(([k, M]) => [k, bits(M.data)]));
-}
+const make = () => mixedNetwork({ init: 'he', seed: 1 });
 
 /** The cases where a checkpoint's state is hardest to get right: shuffles, moments, early stopping. */
 const cases: [string, TrainOptions][] = [
@@ -98,7 +88,7 @@ describe('onIteration', () => {
         return 'continue';
       },
     });
-    expect(paramBits(hooked)).toEqual(paramBits(plain));
+    expect(parameterBits(hooked)).toEqual(parameterBits(plain));
     expect(r2).toEqual(r1);
     expect(calls).toBe(r1.iterations + 1);
   });
@@ -158,7 +148,7 @@ describe('onIteration', () => {
             return 'continue';
           },
         });
-        expect(paramBits(resumed), `resumed at ${iteration}`).toEqual(paramBits(full));
+        expect(parameterBits(resumed), `resumed at ${iteration}`).toEqual(parameterBits(full));
         // The costs after the checkpoint (J_N is always recorded, so a resume at N records it again).
         expect(r2.costs).toEqual(
           iteration === r1.plannedIterations
@@ -196,7 +186,7 @@ describe('onIteration', () => {
       ...options,
       ...deserializeCheckpoint(serializeCheckpoint(checkpoint)),
     });
-    expect(paramBits(resumed)).toEqual(paramBits(full));
+    expect(parameterBits(resumed)).toEqual(parameterBits(full));
     // The history up to the stop, then the resumed run's: the uninterrupted one.
     expect([...stopped!.costs, ...r2.costs]).toEqual(r1.costs);
   });

@@ -4,22 +4,15 @@
  * 90.75 % training accuracy (cost 0.693 at the start, 0.2186 at iteration 9000).
  */
 import { describe, expect, it } from 'vitest';
-import { Network, train } from '../src/index.ts';
+import { train } from '../src/index.ts';
 import { loadPlanar } from './data.ts';
+import { planarNetwork } from './networks.ts';
 
 describe('planar data, one hidden layer of 4 tanh units', () => {
   const { X, Y } = loadPlanar();
 
   it.each([0, 1, 2, 3, 4])('seed %i: training accuracy at least 0.9', (seed) => {
-    const net = Network.create({
-      inputSize: 2,
-      layers: [
-        { units: 4, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-      init: 'random',
-      seed,
-    });
+    const net = planarNetwork({ init: 'random', seed });
     const result = train(net, X, Y, { learningRate: 1.2, iterations: 10_000, costEvery: 1000 });
     expect(result.costs[0]).toBeCloseTo(Math.log(2), 3);
     expect(result.finalCost).toBeLessThan(0.26);

@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   deserializeCheckpoint,
-  type LayerSpec,
   type Matrix,
   Network,
   Rng,
@@ -18,17 +17,9 @@ import {
 } from '../src/index.ts';
 import { log } from '../src/rng.ts';
 import { bits, loadPlanar } from './helpers.ts';
+import { MIXED_LAYERS, mixedNetwork, parameterBits } from './networks.ts';
 
 const planar = loadPlanar();
-const layers: LayerSpec[] = [
-  { units: 5, activation: 'relu' },
-  { units: 3, activation: 'tanh' },
-  { units: 1, activation: 'sigmoid' },
-];
-
-function paramBits(net: Network): Record<string, string> {
-  return Object.fromEntries(Object.entries(net.parameterMatrices()).map(([k, M]) => [k, bits(M.data)]));
-}
 
 describe('determinism', () => {
   it('the Rng gives fixed numbers for a seed (the same on every machine)', () => {
@@ -61,17 +52,17 @@ describe('determinism', () => {
 
   it('same seed: same initial weights; another seed: other weights', () => {
     for (const init of ['random', 'xavier', 'he'] as const) {
-      const a = Network.create({ inputSize: 4, layers, init, seed: 9 });
-      const b = Network.create({ inputSize: 4, layers, init, seed: 9 });
-      const c = Network.create({ inputSize: 4, layers, init, seed: 10 });
-      expect(paramBits(a)).toEqual(paramBits(b));
-      expect(paramBits(a)['W1']).not.toBe(paramBits(c)['W1']);
+      const a = Network.create({ inputSize: 4, layers: MIXED_LAYERS, init, seed: 9 });
+      const b = Network.create({ inputSize: 4, layers: MIXED_LAYERS, init, seed: 9 });
+      const c = Network.create({ inputSize: 4, layers: MIXED_LAYERS, init, seed: 10 });
+      expect(parameterBits(a)).toEqual(parameterBits(b));
+      expect(parameterBits(a)['W1']).not.toBe(parameterBits(c)['W1']);
     }
   });
 
   it('same seed: same cost history and weights, twice, with mini-batch shuffling', () => {
     const run = (seed: number) => {
-      const net = Network.create({ inputSize: 2, layers, init: 'he', seed: 1 });
+      const net = mixedNetwork({ init: 'he', seed: 1 });
       const r = train(net, planar.X, planar.Y, {
         learningRate: 0.05,
         epochs: 5,
@@ -79,7 +70,7 @@ describe('determinism', () => {
         seed,
         costEvery: 3,
       });
-      return { costs: bits(Float64Array.from(r.costs)), params: paramBits(net) };
+      return { costs: bits(Float64Array.from(r.costs)), params: parameterBits(net) };
     };
     expect(run(5)).toEqual(run(5));
     expect(run(5).costs).not.toBe(run(6).costs);
@@ -93,7 +84,7 @@ function compareResume(
   dtype: 'float64' | 'float32' = 'float64',
   viaBytes = false,
 ) {
-  const make = (seed: number) => Network.create({ inputSize: 2, layers, init: 'he', seed, dtype });
+  const make = (seed: number) => mixedNetwork({ init: 'he', seed, dtype });
   const full = make(1);
   let checkpoint: TrainingCheckpoint | undefined;
   const r1 = train(full, planar.X, planar.Y, {
@@ -106,7 +97,7 @@ function compareResume(
   const saved = viaBytes ? deserializeCheckpoint(serializeCheckpoint(checkpoint!)) : checkpoint!;
   const resumed = make(999); // other weights: the checkpoint's parameters replace them
   const r2 = train(resumed, planar.X, planar.Y, { ...options, ...saved });
-  expect(paramBits(resumed)).toEqual(paramBits(full));
+  expect(parameterBits(resumed)).toEqual(parameterBits(full));
   const after = r1.costIterations.map((it, i) => [it, r1.costs[i]!] as const).filter(([it]) => it > k);
   expect(r2.costIterations).toEqual(after.map(([it]) => it));
   expect(bits(Float64Array.from(r2.costs))).toBe(bits(Float64Array.from(after.map(([, c]) => c))));
@@ -175,12 +166,7 @@ describe('resume from a checkpoint is bit-identical', () => {
       seed: 3,
     };
     // Found by trying: patience runs out at 63 of 72 updates. Any early stop would do.
-    const probe = train(
-      Network.create({ inputSize: 2, layers, init: 'he', seed: 1 }),
-      planar.X,
-      planar.Y,
-      options,
-    );
+    const probe = train(mixedNetwork({ init: 'he', seed: 1 }), planar.X, planar.Y, options);
     expect([probe.stoppedEarly, probe.iterations < probe.plannedIterations]).toEqual([true, true]);
     const { r1, r2 } = compareResume(options, probe.iterations);
     expect([r2.stoppedEarly, r2.bestIteration, r2.finalCost]).toEqual([true, r1.bestIteration, r1.finalCost]);
@@ -204,7 +190,7 @@ describe('resume from a checkpoint is bit-identical', () => {
       optimizer: 'momentum',
       seed: 2,
     };
-    const make = () => Network.create({ inputSize: 2, layers, init: 'he', seed: 1 });
+    const make = () => mixedNetwork({ init: 'he', seed: 1 });
     const full = make();
     const r1 = train(full, planar.X, planar.Y, options);
     let checks = 0;
@@ -228,12 +214,12 @@ describe('resume from a checkpoint is bit-identical', () => {
       ...options,
       ...deserializeCheckpoint(serializeCheckpoint(checkpoint!)),
     });
-    expect(paramBits(resumed)).toEqual(paramBits(full));
+    expect(parameterBits(resumed)).toEqual(parameterBits(full));
     expect(r2.costs).toEqual(r1.costs.filter((_, i) => r1.costIterations[i]! > 13));
   });
 
   it('resuming without the state it needs is refused', () => {
-    const net = Network.create({ inputSize: 2, layers, seed: 1 });
+    const net = mixedNetwork({ seed: 1 });
     expect(() =>
       train(net, planar.X, planar.Y, {
         learningRate: 0.1,
@@ -248,7 +234,7 @@ describe('resume from a checkpoint is bit-identical', () => {
   });
 
   it('the checkpoint is a copy (training on does not change it)', () => {
-    const net = Network.create({ inputSize: 2, layers, seed: 1 });
+    const net = mixedNetwork({ seed: 1 });
     let cp: TrainingCheckpoint | undefined;
     let W1: Matrix | undefined;
     train(net, planar.X, planar.Y, {

@@ -23,6 +23,7 @@ import {
 import { parallelSettings } from '../src/kernels-parallel.ts';
 import { type GoldenCase, loadGoldenCases } from './golden-cases.ts';
 import { bits, expectClose } from './helpers.ts';
+import { planarNetwork } from './networks.ts';
 
 beforeAll(() => {
   useNodeThreads();
@@ -163,15 +164,7 @@ describe('train with threads: the edge', () => {
 
   it('a network too small to gain (parallelSettings.minWork) trains on one thread: no helper starts', () => {
     const { X, Y } = randomData(2, 400, 1, 3, 'float64');
-    const tiny = () =>
-      Network.create({
-        inputSize: 2,
-        layers: [
-          { units: 4, activation: 'tanh' },
-          { units: 1, activation: 'sigmoid' },
-        ],
-        seed: 2,
-      });
+    const tiny = () => planarNetwork({ seed: 2 });
     const one = train(tiny(), X, Y, { learningRate: 0.5, iterations: 20 });
     const two = train(tiny(), X, Y, { learningRate: 0.5, iterations: 20, threads: 2 });
     expect(two.costs).toEqual(one.costs);

@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import {
   DivergenceError,
   fromNested,
-  type LayerSpec,
   type Matrix,
   Network,
   NnInputError,
@@ -20,13 +19,10 @@ import {
   zeros,
 } from '../src/index.ts';
 import { bits, loadPlanar } from './helpers.ts';
+import { planarNetwork } from './networks.ts';
 
 const planar = loadPlanar();
-const shallow: LayerSpec[] = [
-  { units: 4, activation: 'tanh' },
-  { units: 1, activation: 'sigmoid' },
-];
-const makeNet = () => Network.create({ inputSize: 2, layers: shallow, init: 'random', seed: 2 });
+const makeNet = () => planarNetwork({ init: 'random', seed: 2 });
 
 describe('cost history', () => {
   it('costs[0] is J_0 of the initial parameters and N iterations make N updates', () => {

@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  type LayerSpec,
   matrix,
   Network,
   NnInputError,
@@ -12,12 +11,9 @@ import {
   type TrainProgress,
   train,
 } from '../src/index.ts';
+import { PLANAR_LAYERS, planarNetwork } from './networks.ts';
 
-const layers: LayerSpec[] = [
-  { units: 4, activation: 'tanh' },
-  { units: 1, activation: 'sigmoid' },
-];
-const net = () => Network.create({ inputSize: 2, layers, seed: 1 });
+const net = () => planarNetwork({ seed: 1 });
 const softmaxNet = () =>
   Network.create({
     inputSize: 2,
@@ -98,16 +94,16 @@ describe('shapes', () => {
   it('parameters of the wrong shape, missing or extra', () => {
     const p = net().parameters();
     expectInputError(
-      () => Network.fromParameters({ inputSize: 3, layers, parameters: p }),
+      () => Network.fromParameters({ inputSize: 3, layers: PLANAR_LAYERS, parameters: p }),
       'Network.fromParameters: parameters.W1 is (4, 2) but layer 1 needs (4, 3)',
     );
     const { b2: _omit, ...missing } = p;
     expectInputError(
-      () => Network.fromParameters({ inputSize: 2, layers, parameters: missing }),
+      () => Network.fromParameters({ inputSize: 2, layers: PLANAR_LAYERS, parameters: missing }),
       'parameters.b2 is missing',
     );
     expectInputError(
-      () => Network.fromParameters({ inputSize: 2, layers, parameters: { ...p, W3: [[1]] } }),
+      () => Network.fromParameters({ inputSize: 2, layers: PLANAR_LAYERS, parameters: { ...p, W3: [[1]] } }),
       "parameters has an unexpected key 'W3'",
     );
   });
@@ -244,7 +240,7 @@ describe('architecture and options', () => {
 
   it('bad sizes and slopes', () => {
     expectInputError(
-      () => Network.create({ inputSize: 0, layers }),
+      () => Network.create({ inputSize: 0, layers: PLANAR_LAYERS }),
       'Network.create: inputSize must be a positive integer, got 0',
     );
     expectInputError(() => Network.create({ inputSize: 2, layers: [] }), 'layers must be a non-empty array');
@@ -285,13 +281,13 @@ describe('architecture and options', () => {
 
   it('all-zero weights in a hidden layer are refused, saying why (symmetry)', () => {
     expectInputError(
-      () => Network.create({ inputSize: 2, layers, init: 'zeros' }),
+      () => planarNetwork({ init: 'zeros' }),
       /W1 is all zeros \(init 'zeros'\) in hidden layer 1 of 4 units: every unit of the layer would compute the same function and receive the same gradient \(symmetry\)/,
     );
     const p = net().parameters();
     p['W1'] = p['W1']!.map((row) => row.map(() => 0));
     expectInputError(
-      () => Network.fromParameters({ inputSize: 2, layers, parameters: p }),
+      () => Network.fromParameters({ inputSize: 2, layers: PLANAR_LAYERS, parameters: p }),
       /Network\.fromParameters: W1 is all zeros \(as given\).*symmetry/,
     );
     // Zero weights without a hidden layer of 2+ units are fine: the course's logistic regression starts at w = 0.
@@ -304,13 +300,15 @@ describe('architecture and options', () => {
     // And a zero output layer after a random hidden layer is fine too.
     const q = net().parameters();
     q['W2'] = [[0, 0, 0, 0]];
-    expect(() => Network.fromParameters({ inputSize: 2, layers, parameters: q })).not.toThrow();
+    expect(() =>
+      Network.fromParameters({ inputSize: 2, layers: PLANAR_LAYERS, parameters: q }),
+    ).not.toThrow();
   });
 
   it('a call that throws leaves the network unchanged', () => {
     const n = net();
     const before = n.parameters();
-    const other = Network.create({ inputSize: 2, layers, seed: 7 }).parameters();
+    const other = planarNetwork({ seed: 7 }).parameters();
     expectInputError(
       () => train(n, X, [[0, 1, 5]], { learningRate: 1, iterations: 1, parameters: other }),
       'train: Y[0][2] is 5',
@@ -356,7 +354,7 @@ describe('architecture and options', () => {
       'train: epsilon must be greater than 0, got 0',
     );
     expectInputError(
-      () => Network.create({ inputSize: 2, layers, init: 'ones' as 'he' }),
+      () => planarNetwork({ init: 'ones' as 'he' }),
       "init is 'ones' but must be one of random, xavier, he, zeros",
     );
   });
