@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  type LayerSpec,
   matrix,
   Network,
   NnInputError,
@@ -38,6 +39,11 @@ function expectInputError(fn: () => unknown, message: RegExp | string): void {
   }
   expect(error, 'expected an NnInputError').toBeInstanceOf(NnInputError);
   expect((error as Error).message).toMatch(message);
+}
+
+/** Network.create with 2 inputs and these layers throws NnInputError with `message`. */
+function expectLayersRefused(layers: LayerSpec[], message: RegExp | string): void {
+  expectInputError(() => Network.create({ inputSize: 2, layers }), message);
 }
 
 describe('shapes', () => {
@@ -213,27 +219,20 @@ describe('values', () => {
 
 describe('architecture and options', () => {
   it('unknown or misplaced activations', () => {
-    expectInputError(
-      () =>
-        Network.create({
-          inputSize: 2,
-          layers: [
-            { units: 3, activation: 'softmax' },
-            { units: 1, activation: 'sigmoid' },
-          ],
-        }),
+    expectLayersRefused(
+      [
+        { units: 3, activation: 'softmax' },
+        { units: 1, activation: 'sigmoid' },
+      ],
       "Network.create: layers[0].activation is 'softmax' but a hidden layer takes one of sigmoid, tanh, relu, leaky_relu",
     );
-    expectInputError(
-      () => Network.create({ inputSize: 2, layers: [{ units: 1, activation: 'relu' }] }),
+    expectLayersRefused(
+      [{ units: 1, activation: 'relu' }],
       "layers[0].activation is 'relu' but the output layer takes one of sigmoid, softmax, linear",
     );
-    expectInputError(
-      () => Network.create({ inputSize: 2, layers: [{ units: 1, activation: 'swish' as 'relu' }] }),
-      "layers[0].activation is 'swish'",
-    );
-    expectInputError(
-      () => Network.create({ inputSize: 2, layers: [{ units: 1, activation: 'softmax' }] }),
+    expectLayersRefused([{ units: 1, activation: 'swish' as 'relu' }], "layers[0].activation is 'swish'");
+    expectLayersRefused(
+      [{ units: 1, activation: 'softmax' }],
       'a softmax output layer needs one unit per class (at least 2), got 1',
     );
   });
@@ -243,38 +242,26 @@ describe('architecture and options', () => {
       () => Network.create({ inputSize: 0, layers: PLANAR_LAYERS }),
       'Network.create: inputSize must be a positive integer, got 0',
     );
-    expectInputError(() => Network.create({ inputSize: 2, layers: [] }), 'layers must be a non-empty array');
-    expectInputError(
-      () =>
-        Network.create({
-          inputSize: 2,
-          layers: [
-            { units: 2.5, activation: 'tanh' },
-            { units: 1, activation: 'sigmoid' },
-          ],
-        }),
+    expectLayersRefused([], 'layers must be a non-empty array');
+    expectLayersRefused(
+      [
+        { units: 2.5, activation: 'tanh' },
+        { units: 1, activation: 'sigmoid' },
+      ],
       'layers[0].units must be a positive integer, got 2.5',
     );
-    expectInputError(
-      () =>
-        Network.create({
-          inputSize: 2,
-          layers: [
-            { units: 2, activation: 'tanh', slope: 0.1 },
-            { units: 1, activation: 'sigmoid' },
-          ],
-        }),
+    expectLayersRefused(
+      [
+        { units: 2, activation: 'tanh', slope: 0.1 },
+        { units: 1, activation: 'sigmoid' },
+      ],
       'layers[0].slope applies to leaky_relu only',
     );
-    expectInputError(
-      () =>
-        Network.create({
-          inputSize: 2,
-          layers: [
-            { units: 2, activation: 'leaky_relu', slope: -1 },
-            { units: 1, activation: 'sigmoid' },
-          ],
-        }),
+    expectLayersRefused(
+      [
+        { units: 2, activation: 'leaky_relu', slope: -1 },
+        { units: 1, activation: 'sigmoid' },
+      ],
       'layers[0].slope must be a number in (0, 1], got -1',
     );
   });
