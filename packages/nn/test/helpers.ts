@@ -1,6 +1,6 @@
 /** Test helpers: comparisons. (The datasets are in data.ts, which also works outside vitest.) */
 import { expect } from 'vitest';
-import type { Matrix } from '../src/index.ts';
+import { type Matrix, TrainingAbortedError } from '../src/index.ts';
 
 export { type Dataset, loadCats, loadPlanar } from './data.ts';
 
@@ -30,6 +30,17 @@ export function expectClose(actual: unknown, expected: unknown, rel = 1e-9, what
       );
     }
   }
+}
+
+/** Runs `run`, which must stop with a TrainingAbortedError ('stop' or an abort), and returns that error. */
+export function expectTrainingAborted(run: () => unknown): TrainingAbortedError {
+  try {
+    run();
+  } catch (e) {
+    expect(e).toBeInstanceOf(TrainingAbortedError);
+    if (e instanceof TrainingAbortedError) return e;
+  }
+  throw new Error('expected a TrainingAbortedError, but the run ended normally');
 }
 
 /** The exact bits of a float array, for bit-identical comparisons (−0, NaN payloads included). */

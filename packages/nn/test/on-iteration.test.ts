@@ -10,12 +10,11 @@ import {
   NnInputError,
   serializeCheckpoint,
   type TrainIteration,
-  TrainingAbortedError,
   type TrainingCheckpoint,
   type TrainOptions,
   train,
 } from '../src/index.ts';
-import { loadPlanar } from './helpers.ts';
+import { expectTrainingAborted, loadPlanar } from './helpers.ts';
 import { mixedNetwork, parameterBits } from './networks.ts';
 
 const planar = loadPlanar();
@@ -94,19 +93,14 @@ describe('onIteration', () => {
   });
 
   it("'stop' ends training before the next update with a checkpoint of that iteration", () => {
-    let error: unknown;
-    try {
+    const stopped = expectTrainingAborted(() =>
       train(make(), planar.X, planar.Y, {
         learningRate: 0.3,
         iterations: 40,
         costEvery: 5,
         onIteration: (s) => (s.iteration === 17 ? 'stop' : 'continue'),
-      });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(TrainingAbortedError);
-    const stopped = error as TrainingAbortedError;
+      }),
+    );
     expect(stopped.iteration).toBe(17);
     expect(stopped.checkpoint.startIteration).toBe(17);
     expect(stopped.costIterations).toEqual([0, 5, 10, 15]);
@@ -170,16 +164,13 @@ describe('onIteration', () => {
   it.each(cases)("a run stopped with 'stop' and resumed ends as the uninterrupted run (%s)", (_, options) => {
     const full = make();
     const r1 = train(full, planar.X, planar.Y, options);
-    let stopped: TrainingAbortedError | undefined;
-    try {
+    const stopped = expectTrainingAborted(() =>
       train(make(), planar.X, planar.Y, {
         ...options,
         onIteration: (s) => (s.iteration === 13 ? 'stop' : 'continue'),
-      });
-    } catch (e) {
-      stopped = e as TrainingAbortedError;
-    }
-    const checkpoint: TrainingCheckpoint = stopped!.checkpoint;
+      }),
+    );
+    const checkpoint: TrainingCheckpoint = stopped.checkpoint;
     expect(checkpoint.startIteration).toBe(13);
     const resumed = make();
     const r2 = train(resumed, planar.X, planar.Y, {
@@ -188,7 +179,7 @@ describe('onIteration', () => {
     });
     expect(parameterBits(resumed)).toEqual(parameterBits(full));
     // The history up to the stop, then the resumed run's: the uninterrupted one.
-    expect([...stopped!.costs, ...r2.costs]).toEqual(r1.costs);
+    expect([...stopped.costs, ...r2.costs]).toEqual(r1.costs);
   });
 
   it('a checkpoint cannot be taken after the call returned', () => {

@@ -10,13 +10,12 @@ import {
   Network,
   Rng,
   serializeCheckpoint,
-  TrainingAbortedError,
   type TrainingCheckpoint,
   type TrainOptions,
   train,
 } from '../src/index.ts';
 import { log } from '../src/rng.ts';
-import { bits, loadPlanar } from './helpers.ts';
+import { bits, expectTrainingAborted, loadPlanar } from './helpers.ts';
 import { MIXED_LAYERS, mixedNetwork, parameterBits } from './networks.ts';
 
 const planar = loadPlanar();
@@ -194,8 +193,7 @@ describe('resume from a checkpoint is bit-identical', () => {
     const full = make();
     const r1 = train(full, planar.X, planar.Y, options);
     let checks = 0;
-    let checkpoint: TrainingCheckpoint | undefined;
-    try {
+    const { checkpoint } = expectTrainingAborted(() =>
       train(make(), planar.X, planar.Y, {
         ...options,
         signal: {
@@ -203,16 +201,13 @@ describe('resume from a checkpoint is bit-identical', () => {
             return ++checks > 13;
           },
         },
-      });
-    } catch (e) {
-      expect(e).toBeInstanceOf(TrainingAbortedError);
-      checkpoint = (e as TrainingAbortedError).checkpoint;
-    }
-    expect(checkpoint!.startIteration).toBe(13);
+      }),
+    );
+    expect(checkpoint.startIteration).toBe(13);
     const resumed = make();
     const r2 = train(resumed, planar.X, planar.Y, {
       ...options,
-      ...deserializeCheckpoint(serializeCheckpoint(checkpoint!)),
+      ...deserializeCheckpoint(serializeCheckpoint(checkpoint)),
     });
     expect(parameterBits(resumed)).toEqual(parameterBits(full));
     expect(r2.costs).toEqual(r1.costs.filter((_, i) => r1.costIterations[i]! > 13));

@@ -12,13 +12,12 @@ import {
   planUpdates,
   Rng,
   selectColumns,
-  TrainingAbortedError,
   type TrainProgress,
   toNested,
   train,
   zeros,
 } from '../src/index.ts';
-import { bits, loadPlanar } from './helpers.ts';
+import { bits, expectTrainingAborted, loadPlanar } from './helpers.ts';
 import { planarNetwork } from './networks.ts';
 
 const planar = loadPlanar();
@@ -95,23 +94,17 @@ describe('progress, cancellation and divergence', () => {
 
   it('stops between iterations when the signal aborts, with a checkpoint', () => {
     const controller = new AbortController();
-    const error = (() => {
-      try {
-        train(makeNet(), planar.X, planar.Y, {
-          learningRate: 1.2,
-          iterations: 100,
-          costEvery: 5,
-          signal: controller.signal,
-          onProgress: (p) => {
-            if (p.iteration === 15) controller.abort();
-          },
-        });
-      } catch (e) {
-        return e;
-      }
-    })();
-    expect(error).toBeInstanceOf(TrainingAbortedError);
-    const aborted = error as TrainingAbortedError;
+    const aborted = expectTrainingAborted(() =>
+      train(makeNet(), planar.X, planar.Y, {
+        learningRate: 1.2,
+        iterations: 100,
+        costEvery: 5,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.iteration === 15) controller.abort();
+        },
+      }),
+    );
     expect(aborted.iteration).toBe(15);
     expect(aborted.checkpoint.startIteration).toBe(15);
     expect(aborted.costIterations).toEqual([0, 5, 10, 15]);
