@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
-import type { Resource } from './use-resource.ts';
+import { ErrorAlert } from './forms.tsx';
+import { type Resource, useResource } from './use-resource.ts';
 
 export interface Column<T> {
   header: string;
@@ -15,11 +16,7 @@ export function Listing<T extends { id: string }>(props: {
   const { data, error } = props.resource;
   return (
     <>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {data && data.items.length === 0 && <p>{props.empty}</p>}
       {data && data.items.length > 0 && (
         <table>
@@ -43,6 +40,27 @@ export function Listing<T extends { id: string }>(props: {
           </tbody>
         </table>
       )}
+    </>
+  );
+}
+
+/** A section's page: its title, what comes before the list (a form), then the list, loaded once. */
+export function ListingPage<T extends { id: string }>(props: {
+  title: string;
+  children: ComponentChildren;
+  /** the list's heading, if it needs one below the form */
+  listTitle?: string;
+  load: () => Promise<{ items: T[] }>;
+  empty: string;
+  columns: Column<T>[];
+}) {
+  const list = useResource(props.load, []);
+  return (
+    <>
+      <h1>{props.title}</h1>
+      {props.children}
+      {props.listTitle !== undefined && <h2>{props.listTitle}</h2>}
+      <Listing resource={list} empty={props.empty} columns={props.columns} />
     </>
   );
 }

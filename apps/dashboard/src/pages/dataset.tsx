@@ -1,17 +1,13 @@
 import { Dataset } from '@backprop/contracts';
 import { call } from '../api.ts';
 import { bytes, fixed, when } from '../format.ts';
+import { ErrorAlert } from '../forms.tsx';
 import { useResource } from '../use-resource.ts';
 
 /** One dataset: its shape, classes and the statistics of every feature. */
 export function DatasetPage({ id }: { id: string }) {
   const { data: d, error } = useResource(() => call('GET', `/v1/datasets/${id}`, Dataset), [id]);
-  if (error)
-    return (
-      <p role="alert" class="error">
-        {error}
-      </p>
-    );
+  if (error) return <ErrorAlert error={error} />;
   if (!d) return <p>Loading…</p>;
   return (
     <>

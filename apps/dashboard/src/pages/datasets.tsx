@@ -3,30 +3,28 @@ import { useState } from 'preact/hooks';
 import { call, messageOf, upload } from '../api.ts';
 import { previewRows } from '../csv.ts';
 import { bytes } from '../format.ts';
-import { Listing } from '../listing.tsx';
+import { ErrorAlert, useAction } from '../forms.tsx';
+import { ListingPage } from '../listing.tsx';
 import { href, navigate } from '../route.ts';
-import { useResource } from '../use-resource.ts';
 
 /** Datasets: the list, and an upload by drag and drop (or a file picker) with its progress. */
 export function DatasetsPage() {
-  const list = useResource(() => call('GET', '/v1/datasets?limit=100', DatasetList), []);
   return (
-    <>
-      <h1>Datasets</h1>
+    <ListingPage
+      title="Datasets"
+      listTitle="Your datasets"
+      load={() => call('GET', '/v1/datasets?limit=100', DatasetList)}
+      empty="None yet: upload a CSV above."
+      columns={[
+        { header: 'Name', cell: (d) => <a href={href({ page: 'dataset', id: d.id })}>{d.name}</a> },
+        { header: 'Task', cell: (d) => d.task },
+        { header: 'Samples', cell: (d) => d.samples },
+        { header: 'Features', cell: (d) => d.features },
+        { header: 'Size', cell: (d) => bytes(d.byteSize) },
+      ]}
+    >
       <Upload />
-      <h2>Your datasets</h2>
-      <Listing
-        resource={list}
-        empty="None yet: upload a CSV above."
-        columns={[
-          { header: 'Name', cell: (d) => <a href={href({ page: 'dataset', id: d.id })}>{d.name}</a> },
-          { header: 'Task', cell: (d) => d.task },
-          { header: 'Samples', cell: (d) => d.samples },
-          { header: 'Features', cell: (d) => d.features },
-          { header: 'Size', cell: (d) => bytes(d.byteSize) },
-        ]}
-      />
-    </>
+    </ListingPage>
   );
 }
 
@@ -41,8 +39,7 @@ function Upload() {
   const [label, setLabel] = useState('label');
   const [dragging, setDragging] = useState(false);
   const [sent, setSent] = useState<{ loaded: number; total: number }>();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
 
   function choose(chosen: File | undefined) {
     setFile(chosen);
@@ -59,11 +56,9 @@ function Upload() {
   async function submit(event: Event) {
     event.preventDefault();
     if (!file) return;
-    setBusy(true);
-    setError(undefined);
-    const query = new URLSearchParams({ ...(name ? { name } : {}) });
-    if (contentTypeOf(file) === 'text/csv') query.set('label', label);
-    try {
+    await run(async () => {
+      const query = new URLSearchParams({ ...(name ? { name } : {}) });
+      if (contentTypeOf(file) === 'text/csv') query.set('label', label);
       const dataset = await upload(
         `/v1/datasets?${query}`,
         file,
@@ -72,11 +67,7 @@ function Upload() {
         (loaded, total) => setSent({ loaded, total }),
       );
       navigate({ page: 'dataset', id: dataset.id });
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -152,11 +143,7 @@ function Upload() {
         <button type="submit" disabled={!file || busy}>
           Upload
         </button>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <ErrorAlert error={error} />
       </form>
     </section>
   );

@@ -4,6 +4,7 @@ import { call, messageOf } from '../api.ts';
 import { CostChart } from '../components/cost-chart.tsx';
 import { ProgressBar } from '../components/progress-bar.tsx';
 import { fixed, when } from '../format.ts';
+import { ErrorAlert } from '../forms.tsx';
 import { isTerminal, type LiveJob, watchJob } from '../live.ts';
 import { href } from '../route.ts';
 
@@ -35,14 +36,7 @@ export function JobPage({ id }: { id: string }) {
     }
   }
 
-  if (!live)
-    return error ? (
-      <p role="alert" class="error">
-        {error}
-      </p>
-    ) : (
-      <p>Loading…</p>
-    );
+  if (!live) return error ? <ErrorAlert error={error} /> : <p>Loading…</p>;
   const { job, costs } = live;
   const finished = isTerminal(job);
   return (
@@ -69,11 +63,7 @@ export function JobPage({ id }: { id: string }) {
           Cancel job
         </button>
       )}
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <h2>Cost</h2>
       <CostChart costs={costs} iterations={job.progress.iterations} />
       {job.error && (

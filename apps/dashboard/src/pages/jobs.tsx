@@ -6,23 +6,26 @@ import {
   Training,
 } from '@backprop/contracts';
 import { useMemo, useState } from 'preact/hooks';
-import { call, messageOf } from '../api.ts';
+import { call } from '../api.ts';
 import { when } from '../format.ts';
-import { type Column, Listing } from '../listing.tsx';
+import { ErrorAlert, useAction } from '../forms.tsx';
+import { type Column, ListingPage } from '../listing.tsx';
 import { href, navigate } from '../route.ts';
 import { optionFields, trainingBody } from '../training-options.ts';
 import { useResource } from '../use-resource.ts';
 
 /** Jobs: start one (every training option, its default explained), and the list. */
 export function JobsPage() {
-  const list = useResource(() => call('GET', '/v1/jobs?limit=50', JobList), []);
   return (
-    <>
-      <h1>Jobs</h1>
+    <ListingPage
+      title="Jobs"
+      listTitle="Your jobs"
+      load={() => call('GET', '/v1/jobs?limit=50', JobList)}
+      empty="None yet."
+      columns={JOB_COLUMNS}
+    >
       <NewJob />
-      <h2>Your jobs</h2>
-      <Listing resource={list} empty="None yet." columns={JOB_COLUMNS} />
-    </>
+    </ListingPage>
   );
 }
 
@@ -46,8 +49,7 @@ function NewJob() {
   const [datasetId, setDatasetId] = useState('');
   const [networkId, setNetworkId] = useState('');
   const [values, setValues] = useState<Record<string, string>>({ learningRate: '0.01', iterations: '1000' });
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
   const dataset = datasetId || datasets.data?.items[0]?.id || '';
   const network = networkId || networks.data?.items[0]?.id || '';
@@ -57,16 +59,10 @@ function NewJob() {
 
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const job = await call('POST', '/v1/jobs', Job, { datasetId: dataset, networkId: network, training });
       navigate({ page: 'job', id: job.id });
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -161,11 +157,7 @@ function NewJob() {
         <button type="submit" disabled={busy || !dataset || !network || issue !== undefined}>
           Start training
         </button>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <ErrorAlert error={error} />
       </form>
     </section>
   );

@@ -6,6 +6,7 @@ import { ApiFailure, call, messageOf } from '../api.ts';
 import { ConfusionMatrix } from '../components/confusion-matrix.tsx';
 import { type Evaluation, evaluateFile } from '../evaluate.ts';
 import { fixed, percent, when } from '../format.ts';
+import { ErrorAlert, useAction } from '../forms.tsx';
 import { href } from '../route.ts';
 import { useResource } from '../use-resource.ts';
 
@@ -17,12 +18,7 @@ export function ModelPage({ id }: { id: string }) {
     const job = await call('GET', `/v1/jobs/${model.data.jobId}`, Job);
     return call('GET', `/v1/datasets/${job.datasetId}`, Dataset);
   }, [model.data]);
-  if (model.error)
-    return (
-      <p role="alert" class="error">
-        {model.error}
-      </p>
-    );
+  if (model.error) return <ErrorAlert error={model.error} />;
   const m = model.data;
   if (!m) return <p>Loading…</p>;
   const metrics = m.metrics;
@@ -95,8 +91,7 @@ function Evaluate({ model, labelName }: { model: Model; labelName: string }) {
   const datasets = useResource(() => call('GET', '/v1/datasets?limit=100', DatasetList), []);
   const [result, setResult] = useState<Evaluation>();
   const [stored, setStored] = useState<z.infer<typeof StoredEvaluation>>();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [label, setLabel] = useState<string>();
   const column = label ?? labelName;
 
@@ -106,32 +101,22 @@ function Evaluate({ model, labelName }: { model: Model; labelName: string }) {
 
   async function onDataset(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      setStored(await call('POST', `/v1/models/${model.id}/evaluations`, StoredEvaluation, { datasetId }));
-    } catch (err) {
-      setError(
+    await run(
+      async () => {
+        setStored(await call('POST', `/v1/models/${model.id}/evaluations`, StoredEvaluation, { datasetId }));
+      },
+      (err) =>
         err instanceof ApiFailure && err.routeMissing
           ? 'This API does not evaluate stored datasets yet: evaluate a CSV file instead.'
           : messageOf(err),
-      );
-    } finally {
-      setBusy(false);
-    }
+    );
   }
 
   async function onFile(file: File | undefined) {
     if (!file) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       setResult(await evaluateFile(model, await file.text(), column));
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -170,11 +155,7 @@ function Evaluate({ model, labelName }: { model: Model; labelName: string }) {
         </div>
       </div>
       {busy && <p>Evaluating…</p>}
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {result?.kind === 'classification' && (
         <div data-testid="file-evaluation">
           <h3>The file</h3>
@@ -221,21 +202,18 @@ function Predict({ model, dataset }: { model: Model; dataset: Dataset | undefine
   );
   const [values, setValues] = useState<Record<number, string>>({});
   const [answer, setAnswer] = useState<z.infer<typeof PredictResponse>['predictions'][number]>();
-  const [error, setError] = useState<string>();
+  const { error, run } = useAction();
   const shown = model.inputSize <= 50;
 
   async function submit(event: Event) {
     event.preventDefault();
-    setError(undefined);
     const sample = names.map((_, j) => Number(values[j]));
-    try {
+    await run(async () => {
       const res = await call('POST', `/v1/models/${model.id}/predictions`, PredictResponse, {
         samples: [sample],
       });
       setAnswer(res.predictions[0]);
-    } catch (err) {
-      setError(messageOf(err));
-    }
+    });
   }
 
   return (
@@ -267,11 +245,7 @@ function Predict({ model, dataset }: { model: Model; dataset: Dataset | undefine
           <button type="submit">Predict</button>
         </form>
       )}
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {answer && 'label' in answer && (
         <div data-testid="prediction">
           <p>

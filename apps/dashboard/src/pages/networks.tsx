@@ -10,33 +10,32 @@ import {
   parameterCount,
 } from '@backprop/contracts';
 import { useState } from 'preact/hooks';
-import { call, messageOf } from '../api.ts';
-import { Listing } from '../listing.tsx';
+import { call } from '../api.ts';
+import { ErrorAlert, useAction } from '../forms.tsx';
+import { ListingPage } from '../listing.tsx';
 import { navigate } from '../route.ts';
 import { useResource } from '../use-resource.ts';
 
 /** Networks: the list, and a layer builder checked with the same schema the API uses. */
 export function NetworksPage() {
-  const list = useResource(() => call('GET', '/v1/networks?limit=100', NetworkList), []);
   return (
-    <>
-      <h1>Networks</h1>
+    <ListingPage
+      title="Networks"
+      listTitle="Your networks"
+      load={() => call('GET', '/v1/networks?limit=100', NetworkList)}
+      empty="None yet."
+      columns={[
+        { header: 'Name', cell: (n) => n.name },
+        {
+          header: 'Layers',
+          cell: (n) => `${n.inputSize} → ${n.layers.map((l) => `${l.units} ${l.activation}`).join(' → ')}`,
+        },
+        { header: 'Init', cell: (n) => n.init },
+        { header: 'Parameters', cell: (n) => n.parameterCount },
+      ]}
+    >
       <Builder />
-      <h2>Your networks</h2>
-      <Listing
-        resource={list}
-        empty="None yet."
-        columns={[
-          { header: 'Name', cell: (n) => n.name },
-          {
-            header: 'Layers',
-            cell: (n) => `${n.inputSize} → ${n.layers.map((l) => `${l.units} ${l.activation}`).join(' → ')}`,
-          },
-          { header: 'Init', cell: (n) => n.init },
-          { header: 'Parameters', cell: (n) => n.parameterCount },
-        ]}
-      />
-    </>
+    </ListingPage>
   );
 }
 
@@ -49,7 +48,7 @@ function Builder() {
     { units: 1, activation: 'sigmoid' },
   ]);
   const [init, setInit] = useState<Init | ''>('');
-  const [error, setError] = useState<string>();
+  const { error, run } = useAction();
 
   function fromDataset(id: string) {
     const d = datasets.data?.items.find((x) => x.id === id);
@@ -83,13 +82,10 @@ function Builder() {
 
   async function submit(event: Event) {
     event.preventDefault();
-    setError(undefined);
-    try {
+    await run(async () => {
       await call('POST', '/v1/networks', Network, body);
       navigate({ page: 'jobs' });
-    } catch (err) {
-      setError(messageOf(err));
-    }
+    });
   }
 
   return (
@@ -212,11 +208,7 @@ function Builder() {
         <button type="submit" disabled={problem !== undefined}>
           Create network
         </button>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <ErrorAlert error={error} />
       </form>
     </section>
   );

@@ -1,30 +1,28 @@
 import { useState } from 'preact/hooks';
 import { z } from 'zod';
 import { ApiFailure, call, messageOf, storeKey } from '../api.ts';
+import { ErrorAlert, useAction } from '../forms.tsx';
 
 /** Asks for an API key and checks it (GET /v1/usage) before keeping it for this tab. */
 export function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
   const [key, setKey] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
     const trimmed = key.trim();
     storeKey(trimmed);
-    try {
-      await call('GET', '/v1/usage', z.object({}));
-      onSignedIn(trimmed);
-    } catch (err) {
-      storeKey(null);
-      setError(
+    await run(
+      async () => {
+        await call('GET', '/v1/usage', z.object({})).catch((err: unknown) => {
+          storeKey(null);
+          throw err;
+        });
+        onSignedIn(trimmed);
+      },
+      (err) =>
         err instanceof ApiFailure && err.status === 401 ? 'This API key is not valid.' : messageOf(err),
-      );
-    } finally {
-      setBusy(false);
-    }
+    );
   }
 
   return (
@@ -49,11 +47,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
         <button type="submit" disabled={busy}>
           Sign in
         </button>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <ErrorAlert error={error} />
       </form>
     </main>
   );
