@@ -4,21 +4,35 @@
  * held-out columns afterwards (the last record is of the final parameters).
  */
 import { describe, expect, it } from 'vitest';
-import { fromNested, type Matrix, Network, selectColumns, type TrainProgress, train } from '../src/index.ts';
+import {
+  fromNested,
+  type Matrix,
+  type MatrixInput,
+  Network,
+  selectColumns,
+  type TrainOptions,
+  type TrainProgress,
+  train,
+} from '../src/index.ts';
 import { loadPlanar } from './helpers.ts';
 import { planarNetwork } from './networks.ts';
+
+/** train, keeping every progress report (`seen`) beside the result. */
+function trainSeeing(net: Network, X: MatrixInput, Y: MatrixInput, options: TrainOptions) {
+  const seen: TrainProgress[] = [];
+  const result = train(net, X, Y, { ...options, onProgress: (p) => seen.push(p) });
+  return { result, seen };
+}
 
 describe('held-out score at every recorded cost', () => {
   it('classification: accuracy on the validation columns', () => {
     const { X, Y } = loadPlanar();
     const net = planarNetwork({ seed: 3 });
-    const seen: TrainProgress[] = [];
-    const result = train(net, X, Y, {
+    const { result, seen } = trainSeeing(net, X, Y, {
       learningRate: 1.2,
       iterations: 300,
       costEvery: 50,
       validationSplit: 0.25,
-      onProgress: (p) => seen.push(p),
     });
     expect(seen.map((p) => p.iteration)).toEqual(result.costIterations);
     for (const p of seen) {
@@ -51,13 +65,11 @@ describe('held-out score at every recorded cost', () => {
       ],
       seed: 3,
     });
-    const seen: TrainProgress[] = [];
-    const result = train(net, X, Y2, {
+    const { result, seen } = trainSeeing(net, X, Y2, {
       learningRate: 1.2,
       iterations: 200,
       costEvery: 50,
       validationSplit: 0.25,
-      onProgress: (p) => seen.push(p),
     });
     const held = result.split!.validation;
     const AL = net.forward(selectColumns(X, held)) as Matrix;
@@ -74,13 +86,11 @@ describe('held-out score at every recorded cost', () => {
     const X = [x];
     const Y = [x.map((v) => 3 * v - 1 + Math.sin(7 * v) / 10)];
     const net = Network.create({ inputSize: 1, layers: [{ units: 1, activation: 'linear' }], seed: 1 });
-    const seen: TrainProgress[] = [];
-    const result = train(net, X, Y, {
+    const { result, seen } = trainSeeing(net, X, Y, {
       learningRate: 0.5,
       iterations: 200,
       costEvery: 40,
       validationSplit: 0.2,
-      onProgress: (p) => seen.push(p),
     });
     const held = result.split!.validation;
     const AL = net.forward(selectColumns(fromNested(X), held)) as Matrix;
@@ -95,13 +105,8 @@ describe('held-out score at every recorded cost', () => {
   });
 
   it('nothing without a validation split', () => {
-    const seen: TrainProgress[] = [];
     const net = Network.create({ inputSize: 1, layers: [{ units: 1, activation: 'sigmoid' }], seed: 1 });
-    train(net, [[0, 1, 2, 3]], [[0, 0, 1, 1]], {
-      learningRate: 0.1,
-      iterations: 3,
-      onProgress: (p) => seen.push(p),
-    });
+    const { seen } = trainSeeing(net, [[0, 1, 2, 3]], [[0, 0, 1, 1]], { learningRate: 0.1, iterations: 3 });
     expect(seen.every((p) => p.validationAccuracy === undefined && p.validationMse === undefined)).toBe(true);
   });
 });
