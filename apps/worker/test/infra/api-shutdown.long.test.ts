@@ -4,26 +4,16 @@
  * connection (never a hang), and the process exits 0 well within SHUTDOWN_TIMEOUT_MS.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PrivatePostgres, PrivateRedis } from './services.ts';
-import { createFixtures, Space, startServers } from './stack.ts';
+import { describe, expect, it } from 'vitest';
+import { countBy } from './checks.ts';
+import { usePrivateSpace } from './file-servers.ts';
+import { createFixtures } from './stack.ts';
 
-let pgServer: PrivatePostgres;
-let redis: PrivateRedis;
-let s: Space;
-
-beforeAll(async () => {
-  ({ pg: pgServer, redis } = await startServers());
-  s = await Space.create(pgServer, redis);
-});
-
-afterAll(async () => {
-  await s?.close();
-  await Promise.allSettled([pgServer?.destroy(), redis?.destroy()]);
-});
+const file = usePrivateSpace();
 
 describe('SIGTERM to the API', () => {
   it('13: under load, the in-flight request completes, later ones get 503 or a refused connection, exit 0 in time', async () => {
+    const s = file.space;
     const setup = await s.inProcessApi();
     const { datasetId, networkId } = await createFixtures(setup, 2);
     const submitted = await setup.inject({
@@ -82,9 +72,3 @@ describe('SIGTERM to the API', () => {
     );
   });
 });
-
-function countBy(values: (string | number)[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const v of values) out[v] = (out[v] ?? 0) + 1;
-  return out;
-}

@@ -51,6 +51,13 @@ export async function checkInvariants(db: Db, options: InvariantOptions = {}): P
   return violations;
 }
 
+/** How many times each value occurs, for the figures a test prints. */
+export function countBy(values: (string | number)[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
+}
+
 /** Milliseconds → p-th percentile (nearest rank) of `values`. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;

@@ -5,28 +5,15 @@
  * /proc). The API and the worker are their own processes on private Postgres and Redis.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../processes.ts';
 import { percentile } from './checks.ts';
-import type { PrivatePostgres, PrivateRedis } from './services.ts';
-import { createFixtures, Space, startServers } from './stack.ts';
+import { usePrivateSpace } from './file-servers.ts';
 
 const DURATION_MS = Number(process.env['LOAD_DURATION_MS'] ?? 20_000);
 const CONNECTIONS = Number(process.env['LOAD_CONNECTIONS'] ?? 16);
 
-let pgServer: PrivatePostgres;
-let redis: PrivateRedis;
-let s: Space;
-
-beforeAll(async () => {
-  ({ pg: pgServer, redis } = await startServers());
-  s = await Space.create(pgServer, redis);
-});
-
-afterAll(async () => {
-  await s?.close();
-  await Promise.allSettled([pgServer?.destroy(), redis?.destroy()]);
-});
+const file = usePrivateSpace();
 
 /** Resident set size of a process in MiB, from /proc (Linux). */
 function rssMb(pid: number): number {
@@ -38,9 +25,8 @@ const median = (values: number[]) => percentile(values, 50);
 
 describe('load', () => {
   it('23: predictions and status polls at full speed while a job trains: only 2xx/429, bounded latency, flat API memory', async () => {
-    const setup = await s.inProcessApi();
-    const { datasetId, networkId } = await createFixtures(setup, 8);
-    await setup.close();
+    const s = file.space;
+    const { datasetId, networkId } = await s.fixtures(8);
     const api = await s.startApi({ LOG_LEVEL: 'warn' });
     const worker = s.startWorker({ LOG_LEVEL: 'info' });
     await worker.waitForLog((l) => l.msg === 'worker ready', 60_000);

@@ -5,40 +5,12 @@
  */
 import { createDb, isDatabaseUnavailable } from '@backprop/db';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../processes.ts';
-import { checkInvariants, percentile } from './checks.ts';
-import type { PrivatePostgres, PrivateRedis } from './services.ts';
-import { createFixtures, Space, startServers } from './stack.ts';
+import { checkInvariants, countBy, percentile } from './checks.ts';
+import { usePrivateServers } from './file-servers.ts';
 
-let pgServer: PrivatePostgres;
-let redis: PrivateRedis;
-const spaces: Space[] = [];
-
-beforeAll(async () => {
-  ({ pg: pgServer, redis } = await startServers());
-});
-
-afterAll(async () => {
-  await Promise.allSettled(spaces.map((s) => s.close()));
-  await Promise.allSettled([pgServer?.destroy(), redis?.destroy()]);
-});
-
-async function space(): Promise<Space> {
-  const s = await Space.create(pgServer, redis);
-  spaces.push(s);
-  return s;
-}
-
-/** Fixtures through an in-process API on the same database, closed afterwards. */
-async function fixtures(s: Space, hidden = 16) {
-  const setup = await s.inProcessApi();
-  try {
-    return await createFixtures(setup, hidden);
-  } finally {
-    await setup.close();
-  }
-}
+const servers = usePrivateServers();
 
 /** An error answer must be in the error shape and carry no stack or driver detail. */
 function expectCleanError(status: number, body: unknown) {
@@ -48,7 +20,10 @@ function expectCleanError(status: number, body: unknown) {
 }
 
 async function admin(database = 'postgres'): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: pgServer.url(database), application_name: 'infra-admin' });
+  const client = new pg.Client({
+    connectionString: servers.pg.url(database),
+    application_name: 'infra-admin',
+  });
   client.on('error', () => undefined);
   await client.connect();
   return client;
@@ -58,8 +33,8 @@ const terminal = ['succeeded', 'failed', 'cancelled'];
 
 describe('Postgres faults', () => {
   it('10: connections terminated every 2 s under load and during completions: no crash, clean 503s, then success; every job lands once', async () => {
-    const s = await space();
-    const { datasetId, networkId } = await fixtures(s, 8);
+    const s = await servers.space();
+    const { datasetId, networkId } = await s.fixtures(8);
     const api = await s.startApi();
     const worker = s.startWorker();
     await worker.waitForLog((l) => l.msg === 'worker ready', 60_000);
@@ -157,8 +132,8 @@ describe('Postgres faults', () => {
   });
 
   it('11: Postgres down 30 s while a job finishes training: /readyz false, requests fail fast, the result is saved when Postgres returns; one model', async () => {
-    const s = await space();
-    const { datasetId, networkId } = await fixtures(s, 16);
+    const s = await servers.space();
+    const { datasetId, networkId } = await s.fixtures(16);
     const api = await s.startApi();
     const worker = s.startWorker();
     await worker.waitForLog((l) => l.msg === 'worker ready', 60_000);
@@ -177,7 +152,7 @@ describe('Postgres faults', () => {
     );
 
     const downAt = Date.now();
-    await pgServer.stop('fast');
+    await servers.pg.stop('fast');
     const during: { path: string; status: number; ms: number; body: unknown }[] = [];
     let finishedWhileDown = false;
     while (Date.now() - downAt < 30_000) {
@@ -190,7 +165,7 @@ describe('Postgres faults', () => {
       await new Promise((r) => setTimeout(r, 1000));
     }
     const upAt = Date.now();
-    await pgServer.start();
+    await servers.pg.start();
 
     const job = await eventually(
       () => s.fetch(api, 'GET', `/v1/jobs/${jobId}`),
@@ -228,8 +203,8 @@ describe('Postgres faults', () => {
   });
 
   it('12: pool exhaustion (DB_POOL_MAX=2): excess requests get 503 within the acquire timeout, health stays responsive, no connection leaks', async () => {
-    const s = await space();
-    await fixtures(s, 4);
+    const s = await servers.space();
+    await s.fixtures(4);
     const job = await s.db.trainingJob.findFirst();
     const api = await s.startApi({ DB_POOL_MAX: '2' });
     const dbName = new URL(s.databaseUrl).pathname.slice(1);
@@ -304,18 +279,18 @@ describe('Postgres faults', () => {
 
 describe('a frozen Postgres', () => {
   it('P14: a query on an open connection to a frozen (SIGSTOPped) server fails after statement_timeout + 2 s as "unavailable", and the pool recovers when it thaws', async () => {
-    const s = await space();
+    const s = await servers.space();
     const db = createDb({ databaseUrl: s.databaseUrl, poolMax: 2, statementTimeoutMillis: 2000 });
     try {
       await db.$queryRaw`SELECT 1`;
-      await pgServer.freeze();
+      await servers.pg.freeze();
       const started = Date.now();
       const error = await db.$queryRaw`SELECT 1`.then(
         () => null,
         (err: unknown) => err,
       );
       const failedAfterMs = Date.now() - started;
-      await pgServer.freeze(false);
+      await servers.pg.freeze(false);
       expect(error).not.toBeNull();
       expect(isDatabaseUnavailable(error)).toBe(true);
       expect(failedAfterMs).toBeGreaterThanOrEqual(3500);
@@ -325,14 +300,8 @@ describe('a frozen Postgres', () => {
         `[P14] frozen Postgres: the query failed after ${failedAfterMs} ms; the pool recovered after the thaw`,
       );
     } finally {
-      await pgServer.freeze(false);
+      await servers.pg.freeze(false);
       await db.$disconnect();
     }
   });
 });
-
-function countBy(values: (string | number)[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const v of values) out[v] = (out[v] ?? 0) + 1;
-  return out;
-}

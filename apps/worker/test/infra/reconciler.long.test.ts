@@ -9,31 +9,27 @@ import { Queue } from 'bullmq';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcileOnce } from '../../src/reconciler.ts';
-import type { PrivatePostgres, PrivateRedis } from './services.ts';
-import { createFixtures, Space, startServers } from './stack.ts';
+import { usePrivateSpace } from './file-servers.ts';
 
-let pgServer: PrivatePostgres;
-let redis: PrivateRedis;
-let s: Space;
+const file = usePrivateSpace();
 let queue: Queue;
 
-beforeAll(async () => {
-  ({ pg: pgServer, redis } = await startServers());
-  s = await Space.create(pgServer, redis);
-  queue = new Queue(TRAINING_QUEUE, { connection: { port: redis.port }, prefix: s.prefix });
+beforeAll(() => {
+  queue = new Queue(TRAINING_QUEUE, {
+    connection: { port: file.space.redis.port },
+    prefix: file.space.prefix,
+  });
 });
 
+// Registered after the space's hooks, so it runs before the space and its servers go.
 afterAll(async () => {
   await queue?.close();
-  await s?.close();
-  await Promise.allSettled([pgServer?.destroy(), redis?.destroy()]);
 });
 
 describe('reconciler', () => {
   it('finds the orphans behind a backlog of 300 waiting jobs in one round, re-enqueues each once, leaves held jobs alone', async () => {
-    const setup = await s.inProcessApi();
-    const { datasetId, networkId } = await createFixtures(setup, 2);
-    await setup.close();
+    const s = file.space;
+    const { datasetId, networkId } = await s.fixtures(2);
     const create = () =>
       createJob(s.db, {
         tenantId: s.tenantId,

@@ -8,38 +8,13 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../processes.ts';
-import { checkInvariants } from './checks.ts';
-import { type PrivatePostgres, PrivateRedis } from './services.ts';
-import {
-  createFixtures,
-  FAST_WORKER_ENV,
-  type InProcessApi,
-  Space,
-  Submitter,
-  startServers,
-} from './stack.ts';
+import { checkInvariants, countBy } from './checks.ts';
+import { usePrivateServers } from './file-servers.ts';
+import { createFixtures, FAST_WORKER_ENV, type InProcessApi, type Space, Submitter } from './stack.ts';
 
-let pgServer: PrivatePostgres;
-let redis: PrivateRedis;
-const spaces: Space[] = [];
-const extraRedis: PrivateRedis[] = [];
-
-beforeAll(async () => {
-  ({ pg: pgServer, redis } = await startServers());
-});
-
-afterAll(async () => {
-  await Promise.allSettled(spaces.map((s) => s.close()));
-  await Promise.allSettled([pgServer?.destroy(), redis?.destroy(), ...extraRedis.map((r) => r.destroy())]);
-});
-
-async function space(onRedis: PrivateRedis = redis): Promise<Space> {
-  const s = await Space.create(pgServer, onRedis);
-  spaces.push(s);
-  return s;
-}
+const servers = usePrivateServers();
 
 const QUEUED_AFTER_MS = Number(FAST_WORKER_ENV['RECONCILE_QUEUED_AFTER_MS']);
 const RECONCILE_EVERY_MS = Number(FAST_WORKER_ENV['RECONCILE_EVERY_MS']);
@@ -51,6 +26,27 @@ function submitJob(api: InProcessApi, body: object, key?: string) {
     payload: body,
     ...(key ? { headers: { 'idempotency-key': key } } : {}),
   });
+}
+
+/**
+ * Submits a short job on the fixtures every `everyMs` (keys `keyPrefix`-n), retrying a key until
+ * it is accepted, as a careful client does.
+ */
+function submitShortJobs(
+  api: InProcessApi,
+  fixtures: { datasetId: string; networkId: string },
+  everyMs: number,
+  keyPrefix: string,
+): Submitter {
+  const training = { learningRate: 1, iterations: 1500 };
+  return new Submitter(
+    async (key) => {
+      const res = await submitJob(api, { ...fixtures, training }, key);
+      return { status: res.statusCode, body: res.json() };
+    },
+    everyMs,
+    keyPrefix,
+  ).start();
 }
 
 async function jobStatus(s: Space, jobId: string): Promise<string> {
@@ -75,7 +71,7 @@ const count = (lines: { msg: string; jobId?: unknown }[], msg: string, jobId: st
 
 describe('Redis faults', () => {
   it('6: the API commits the row, then Redis dies before queue.add: the job is accepted, re-enqueued by the reconciler and trained exactly once', async () => {
-    const s = await space();
+    const s = await servers.space();
     const api = await s.inProcessApi();
     const { datasetId, networkId } = await createFixtures(api);
     const worker = s.startWorker();
@@ -103,7 +99,7 @@ describe('Redis faults', () => {
       (r) => r[0]?.n === 1,
       20_000,
     );
-    await redis.kill();
+    await servers.redis.kill();
     await locker.query('COMMIT');
     await locker.end();
     const res = await submitted;
@@ -112,8 +108,8 @@ describe('Redis faults', () => {
     expect(await jobStatus(s, jobId)).toBe('queued');
 
     const restartedAt = Date.now();
-    await redis.start();
-    const queue = new Queue('training', { connection: { port: redis.port }, prefix: s.prefix });
+    await servers.redis.start();
+    const queue = new Queue('training', { connection: { port: servers.redis.port }, prefix: s.prefix });
     expect(await queue.getJob(jobId)).toBeUndefined(); // Redis never heard of it
     await queue.close();
 
@@ -134,7 +130,7 @@ describe('Redis faults', () => {
   });
 
   it('7: a graceful Redis restart during training and submits: 503s fast while down, the worker reconnects and takes new jobs, every accepted job terminates once', async () => {
-    const s = await space();
+    const s = await servers.space();
     const api = await s.inProcessApi();
     const { datasetId, networkId } = await createFixtures(api);
     const worker = s.startWorker();
@@ -153,22 +149,11 @@ describe('Redis faults', () => {
       60_000,
     );
 
-    const submitter = new Submitter(
-      async (key) => {
-        const res = await submitJob(
-          api,
-          { datasetId, networkId, training: { learningRate: 1, iterations: 1500 } },
-          key,
-        );
-        return { status: res.statusCode, body: res.json() };
-      },
-      250,
-      's7',
-    ).start();
+    const submitter = submitShortJobs(api, { datasetId, networkId }, 250, 's7');
     await new Promise((r) => setTimeout(r, 1500));
 
     const downAt = Date.now();
-    await redis.shutdown();
+    await servers.redis.shutdown();
     // Postgres still answers reads while Redis is down.
     await new Promise((r) => setTimeout(r, 1000));
     const poll = await api.inject({ method: 'GET', url: `/v1/jobs/${longId}` });
@@ -178,7 +163,7 @@ describe('Redis faults', () => {
     expect(ready.json().checks).toEqual({ postgres: true, redis: false });
     await new Promise((r) => setTimeout(r, 7000));
     const upAt = Date.now();
-    await redis.start();
+    await servers.redis.start();
     await new Promise((r) => setTimeout(r, 4000));
     await submitter.stop();
 
@@ -214,29 +199,18 @@ describe('Redis faults', () => {
   });
 
   it('8: Redis killed under submit load (AOF everysec), then killed again and restarted empty: every accepted job is re-enqueued from Postgres and trained once', async () => {
-    const s = await space();
+    const s = await servers.space();
     const api = await s.inProcessApi();
     const { datasetId, networkId } = await createFixtures(api, 4);
     const workers = [s.startWorker(), s.startWorker()];
     await Promise.all(workers.map((w) => w.waitForLog((l) => l.msg === 'worker ready', 60_000)));
     const queue = new Queue('training', {
-      connection: { port: redis.port, maxRetriesPerRequest: 1, enableOfflineQueue: false },
+      connection: { port: servers.redis.port, maxRetriesPerRequest: 1, enableOfflineQueue: false },
       prefix: s.prefix,
     });
     queue.on('error', () => undefined);
 
-    const submitter = new Submitter(
-      async (key) => {
-        const res = await submitJob(
-          api,
-          { datasetId, networkId, training: { learningRate: 1, iterations: 1500 } },
-          key,
-        );
-        return { status: res.statusCode, body: res.json() };
-      },
-      100,
-      's8',
-    ).start();
+    const submitter = submitShortJobs(api, { datasetId, networkId }, 100, 's8');
 
     // The longest time a queued row went without the queue holding it, sampled every 500 ms.
     const orphanSince = new Map<string, number>();
@@ -249,7 +223,7 @@ describe('Redis faults', () => {
           .catch(() => []);
         const now = Date.now();
         const held = new Set<string>();
-        if (redis.running) {
+        if (servers.redis.running) {
           for (const q of queued) {
             const state = await queue.getJobState(q.id).catch(() => 'error');
             if (state !== 'unknown' && state !== 'error') held.add(q.id);
@@ -271,17 +245,17 @@ describe('Redis faults', () => {
     })();
 
     await new Promise((r) => setTimeout(r, 3000));
-    await redis.kill(); // kill -9: the AOF has what was written before (everysec)
+    await servers.redis.kill(); // kill -9: the AOF has what was written before (everysec)
     await new Promise((r) => setTimeout(r, 2000));
-    await redis.start();
+    await servers.redis.start();
     await new Promise((r) => setTimeout(r, 3000));
     // Now lose everything Redis had: a crash that takes the disk, or a failover to an empty replica.
     const acceptedBeforeLoss = submitter.accepted.size;
-    await redis.kill();
-    rmSync(join(redis.dir, 'appendonlydir'), { recursive: true, force: true });
+    await servers.redis.kill();
+    rmSync(join(servers.redis.dir, 'appendonlydir'), { recursive: true, force: true });
     await new Promise((r) => setTimeout(r, 1000));
     const emptyAt = Date.now();
-    await redis.start();
+    await servers.redis.start();
     await new Promise((r) => setTimeout(r, 3000));
     await submitter.stop();
 
@@ -316,17 +290,10 @@ describe('Redis faults', () => {
   });
 });
 
-function countBy(values: (string | number)[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const v of values) out[v] = (out[v] ?? 0) + 1;
-  return out;
-}
-
 describe('Redis memory', () => {
   it('9a: Redis full under noeviction: submits answer 503 fast and leave no row; after memory frees, jobs are accepted and run', async () => {
-    const small = await PrivateRedis.start({ maxmemory: '64mb' });
-    extraRedis.push(small);
-    const s = await space(small);
+    const small = await servers.extraRedis({ maxmemory: '64mb' });
+    const s = await servers.space(small);
     const api = await s.inProcessApi();
     const { datasetId, networkId } = await createFixtures(api, 4);
     const worker = s.startWorker();
@@ -384,9 +351,8 @@ describe('Redis memory', () => {
   });
 
   it('9b: the worker and the API refuse to run against a Redis that may evict keys (allkeys-lru)', async () => {
-    const lru = await PrivateRedis.start({ maxmemoryPolicy: 'allkeys-lru' });
-    extraRedis.push(lru);
-    const s = await space(lru);
+    const lru = await servers.extraRedis({ maxmemoryPolicy: 'allkeys-lru' });
+    const s = await servers.space(lru);
     const worker = s.startWorker();
     const fatal = await worker.waitForLog((l) => l.level === 60, 60_000);
     expect(fatal.msg).toMatch(/maxmemory-policy must be noeviction/);

@@ -215,6 +215,26 @@ export class PrivateRedis {
   }
 }
 
+/** Sends `signal` to each process; one that is gone meanwhile is skipped. */
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // ---- Postgres --------------------------------------------------------------------------------
 
 function postgresBin(): string {
@@ -286,13 +306,7 @@ export class PrivatePostgres {
     const file = join(this.data, 'postmaster.pid');
     if (!existsSync(file)) return null;
     const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
-    if (!Number.isInteger(pid) || pid <= 0) return null;
-    try {
-      process.kill(pid, 0);
-      return pid;
-    } catch {
-      return null;
-    }
+    return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : null;
   }
 
   async start(): Promise<void> {
@@ -328,58 +342,30 @@ export class PrivatePostgres {
 
   /** kill -9 of the postmaster and its backends: the next start runs crash recovery. */
   async kill(): Promise<void> {
-    const pid = this.pid;
-    if (pid === null) return;
-    const children = await run('ps', ['-o', 'pid=', '--ppid', String(pid)]).then(
-      ({ stdout }) =>
-        stdout
-          .split('\n')
-          .map(Number)
-          .filter((p) => p > 0),
-      () => [] as number[],
-    );
-    for (const p of [pid, ...children]) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    const pids = await this.serverPids();
+    signalAll(pids, 'SIGKILL');
     // A new postmaster refuses to start while an old backend still holds the shared memory.
-    await waitUntil(
-      `postgres :${this.port} processes gone`,
-      () =>
-        [pid, ...children].every((p) => {
-          try {
-            process.kill(p, 0);
-            return false;
-          } catch {
-            return true;
-          }
-        }),
-      15_000,
-    );
+    await waitUntil(`postgres :${this.port} processes gone`, () => pids.every((p) => !isAlive(p)), 15_000);
   }
 
   /** SIGSTOP (or SIGCONT) the postmaster and its backends: a frozen VM or a partition, not a crash. */
   async freeze(frozen = true): Promise<void> {
+    signalAll(await this.serverPids(), frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
+  /** The postmaster and its backends (its children); none when it is not running. */
+  private async serverPids(): Promise<number[]> {
     const pid = this.pid;
-    if (pid === null) return;
+    if (pid === null) return [];
     const children = await run('ps', ['-o', 'pid=', '--ppid', String(pid)]).then(
       ({ stdout }) =>
         stdout
           .split('\n')
           .map(Number)
           .filter((p) => p > 0),
-      () => [] as number[],
+      () => [],
     );
-    for (const p of [pid, ...children]) {
-      try {
-        process.kill(p, frozen ? 'SIGSTOP' : 'SIGCONT');
-      } catch {
-        // gone meanwhile
-      }
-    }
+    return [pid, ...children];
   }
 
   async destroy(): Promise<void> {

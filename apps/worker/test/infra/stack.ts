@@ -145,6 +145,16 @@ export class Space {
     return api;
   }
 
+  /** The fixtures (createFixtures) made through an in-process API that is closed afterwards. */
+  async fixtures(hidden?: number): Promise<{ datasetId: string; networkId: string }> {
+    const setup = await this.inProcessApi();
+    try {
+      return await createFixtures(setup, hidden);
+    } finally {
+      await setup.close();
+    }
+  }
+
   /** HTTP to a listening API with this space's key, bounded by timeoutMs. */
   async fetch(
     api: { url: string },
@@ -188,6 +198,42 @@ export async function startServers(
 ): Promise<{ pg: PrivatePostgres; redis: PrivateRedis }> {
   const [pg, redis] = await Promise.all([PrivatePostgres.start(), PrivateRedis.start(redisOptions)]);
   return { pg, redis };
+}
+
+/** The whole service as its own processes, as `npm start` runs it, on private servers of its own. */
+export interface PrivateService {
+  readonly space: Space;
+  readonly api: ApiProcess;
+  readonly worker: ServiceProcess;
+  /** Ends the processes, then the servers. */
+  close(): Promise<void>;
+}
+
+/**
+ * Private servers, a space on them, its API and one worker, resolved once the worker logs
+ * 'worker ready' (so `workerEnv` needs LOG_LEVEL info or lower). A failure on the way ends what
+ * was started.
+ */
+export async function startPrivateService(
+  env: { api?: Record<string, string>; worker?: Record<string, string> },
+  readyWithinMs: number,
+): Promise<PrivateService> {
+  const { pg, redis } = await startServers();
+  let space: Space | undefined;
+  const close = async () => {
+    await space?.close();
+    await Promise.allSettled([pg.destroy(), redis.destroy()]);
+  };
+  try {
+    space = await Space.create(pg, redis);
+    const api = await space.startApi(env.api);
+    const worker = space.startWorker(env.worker);
+    await worker.waitForLog((line) => line.msg === 'worker ready', readyWithinMs);
+    return { space, api, worker, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 /** The planar dataset and a 2-hidden-1 network, through the API; returns their ids. */
