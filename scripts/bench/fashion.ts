@@ -20,7 +20,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { matrix, Network, oneHot, train } from '@backprop/nn';
-import { type ApiProcess, Space, startServers } from '../../apps/worker/test/infra/stack.ts';
+import { startPrivateService } from '../../apps/worker/test/infra/stack.ts';
 import {
   type Client,
   fashionFiles,
@@ -115,12 +115,9 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
-  const { pg, redis } = await startServers();
-  const space = await Space.create(pg, redis);
+  const service = await startPrivateService({ api: { LOG_LEVEL: 'warn' }, worker: WORKER_SETTINGS }, 300_000);
+  const { space, api } = service;
   try {
-    const api: ApiProcess = await space.startApi({ LOG_LEVEL: 'warn' });
-    const worker = space.startWorker(WORKER_SETTINGS);
-    await worker.waitForLog((line) => line.msg === 'worker ready', 300_000);
     const client: Client = { url: api.url, apiKey: space.apiKey };
     const trainFiles = fashionFiles('train', samples);
     const testFiles = fashionFiles('t10k');
@@ -176,8 +173,7 @@ async function main(): Promise<void> {
       `test accuracy: ${result.testAccuracy.toFixed(4)} (floor ${FLOOR}: ${result.testAccuracy >= FLOOR ? 'reached' : 'NOT reached'})`,
     );
   } finally {
-    await space.close();
-    await Promise.allSettled([pg.destroy(), redis.destroy()]);
+    await service.close();
   }
 }
 

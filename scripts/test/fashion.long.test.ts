@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type ApiProcess, Space, startServers } from '../../apps/worker/test/infra/stack.ts';
-import type { ServiceProcess } from '../../apps/worker/test/processes.ts';
+import { type PrivateService, startPrivateService } from '../../apps/worker/test/infra/stack.ts';
 import {
   call,
   fashionFiles,
@@ -24,29 +23,23 @@ const EPOCHS = 3;
 /** What this subset reaches with room to spare (0.83–0.84 measured); the full set's floor is 0.8833. */
 const SUBSET_FLOOR = 0.8;
 
-let servers: Awaited<ReturnType<typeof startServers>>;
-let space: Space;
-let api: ApiProcess;
-let worker: ServiceProcess;
+let service: PrivateService;
 let trainId: string;
 beforeAll(async () => {
-  servers = await startServers();
-  space = await Space.create(servers.pg, servers.redis);
-  api = await space.startApi({ LOG_LEVEL: 'warn' });
-  worker = space.startWorker(WORKER_SETTINGS);
-  await worker.waitForLog((line) => line.msg === 'worker ready', 300_000);
+  service = await startPrivateService({ api: { LOG_LEVEL: 'warn' }, worker: WORKER_SETTINGS }, 300_000);
 }, 600_000); // private servers and two processes: minutes on a loaded machine
 afterAll(async () => {
-  await space?.close();
-  await Promise.allSettled([servers?.pg.destroy(), servers?.redis.destroy()]);
+  await service?.close();
 });
 
 it(`Fashion-MNIST through the service: ${TRAIN_SAMPLES} images, ${EPOCHS} epochs, at least ${SUBSET_FLOOR} on ${TEST_SAMPLES} test images`, async () => {
-  const client = { url: api.url, apiKey: space.apiKey };
+  const client = { url: service.api.url, apiKey: service.space.apiKey };
   const train = await uploadIdx(client, 'fashion-train', fashionFiles('train', TRAIN_SAMPLES));
   trainId = train.id;
   const test = await uploadIdx(client, 'fashion-test', fashionFiles('t10k', TEST_SAMPLES));
-  const datasets = await space.db.dataset.findMany({ select: { id: true, samples: true, byteSize: true } });
+  const datasets = await service.space.db.dataset.findMany({
+    select: { id: true, samples: true, byteSize: true },
+  });
   // one byte a pixel, eight a label
   expect(datasets.find((d) => d.id === train.id)).toMatchObject({
     samples: TRAIN_SAMPLES,
@@ -60,7 +53,7 @@ it(`Fashion-MNIST through the service: ${TRAIN_SAMPLES} images, ${EPOCHS} epochs
 });
 
 it('a cancelled job at this size stops its training thread promptly', async () => {
-  const client = { url: api.url, apiKey: space.apiKey };
+  const client = { url: service.api.url, apiKey: service.space.apiKey };
   const Created = z.object({ id: z.string() });
   const Shown = z.object({ status: z.string(), progress: z.object({ iteration: z.number() }) });
   const network = Created.parse(await call(client, 'POST', '/v1/networks', NETWORK));
@@ -80,7 +73,7 @@ it('a cancelled job at this size stops its training thread promptly', async () =
   }
   const cancelledAt = Date.now();
   await call(client, 'POST', `/v1/jobs/${jobId}/cancel`); // throws unless 2xx
-  const ended = await worker.waitForLog(
+  const ended = await service.worker.waitForLog(
     (line) => line.msg === 'training thread ended' && line.outcome === 'stopped' && line.time >= cancelledAt,
     60_000,
   );
