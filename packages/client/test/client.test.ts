@@ -32,6 +32,17 @@ describe('@backprop/client against the real API', () => {
   });
   afterAll(async () => ctx?.close());
 
+  /** A job on the planar data; no worker runs, so it stays queued until cancelled. */
+  async function createQueuedJob() {
+    const dataset = await client.datasets.upload(await planarCsv());
+    const network = await client.networks.create(NETWORK);
+    return client.jobs.create({
+      datasetId: dataset.id,
+      networkId: network.id,
+      training: { learningRate: 0.5, iterations: 10 },
+    });
+  }
+
   it('uploads CSV text and gzip bytes, creates a network and a job; a repeated Idempotency-Key answers the same job', async () => {
     const csv = await planarCsv();
     const dataset = await client.datasets.upload(csv, { name: 'planar' });
@@ -77,13 +88,7 @@ describe('@backprop/client against the real API', () => {
   });
 
   it("iterates a job's events: queued, then cancelled, and ends after the terminal status", async () => {
-    const dataset = await client.datasets.upload(await planarCsv());
-    const network = await client.networks.create(NETWORK);
-    const job = await client.jobs.create({
-      datasetId: dataset.id,
-      networkId: network.id,
-      training: { learningRate: 0.5, iterations: 10 },
-    });
+    const job = await createQueuedJob();
 
     const seen: JobEvent[] = [];
     for await (const event of client.jobs.events(job.id)) {
@@ -103,13 +108,7 @@ describe('@backprop/client against the real API', () => {
   });
 
   it('a stream cut after its first event is reopened with Last-Event-ID: nothing lost, nothing repeated', async () => {
-    const dataset = await client.datasets.upload(await planarCsv());
-    const network = await client.networks.create(NETWORK);
-    const job = await client.jobs.create({
-      datasetId: dataset.id,
-      networkId: network.id,
-      training: { learningRate: 0.5, iterations: 10 },
-    });
+    const job = await createQueuedJob();
     await client.jobs.cancel(job.id);
     const whole: JobEvent[] = [];
     for await (const event of client.jobs.events(job.id)) whole.push(event);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planarCsv } from '../../../apps/api/test/context.ts';
 import { createStack, type Stack } from '../../../apps/worker/test/process/harness.ts';
 import { BackpropClient } from '../src/index.ts';
-import { type LiveCli, PLANAR_NETWORK_ARGS, runCli, spawnCli } from './cli-process.ts';
+import { type CliResult, type LiveCli, PLANAR_NETWORK_ARGS, runCli, spawnCli } from './cli-process.ts';
 
 let stack: Stack;
 let home: string;
@@ -235,12 +235,17 @@ describe('the backprop CLI with a worker', () => {
     return { live, jobId };
   }
 
-  it('Ctrl-C asks; "cancel" cancels the job and exits 3', async () => {
-    const { live, jobId } = await startLongTraining(true);
+  /** Ctrl-C, then `answer` to the question it asks; how the CLI ended. */
+  async function interruptAnswering(live: LiveCli, answer: 'c' | 'd'): Promise<CliResult> {
     live.child.kill('SIGINT');
     await live.waitFor('stderr', /\[c\]ancel it, or \[d\]etach/);
-    live.child.stdin.write('c\n');
-    const result = await live.exited;
+    live.child.stdin.write(`${answer}\n`);
+    return live.exited;
+  }
+
+  it('Ctrl-C asks; "cancel" cancels the job and exits 3', async () => {
+    const { live, jobId } = await startLongTraining(true);
+    const result = await interruptAnswering(live, 'c');
     expect(result.code).toBe(3);
     expect(jsonLines(result.stdout).at(-1)).toMatchObject({ type: 'status', status: 'cancelled', jobId });
     expect((await stack.job(jobId)).status).toBe('cancelled');
@@ -248,10 +253,7 @@ describe('the backprop CLI with a worker', () => {
 
   it('a progress bar with cost and ETA; Ctrl-C answered "detach" leaves the job running and exits 0', async () => {
     const { live, jobId } = await startLongTraining(false);
-    live.child.kill('SIGINT');
-    await live.waitFor('stderr', /\[c\]ancel it, or \[d\]etach/);
-    live.child.stdin.write('d\n');
-    const result = await live.exited;
+    const result = await interruptAnswering(live, 'd');
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(`backprop jobs watch ${jobId}`);
     expect((await stack.job(jobId)).status).toBe('running');
