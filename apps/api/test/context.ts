@@ -8,9 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { createApiKey, createTenant } from '@backprop/db';
 import { createTestDatabase, type TestDatabase } from '@backprop/db/testing';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { type AppDeps, buildApp } from '../src/app.ts';
+import { type ApiOptions, createApi } from '../src/api.ts';
 import { type ApiEnv, loadApiEnv } from '../src/env.ts';
-import { createTrainingQueue } from '../src/queue.ts';
 
 export interface ApiContext {
   app: FastifyInstance;
@@ -28,7 +27,7 @@ export interface ApiContext {
 
 export async function createApiContext(
   overrides: Record<string, string> = {},
-  extra: Pick<AppDeps, 'logStream'> = {},
+  extra: Pick<ApiOptions, 'logStream'> = {},
 ): Promise<ApiContext> {
   const database = await createTestDatabase();
   const prefix = `bp-test-${randomBytes(6).toString('hex')}`;
@@ -39,9 +38,8 @@ export async function createApiContext(
     QUEUE_PREFIX: prefix,
     ...overrides,
   });
-  const { queue, redis } = createTrainingQueue(env.REDIS_URL, env.JOB_ATTEMPTS, prefix);
-  await queue.waitUntilReady();
-  const app = await buildApp({ env, db: database.db, queue, redis, ...extra });
+  const app = await createApi(env, { db: database.db, ...extra });
+  await app.deps.queue.waitUntilReady();
   const createTenantKey = async (name: string) => {
     const tenant = await createTenant(database.db, { name });
     const { key } = await createApiKey(database.db, { tenantId: tenant.id, name: `${name} test key` });
@@ -63,10 +61,8 @@ export async function createApiContext(
     anonymous,
     createTenantKey,
     async close() {
+      await app.deps.queue.obliterate({ force: true }).catch(() => undefined);
       await app.close();
-      await queue.obliterate({ force: true }).catch(() => undefined);
-      await queue.close();
-      redis.disconnect();
       await database.drop();
     },
   };
