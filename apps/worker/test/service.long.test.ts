@@ -2,104 +2,43 @@
  * The service end to end: the API in-process (real HTTP parsing through inject), workers as
  * separate processes started the way the README says, real Postgres and Redis.
  */
-import { readFile } from 'node:fs/promises';
 import { fromRows, Network, type TrainProgress, train } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv } from '../../api/test/context.ts';
-import { eventually, startWorker, type WorkerProcess } from './processes.ts';
+import { createStack, networkBody, planarMatrices, planarNetwork, type Stack } from './process/harness.ts';
+import { eventually } from './processes.ts';
 
-let ctx: ApiContext;
-const workers: WorkerProcess[] = [];
-let datasetId: string;
+let stack: Stack;
 
-function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    DATABASE_URL: ctx.database.url,
-    QUEUE_PREFIX: ctx.prefix,
-    WORKER_CONCURRENCY: '1',
-    // A job may use 2 threads (training.threads) whatever the machine's core count.
-    WORKER_TRAINING_THREADS: '2',
-    LOCK_DURATION_MS: '4000',
-    STALLED_INTERVAL_MS: '1000',
-    PROGRESS_EVERY_MS: '100',
-    CHECKPOINT_EVERY_MS: '300',
-    RECONCILE_EVERY_MS: '1000',
-    ...extra,
-  };
-}
+beforeAll(async () => {
+  // A job may use 2 threads (training.threads) whatever the machine's core count.
+  stack = await createStack({ WORKER_TRAINING_THREADS: '2' });
+  stack.spawnWorker();
+});
 
-function spawnWorker(extra: Record<string, string> = {}): WorkerProcess {
-  const w = startWorker(workerEnv(extra));
-  workers.push(w);
-  return w;
-}
+afterAll(async () => {
+  await stack?.close();
+});
 
-async function post(url: string, payload: unknown, headers: Record<string, string> = {}) {
-  const res = await ctx.app.inject({ method: 'POST', url, payload: payload as object, headers });
+// Bodies as parsed JSON: these tests read many shapes of answer, each once.
+async function post(url: string, payload: unknown) {
+  const res = await stack.ctx.app.inject({ method: 'POST', url, payload: payload as object });
   return { status: res.statusCode, body: res.json() };
 }
 
 async function get(url: string) {
-  const res = await ctx.app.inject({ method: 'GET', url });
+  const res = await stack.ctx.app.inject({ method: 'GET', url });
   return res.json();
 }
 
-async function createNetwork(hidden: number): Promise<string> {
-  const res = await post('/v1/networks', {
-    inputSize: 2,
-    layers: [
-      { units: hidden, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-    init: 'random',
-  });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
-
-async function startJob(networkId: string, training: Record<string, unknown>): Promise<string> {
-  const res = await post('/v1/jobs', { datasetId, networkId, training });
-  expect(res.status).toBe(202);
-  return res.body.id;
-}
-
-const waitForStatus = (jobId: string, statuses: string[], timeoutMs = 90_000) =>
-  eventually(
-    () => get(`/v1/jobs/${jobId}`),
-    (job) => statuses.includes(job.status),
-    timeoutMs,
-  );
-
-beforeAll(async () => {
-  ctx = await createApiContext();
-  const res = await ctx.app.inject({
-    method: 'POST',
-    url: '/v1/datasets?name=planar',
-    headers: { 'content-type': 'text/csv' },
-    payload: await planarCsv(),
-  });
-  datasetId = res.json().id;
-  spawnWorker();
-});
-
-afterAll(async () => {
-  for (const w of workers) w.kill('SIGKILL');
-  await Promise.all(workers.map((w) => w.exited));
-  await ctx?.close();
-});
-
 describe('training end to end with a worker process', () => {
   it('trains the planar data to ≥ 90% and predicts it back; the cost history runs from J_0 to the final cost', async () => {
-    const networkId = await createNetwork(4);
+    const networkId = await stack.createNetwork(4);
     // The course's setup: raw features (the planar data is already centred), W = randn·0.01, lr 1.2.
-    const jobId = await startJob(networkId, {
-      learningRate: 1.2,
-      iterations: 10_000,
-      costEvery: 1000,
-      seed: 2,
-      normalize: 'none',
-    });
-    const job = await waitForStatus(jobId, ['succeeded', 'failed']);
+    const jobId = await stack.startJob(
+      { learningRate: 1.2, iterations: 10_000, costEvery: 1000, seed: 2, normalize: 'none' },
+      networkId,
+    );
+    const job = await stack.waitForStatus(jobId, ['succeeded', 'failed']);
     expect(job.status).toBe('succeeded');
     expect(job.progress).toEqual({ iteration: 10_000, iterations: 10_000 });
 
@@ -111,11 +50,7 @@ describe('training end to end with a worker process', () => {
     expect(costs.at(-1)).toBe(model.metrics.finalCost);
     expect(job.cost).toBe(model.metrics.finalCost);
 
-    const rows = (await planarCsv())
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((l) => l.split(',').map(Number));
+    const { rows } = planarMatrices();
     const prediction = await post(`/v1/models/${job.modelId}/predictions`, {
       samples: rows.map((r) => r.slice(1)),
     });
@@ -128,35 +63,18 @@ describe('training end to end with a worker process', () => {
   });
 
   it('with initialParameters, no normalisation and full-batch gd, matches @backprop/nn called directly', async () => {
-    const networkId = await createNetwork(4);
-    const start = Network.create({
-      inputSize: 2,
-      layers: [
-        { units: 4, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-      init: 'random',
-      seed: 7,
-    });
+    const networkId = await stack.createNetwork(4);
+    const start = planarNetwork(4, 7);
     const initialParameters = start.parameters();
-    const jobId = await startJob(networkId, {
-      learningRate: 0.5,
-      iterations: 500,
-      costEvery: 10,
-      normalize: 'none',
-      initialParameters,
-    });
-    const job = await waitForStatus(jobId, ['succeeded', 'failed']);
+    const jobId = await stack.startJob(
+      { learningRate: 0.5, iterations: 500, costEvery: 10, normalize: 'none', initialParameters },
+      networkId,
+    );
+    const job = await stack.waitForStatus(jobId, ['succeeded', 'failed']);
     expect(job.status).toBe('succeeded');
     const { costs } = await get(`/v1/jobs/${jobId}/costs`);
 
-    const rows = (await readFile(new URL('../../../data/planar_flower.csv', import.meta.url), 'utf8'))
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((l) => l.split(',').map(Number));
-    const X = fromRows(rows.map((r) => r.slice(1)));
-    const Y = fromRows(rows.map((r) => [r[0]!]));
+    const { X, Y } = planarMatrices();
     const direct = train(start, X, Y, { learningRate: 0.5, iterations: 500, costEvery: 10 });
     expect(costs).toHaveLength(direct.costs.length);
     for (const [i, c] of direct.costs.entries())
@@ -167,23 +85,16 @@ describe('training end to end with a worker process', () => {
 
   it('training.threads 2 gives the costs of 1 thread; float32 (training.dtype) trains within 1e-2 of float64', async () => {
     // 600 hidden units: the first layer's products (600 × 400 × 2) are large enough to be split.
-    const res = await post('/v1/networks', {
-      inputSize: 2,
-      layers: [
-        { units: 600, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-      init: 'xavier',
-    });
+    const res = await post('/v1/networks', { ...networkBody(600), init: 'xavier' });
     expect(res.status).toBe(201);
     const training = { learningRate: 0.1, iterations: 150, costEvery: 10, seed: 3, normalize: 'none' };
-    const oneId = await startJob(res.body.id, { ...training, threads: 1 });
-    const twoId = await startJob(res.body.id, { ...training, threads: 2 });
-    const float32Id = await startJob(res.body.id, { ...training, dtype: 'float32' });
+    const oneId = await stack.startJob({ ...training, threads: 1 }, res.body.id);
+    const twoId = await stack.startJob({ ...training, threads: 2 }, res.body.id);
+    const float32Id = await stack.startJob({ ...training, dtype: 'float32' }, res.body.id);
     const jobs = [];
     // Three jobs one after the other on one worker, each booting its threads: room for a loaded machine.
     for (const id of [oneId, twoId, float32Id])
-      jobs.push(await waitForStatus(id, ['succeeded', 'failed'], 600_000));
+      jobs.push(await stack.waitForStatus(id, ['succeeded', 'failed'], 600_000));
     expect(jobs.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     expect(jobs.map((j) => [j.training.threads, j.training.dtype])).toEqual([
       [1, 'float64'],
@@ -191,7 +102,9 @@ describe('training end to end with a worker process', () => {
       [2, 'float32'],
     ]);
     // The worker really trained the second job on 2 threads.
-    const started = await workers[0]!.waitForLog((l) => l.msg === 'training threads' && l['jobId'] === twoId);
+    const started = await stack.workers[0]!.waitForLog(
+      (l) => l.msg === 'training threads' && l['jobId'] === twoId,
+    );
     expect(started['threads']).toBe(2);
 
     const [one, two, float32] = await Promise.all(jobs.map((j) => get(`/v1/jobs/${j.id}/costs`)));
@@ -208,30 +121,18 @@ describe('training end to end with a worker process', () => {
   });
 
   it('with a validationSplit, the metrics score the held-out samples apart: the same columns as @backprop/nn', async () => {
-    const networkId = await createNetwork(4);
+    const networkId = await stack.createNetwork(4);
     const training = { learningRate: 1.2, iterations: 2000, costEvery: 100, seed: 5, validationSplit: 0.25 };
-    const jobId = await startJob(networkId, { ...training, normalize: 'none' });
-    const job = await waitForStatus(jobId, ['succeeded', 'failed']);
+    const jobId = await stack.startJob({ ...training, normalize: 'none' }, networkId);
+    const job = await stack.waitForStatus(jobId, ['succeeded', 'failed']);
     expect(job.status).toBe('succeeded');
     const model = await get(`/v1/models/${job.modelId}`);
 
     // The same data, network and seed in nn directly: its split names the held-out columns.
-    const rows = (await planarCsv())
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((l) => l.split(',').map(Number));
-    const direct = Network.create({
-      inputSize: 2,
-      layers: [
-        { units: 4, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-      init: 'random',
-      seed: 5,
-    });
+    const { X, Y, rows } = planarMatrices();
+    const direct = planarNetwork(4, 5);
     const recorded: TrainProgress[] = [];
-    const result = train(direct, fromRows(rows.map((r) => r.slice(1))), fromRows(rows.map((r) => [r[0]!])), {
+    const result = train(direct, X, Y, {
       ...training,
       onProgress: (p) => recorded.push(p),
     });
@@ -275,7 +176,7 @@ describe('training end to end with a worker process', () => {
     const linear = await post('/v1/networks', { inputSize: 2, layers: [{ units: 1, activation: 'linear' }] });
     const training = { learningRate: 0.1, iterations: 300, validationSplit: 0.25, seed: 8 };
     const fit = await post('/v1/jobs', { datasetId: dataset.body.id, networkId: linear.body.id, training });
-    const fitted = await waitForStatus(fit.body.id, ['succeeded', 'failed']);
+    const fitted = await stack.waitForStatus(fit.body.id, ['succeeded', 'failed']);
     expect(fitted.status).toBe('succeeded');
     const { metrics } = await get(`/v1/models/${fitted.modelId}`);
 
@@ -326,7 +227,7 @@ describe('training end to end with a worker process', () => {
       networkId: linear.body.id,
       training: { learningRate: 0.1, iterations: 2000 },
     });
-    const fitted = await waitForStatus(fit.body.id, ['succeeded', 'failed']);
+    const fitted = await stack.waitForStatus(fit.body.id, ['succeeded', 'failed']);
     expect(fitted.status).toBe('succeeded');
     const values = await post(`/v1/models/${fitted.modelId}/predictions`, {
       samples: [
@@ -364,7 +265,7 @@ describe('training end to end with a worker process', () => {
         seed: 3,
       },
     });
-    const classified = await waitForStatus(classify.body.id, ['succeeded', 'failed']);
+    const classified = await stack.waitForStatus(classify.body.id, ['succeeded', 'failed']);
     expect(classified.status).toBe('succeeded');
     const model = await get(`/v1/models/${classified.modelId}`);
     expect(model.metrics.trainAccuracy).toBeGreaterThan(0.95);
@@ -392,11 +293,11 @@ describe('training end to end with a worker process', () => {
       networkId: network.body.id,
       training: { learningRate: 50, iterations: 10_000, costEvery: 1, normalize: 'none' },
     });
-    const job = await waitForStatus(res.body.id, ['succeeded', 'failed']);
+    const job = await stack.waitForStatus(res.body.id, ['succeeded', 'failed']);
     expect(job.status).toBe('failed');
-    expect(job.error.code).toBe('BP_ERR_DIVERGED');
-    expect(job.error.message).toMatch(/iteration \d+/);
-    expect(job.error.message).toMatch(/learning rate/i);
+    expect(job.error?.code).toBe('BP_ERR_DIVERGED');
+    expect(job.error?.message).toMatch(/iteration \d+/);
+    expect(job.error?.message).toMatch(/learning rate/i);
     expect(job.attempts).toBe(1);
     expect(job.modelId).toBeNull();
     const { costs } = await get(`/v1/jobs/${res.body.id}/costs`);
@@ -404,9 +305,9 @@ describe('training end to end with a worker process', () => {
   });
 
   it('cancels a running job at once (pub/sub, not the next progress write): status cancelled, no model, the worker takes the next job', async () => {
-    const worker = workers[0]!;
-    const networkId = await createNetwork(32);
-    const jobId = await startJob(networkId, { learningRate: 0.1, iterations: 900_000, costEvery: 100 });
+    const worker = stack.workers[0]!;
+    const networkId = await stack.createNetwork(32);
+    const jobId = await stack.startJob({ learningRate: 0.1, iterations: 900_000, costEvery: 100 }, networkId);
     await eventually(
       () => get(`/v1/jobs/${jobId}`),
       (job) => job.status === 'running' && job.progress.iteration > 0,
@@ -427,42 +328,39 @@ describe('training end to end with a worker process', () => {
     const again = await post(`/v1/jobs/${jobId}/cancel`, undefined);
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('BP_ERR_JOB_FINISHED');
-    expect(await ctx.database.db.model.count({ where: { jobId } })).toBe(0);
+    expect(await stack.ctx.database.db.model.count({ where: { jobId } })).toBe(0);
 
-    const next = await startJob(await createNetwork(4), { learningRate: 1.2, iterations: 200 });
-    expect((await waitForStatus(next, ['succeeded', 'failed'], 30_000)).status).toBe('succeeded');
+    const next = await stack.startJob({ learningRate: 1.2, iterations: 200 }, await stack.createNetwork(4));
+    expect((await stack.waitForStatus(next, ['succeeded', 'failed'], 30_000)).status).toBe('succeeded');
     expect((await get(`/v1/jobs/${jobId}`)).status).toBe('cancelled');
   });
 
   it('survives kill -9 of its worker: another worker resumes from the checkpoint and the job succeeds once, as if never interrupted', async () => {
-    for (const w of workers.splice(0)) {
-      w.kill('SIGKILL');
-      await w.exited;
-    }
-    const first = spawnWorker();
-    const networkId = await createNetwork(32);
+    await stack.killAll();
+    const first = stack.spawnWorker();
+    const networkId = await stack.createNetwork(32);
     const training = { learningRate: 0.3, iterations: 30_000, costEvery: 100, seed: 11 };
-    const jobId = await startJob(networkId, training);
+    const jobId = await stack.startJob(training, networkId);
     const checkpoint = await eventually(
-      () => ctx.database.db.checkpoint.findUnique({ where: { jobId } }),
+      () => stack.ctx.database.db.checkpoint.findUnique({ where: { jobId } }),
       (c) => c !== null && c.iteration >= 2000,
     );
     first.kill('SIGKILL');
     await first.exited;
-    const killedAt = (await ctx.database.db.checkpoint.findUnique({ where: { jobId } }))!.iteration;
+    const killedAt = (await stack.ctx.database.db.checkpoint.findUnique({ where: { jobId } }))!.iteration;
     expect(killedAt).toBeGreaterThanOrEqual(checkpoint!.iteration);
 
-    const second = spawnWorker();
+    const second = stack.spawnWorker();
     const resumed = await second.waitForLog((l) => l.jobId === jobId && l.msg === 'training starts', 30_000);
     expect(resumed['resumeFrom']).toBe(killedAt);
     expect(resumed['attempt']).toBe(2);
-    const job = await waitForStatus(jobId, ['succeeded', 'failed']);
+    const job = await stack.waitForStatus(jobId, ['succeeded', 'failed']);
     expect(job.status).toBe('succeeded');
-    expect(await ctx.database.db.model.count({ where: { jobId } })).toBe(1);
+    expect(await stack.ctx.database.db.model.count({ where: { jobId } })).toBe(1);
 
     // The same job uninterrupted gives the same history, bit for bit.
-    const control = await startJob(networkId, training);
-    const controlJob = await waitForStatus(control, ['succeeded', 'failed']);
+    const control = await stack.startJob(training, networkId);
+    const controlJob = await stack.waitForStatus(control, ['succeeded', 'failed']);
     expect(controlJob.status).toBe('succeeded');
     expect((await get(`/v1/jobs/${jobId}/costs`)).costs).toEqual(
       (await get(`/v1/jobs/${control}/costs`)).costs,

@@ -8,32 +8,22 @@
  *      completion itself is refused. (The worker stops itself there, through the test-only
  *      sigstop-before-complete fault; only the moment is injected, the SIGSTOP is real.)
  */
-import { Network, train } from '@backprop/nn';
 import { describe, expect, it } from 'vitest';
 import { eventually, type WorkerProcess } from '../processes.ts';
-import { FAST, jobLine, planarMatrices, type Stack, useStack, waitUntilStopped } from './harness.ts';
-
-const LOCK = Number(FAST.LOCK_DURATION_MS);
-const STALLED = Number(FAST.STALLED_INTERVAL_MS);
-const SLACK = 4000;
+import {
+  expectTrainedAsNn,
+  holderOf,
+  jobLine,
+  type Stack,
+  TAKEOVER_BOUND_MS,
+  useStack,
+  waitUntilStopped,
+} from './harness.ts';
 
 let stack: Stack;
 const report = useStack('duplicates.long.test.ts', (created) => {
   stack = created;
 });
-
-const layers = [
-  { units: 16, activation: 'tanh' as const },
-  { units: 1, activation: 'sigmoid' as const },
-];
-
-function holderOf(jobId: string, candidates: WorkerProcess[]): Promise<WorkerProcess> {
-  return eventually(
-    async () => candidates.find((w) => w.lines.some(jobLine(jobId, 'training starts'))),
-    (w) => w !== undefined,
-    60_000,
-  ) as Promise<WorkerProcess>;
-}
 
 /** The woken worker is alive and still works: alone on the queue, it trains a new job. */
 async function expectTakesNextJob(woken: WorkerProcess, others: WorkerProcess[]) {
@@ -53,8 +43,8 @@ describe('a worker frozen past its lock', () => {
   it('mid-training: another worker takes over and finishes; on waking the first stops; one model, one history equal to nn’s', async () => {
     const workers = [stack.spawnWorker(), stack.spawnWorker()];
     await Promise.all(workers.map((w) => w.waitForLog((l) => l.msg === 'worker ready')));
-    const training = { learningRate: 0.3, iterations: 15_000, costEvery: 100, seed: 21, normalize: 'none' };
-    const jobId = await stack.startJob(training, await stack.createNetwork(16));
+    const options = { learningRate: 0.3, iterations: 15_000, costEvery: 100, seed: 21 };
+    const jobId = await stack.startJob({ ...options, normalize: 'none' }, await stack.createNetwork(16));
     const frozen = await holderOf(jobId, workers);
     const other = workers.find((w) => w !== frozen)!;
     await eventually(
@@ -68,7 +58,7 @@ describe('a worker frozen past its lock', () => {
     const takeover = await other.waitForLog(jobLine(jobId, 'training starts'), 60_000);
     const takeoverMs = takeover.time - stoppedAt;
     expect(takeover['attempt']).toBe(2);
-    expect(takeoverMs).toBeLessThan(LOCK + STALLED + SLACK);
+    expect(takeoverMs).toBeLessThan(TAKEOVER_BOUND_MS);
 
     // Wake it while the other one trains: both now hold the job as far as they know.
     frozen.kill('SIGCONT');
@@ -88,19 +78,13 @@ describe('a worker frozen past its lock', () => {
     expect(await stack.ctx.database.db.model.count({ where: { jobId } })).toBe(1);
     expect(frozen.lines.some(jobLine(jobId, 'job finished'))).toBe(false);
 
-    const { X, Y } = planarMatrices();
-    const net = Network.create({ inputSize: 2, layers, init: 'random', seed: 21 });
-    const direct = train(net, X, Y, { learningRate: 0.3, iterations: 15_000, costEvery: 100, seed: 21 });
-    expect((await stack.get<{ costs: number[] }>(`/v1/jobs/${jobId}/costs`)).body.costs).toEqual(
-      direct.costs,
-    );
-    expect((await stack.get(`/v1/models/${job.modelId}/parameters`)).body).toEqual(net.parameters());
+    await expectTrainedAsNn(stack, job, 16, options);
 
     const queueErrors = frozen.lines.filter((l) => l.msg === 'worker error').length;
     await expectTakesNextJob(frozen, [other]);
     report.record('scenario4MidTraining', {
       takeoverAfterSigstopMs: takeoverMs,
-      boundMs: LOCK + STALLED + SLACK,
+      boundMs: TAKEOVER_BOUND_MS,
       wokenWorkerNoticedBy: why.map((l) => l.msg),
       wokenWorkerQueueErrorsLogged: queueErrors,
     });

@@ -9,27 +9,15 @@
  * lock. Percentiles, and an idle worker's as a control from the same run, are figures
  * for docs/reliability, not assertions.
  */
-import { Network, train } from '@backprop/nn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainOptions } from '@backprop/nn';
+import { describe, expect, it } from 'vitest';
 import { eventually, type LogLine } from '../processes.ts';
-import { createReport, createStack, jobLine, planarMatrices, type Stack } from './harness.ts';
+import { expectTrainedAsNn, jobLine, type Stack, useStack } from './harness.ts';
 
 let stack: Stack;
-const report = createReport('event-loop-progress.long.test.ts');
-
-beforeAll(async () => {
-  stack = await createStack();
+const report = useStack('event-loop-progress.long.test.ts', (created) => {
+  stack = created;
 });
-
-afterAll(async () => {
-  report.flush();
-  await stack?.close();
-});
-
-const layers = (hidden: number) => [
-  { units: hidden, activation: 'tanh' as const },
-  { units: 1, activation: 'sigmoid' as const },
-];
 
 describe('the main thread while a thread trains', () => {
   it('a CPU-bound ~10 s training with lockDuration 2 s: no stall, no lock error, progress all along, no event-loop delay as long as the lock', async () => {
@@ -106,8 +94,6 @@ describe('the main thread while a thread trains', () => {
       stalledEvents: stalled.length,
       lockErrors: lockErrors.length,
     });
-    for (const w of workers) w.kill('SIGKILL');
-    await Promise.all(workers.map((w) => w.exited));
   });
 });
 
@@ -117,14 +103,8 @@ describe('progress and checkpoints on time', () => {
     const worker = stack.spawnWorker({ PROGRESS_EVERY_MS: '500', CHECKPOINT_EVERY_MS: '1000' });
     await worker.waitForLog((l) => l.msg === 'worker ready');
     const networkId = await stack.createNetwork(32);
-    const training = {
-      learningRate: 0.3,
-      iterations: 12_000,
-      costEvery: 1_000_000,
-      seed: 5,
-      normalize: 'none',
-    };
-    const jobId = await stack.startJob(training, networkId);
+    const options = { learningRate: 0.3, iterations: 12_000, costEvery: 1_000_000, seed: 5 };
+    const jobId = await stack.startJob({ ...options, normalize: 'none' }, networkId);
 
     // Poll as a client would, and the checkpoint table, until the job ends.
     const seen: { at: number; iteration: number }[] = [];
@@ -163,13 +143,7 @@ describe('progress and checkpoints on time', () => {
 
     const job = await stack.job(jobId);
     expect(job.progress.iteration).toBe(12_000);
-    const { X, Y } = planarMatrices();
-    const net = Network.create({ inputSize: 2, layers: layers(32), init: 'random', seed: 5 });
-    const direct = train(net, X, Y, { learningRate: 0.3, iterations: 12_000, costEvery: 1_000_000, seed: 5 });
-    expect((await stack.get<{ costs: number[] }>(`/v1/jobs/${jobId}/costs`)).body.costs).toEqual(
-      direct.costs,
-    );
-    expect((await stack.get(`/v1/models/${job.modelId}/parameters`)).body).toEqual(net.parameters());
+    await expectTrainedAsNn(stack, job, 32, options);
 
     report.record('progressEverySecond', {
       progressEveryMs: 500,
@@ -180,20 +154,17 @@ describe('progress and checkpoints on time', () => {
   });
 
   it('mini-batch Adam interrupted by clock checkpoints mid-epoch ends bit-identical to nn', async () => {
-    for (const w of stack.workers) w.kill('SIGKILL');
-    await Promise.all(stack.workers.map((w) => w.exited));
     const worker = stack.spawnWorker({ CHECKPOINT_EVERY_MS: '100' });
     const networkId = await stack.createNetwork(8);
-    const training = {
+    const options: TrainOptions & { seed: number } = {
       learningRate: 0.01,
       epochs: 5000,
       batchSize: 64,
       optimizer: 'adam',
       costEvery: 1_000_000,
       seed: 9,
-      normalize: 'none',
     };
-    const jobId = await stack.startJob(training, networkId);
+    const jobId = await stack.startJob({ ...options, normalize: 'none' }, networkId);
     const job = await stack.waitForStatus(jobId, ['succeeded', 'failed']);
     expect(job.status).toBe('succeeded');
     await worker.waitForLog(jobLine(jobId, 'job finished'));
@@ -209,16 +180,6 @@ describe('progress and checkpoints on time', () => {
       0,
     );
 
-    const { X, Y } = planarMatrices();
-    const net = Network.create({ inputSize: 2, layers: layers(8), init: 'random', seed: 9 });
-    train(net, X, Y, {
-      learningRate: 0.01,
-      epochs: 5000,
-      batchSize: 64,
-      optimizer: 'adam',
-      costEvery: 1_000_000,
-      seed: 9,
-    });
-    expect((await stack.get(`/v1/models/${job.modelId}/parameters`)).body).toEqual(net.parameters());
+    await expectTrainedAsNn(stack, job, 8, options);
   });
 });

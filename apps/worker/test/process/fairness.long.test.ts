@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planarCsv } from '../../../api/test/context.ts';
 import { eventually } from '../processes.ts';
-import { createReport, createStack, type JobView, type Stack } from './harness.ts';
+import { createReport, createStack, type JobView, networkBody, type Stack } from './harness.ts';
 
 let stack: Stack;
 const report = createReport('fairness.long.test.ts');
@@ -43,14 +43,7 @@ describe('a per-tenant cap on running jobs', () => {
     };
     const dataset = await asB('POST', '/v1/datasets?name=planar', await planarCsv(), 'text/csv');
     expect(dataset.status).toBe(201);
-    const network = await asB('POST', '/v1/networks', {
-      inputSize: 2,
-      layers: [
-        { units: 4, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-      init: 'random',
-    });
+    const network = await asB('POST', '/v1/networks', networkBody(4));
     expect(network.status).toBe(201);
 
     const worker = stack.spawnWorker();

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromRows, type Matrix } from '@backprop/nn';
+import { fromRows, type LayerSpec, type Matrix, Network, type TrainOptions, train } from '@backprop/nn';
 import type { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { type ApiContext, createApiContext, planarCsv } from '../../../api/test/context.ts';
@@ -24,6 +24,13 @@ export const FAST = {
   RECONCILE_EVERY_MS: '1000',
   HEALTH_LOG_EVERY_MS: '1000',
 } as const;
+
+/**
+ * How soon another worker takes over a job whose worker died or froze, under FAST: the lock
+ * expires, a stalled check runs, and slack for scheduling, a stalled-check pass that marks before
+ * the one that moves, the fetch and the claim.
+ */
+export const TAKEOVER_BOUND_MS = Number(FAST.LOCK_DURATION_MS) + Number(FAST.STALLED_INTERVAL_MS) + 4000;
 
 export type JobView = {
   id: string;
@@ -119,14 +126,7 @@ export async function createStack(
     post,
     job,
     async createNetwork(hidden, inputSize = 2) {
-      const r = await post<{ id: string }>('/v1/networks', {
-        inputSize,
-        layers: [
-          { units: hidden, activation: 'tanh' },
-          { units: 1, activation: 'sigmoid' },
-        ],
-        init: 'random',
-      });
+      const r = await post<{ id: string }>('/v1/networks', networkBody(hidden, inputSize));
       expect(r.status).toBe(201);
       return r.body.id;
     },
@@ -158,6 +158,62 @@ export async function createStack(
       await ctx.close();
     },
   };
+}
+
+/** The tests' networks: `hidden` tanh units, then one sigmoid output. */
+export function tanhSigmoidLayers(hidden: number): LayerSpec[] {
+  return [
+    { units: hidden, activation: 'tanh' },
+    { units: 1, activation: 'sigmoid' },
+  ];
+}
+
+/**
+ * The body of POST /v1/networks for such a network. Random init: a job's network is then
+ * seeded by its training seed, as nn's `Network.create({ init: 'random', seed })` is.
+ */
+export function networkBody(hidden: number, inputSize = 2) {
+  return { inputSize, layers: tanhSigmoidLayers(hidden), init: 'random' };
+}
+
+/** The network a job on `networkBody(hidden)` starts from when its training seed is `seed`. */
+export function planarNetwork(hidden: number, seed: number): Network {
+  return Network.create({ inputSize: 2, layers: tanhSigmoidLayers(hidden), init: 'random', seed });
+}
+
+/**
+ * The job trained as nn trains in this process, never interrupted, on the planar data: the same
+ * cost history and weights, bit for bit. `options` are the job's training options but
+ * `normalize: 'none'` (nn trains on the raw data, as that job does); the network is
+ * `networkBody(hidden)`.
+ */
+export async function expectTrainedAsNn(
+  stack: Stack,
+  job: JobView,
+  hidden: number,
+  options: TrainOptions & { readonly seed: number },
+): Promise<void> {
+  const { X, Y } = planarMatrices();
+  const net = planarNetwork(hidden, options.seed);
+  const direct = train(net, X, Y, options);
+  expect((await stack.get<{ costs: number[] }>(`/v1/jobs/${job.id}/costs`)).body.costs).toEqual(direct.costs);
+  expect((await stack.get(`/v1/models/${job.modelId}/parameters`)).body).toEqual(net.parameters());
+}
+
+/**
+ * The worker among `candidates` whose log shows it starting the job (its attempt `attempt`, when
+ * given).
+ */
+export async function holderOf(jobId: string, candidates: WorkerProcess[], attempt?: number) {
+  const starts = (l: LogLine) =>
+    jobLine(jobId, 'training starts')(l) && (attempt === undefined || l['attempt'] === attempt);
+  const holder = await eventually(
+    async () => candidates.find((w) => w.lines.some(starts)),
+    (w) => w !== undefined,
+    60_000,
+  );
+  if (!holder) throw new Error(`no worker started job ${jobId}`);
+  return holder;
 }
 
 /** The planar data as nn matrices: X (2, 400), Y (1, 400). */

@@ -5,39 +5,24 @@
  * 2: killed again past MAX_STALLED_COUNT, the job fails, and its row says so within a bounded
  *    time even though the worker that fails it in the queue is neither of the killed ones.
  */
-import { Network, train } from '@backprop/nn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type WorkerProcess } from '../processes.ts';
-import { createReport, createStack, FAST, jobLine, planarMatrices, type Stack } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { eventually } from '../processes.ts';
+import {
+  expectTrainedAsNn,
+  FAST,
+  holderOf,
+  jobLine,
+  type Stack,
+  TAKEOVER_BOUND_MS,
+  useStack,
+} from './harness.ts';
 
 const LOCK = Number(FAST.LOCK_DURATION_MS);
-const STALLED = Number(FAST.STALLED_INTERVAL_MS);
-/** Scheduling, a stalled-check pass that marks before the one that moves, the fetch, the claim. */
-const SLACK = 4000;
 
 let stack: Stack;
-const report = createReport('kill.long.test.ts');
-
-beforeAll(async () => {
-  stack = await createStack();
+const report = useStack('kill.long.test.ts', (created) => {
+  stack = created;
 });
-
-afterAll(async () => {
-  report.flush();
-  await stack?.close();
-});
-
-/** The worker among `candidates` whose log shows it starting (this attempt of) the job. */
-function holderOf(jobId: string, candidates: WorkerProcess[], attempt: number): Promise<WorkerProcess> {
-  return eventually(
-    async () =>
-      candidates.find((w) =>
-        w.lines.some((l) => jobLine(jobId, 'training starts')(l) && l['attempt'] === attempt),
-      ),
-    (w) => w !== undefined,
-    60_000,
-  ) as Promise<WorkerProcess>;
-}
 
 const checkpointOf = (jobId: string) => stack.ctx.database.db.checkpoint.findUnique({ where: { jobId } });
 
@@ -45,13 +30,9 @@ describe('kill -9 of a worker process', () => {
   it('resumes on another worker from the last checkpoint within lockDuration + stalledInterval + slack; one model, bit-identical to an uninterrupted run', async () => {
     const workers = [stack.spawnWorker(), stack.spawnWorker()];
     await Promise.all(workers.map((w) => w.waitForLog((l) => l.msg === 'worker ready')));
-    const layers = [
-      { units: 32, activation: 'tanh' as const },
-      { units: 1, activation: 'sigmoid' as const },
-    ];
     const networkId = await stack.createNetwork(32);
-    const training = { learningRate: 0.3, iterations: 12_000, costEvery: 100, seed: 11, normalize: 'none' };
-    const jobId = await stack.startJob(training, networkId);
+    const options = { learningRate: 0.3, iterations: 12_000, costEvery: 100, seed: 11 };
+    const jobId = await stack.startJob({ ...options, normalize: 'none' }, networkId);
 
     const first = await holderOf(jobId, workers, 1);
     const second = workers.find((w) => w !== first)!;
@@ -69,7 +50,7 @@ describe('kill -9 of a worker process', () => {
     expect(resumed['attempt']).toBe(2);
     expect(resumed['resumeFrom']).toBe(lastCheckpoint);
     expect(second.lines.some((l) => l.jobId === jobId && l.msg.startsWith('job stalled'))).toBe(true);
-    expect(recoveryMs).toBeLessThan(LOCK + STALLED + SLACK);
+    expect(recoveryMs).toBeLessThan(TAKEOVER_BOUND_MS);
     // Progress is never reset: the first row seen after the resume is at least the checkpoint.
     expect((await stack.job(jobId)).progress.iteration).toBeGreaterThanOrEqual(lastCheckpoint);
     expect((await stack.queue.getJob(jobId))?.stalledCounter).toBe(1);
@@ -81,29 +62,13 @@ describe('kill -9 of a worker process', () => {
     // The checkpoint is gone with the completion; nothing of the dead attempt is left behind.
     expect(await checkpointOf(jobId)).toBeNull();
 
-    // The same training in this process, never interrupted: same history and weights, bit for bit.
-    const { X, Y } = planarMatrices();
-    const net = Network.create({ inputSize: 2, layers, init: 'random', seed: 11 });
-    const direct = train(net, X, Y, {
-      learningRate: 0.3,
-      iterations: 12_000,
-      costEvery: 100,
-      seed: 11,
-      optimizer: 'gd',
-      l2: 0,
-      validationSplit: 0,
-    });
-    const costs = (await stack.get<{ costs: number[] }>(`/v1/jobs/${jobId}/costs`)).body.costs;
-    expect(costs).toEqual(direct.costs);
-    expect((await stack.get(`/v1/models/${job.modelId}/parameters`)).body).toEqual(net.parameters());
+    await expectTrainedAsNn(stack, job, 32, options);
 
     report.record('scenario1', {
       killedAtCheckpoint: lastCheckpoint,
       recoveryMs,
-      boundMs: LOCK + STALLED + SLACK,
+      boundMs: TAKEOVER_BOUND_MS,
     });
-    for (const w of workers) w.kill('SIGKILL');
-    await Promise.all(workers.map((w) => w.exited));
   });
 
   it('killed twice past MAX_STALLED_COUNT = 1: the row ends failed with a readable reason within a bounded time, marked by the surviving worker', async () => {
@@ -139,7 +104,7 @@ describe('kill -9 of a worker process', () => {
     expect(failed.error?.message).toMatch(/interrupted too often.*MAX_STALLED_COUNT = 1/);
     expect(failed.attempts).toBe(2);
     expect(failed.modelId).toBeNull();
-    expect(failedAfterMs).toBeLessThan(LOCK + STALLED + SLACK);
+    expect(failedAfterMs).toBeLessThan(TAKEOVER_BOUND_MS);
     // The survivor never trained it: BullMQ failed the delivery before the processor ran.
     expect(survivor.lines.some(jobLine(jobId, 'training starts'))).toBe(false);
     await survivor.waitForLog(jobLine(jobId, 'job marked failed'));
@@ -150,6 +115,6 @@ describe('kill -9 of a worker process', () => {
     await new Promise((r) => setTimeout(r, LOCK));
     expect((await stack.job(jobId)).status).toBe('failed');
 
-    report.record('scenario2', { failedAfterSecondKillMs: failedAfterMs, boundMs: LOCK + STALLED + SLACK });
+    report.record('scenario2', { failedAfterSecondKillMs: failedAfterMs, boundMs: TAKEOVER_BOUND_MS });
   });
 });

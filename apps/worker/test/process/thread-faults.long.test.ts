@@ -53,6 +53,25 @@ const peakRss = (w: WorkerProcess, since: number) =>
       .map((l) => l['rssMb'] as number),
   );
 
+/**
+ * The worker lived on after a fault: still the process that started, it trains the next job, and
+ * its RSS comes back near `baseline`. Returns the memory figures from `since` on, for the report.
+ */
+async function expectLivesOn(worker: WorkerProcess, baseline: number, since: number) {
+  const next = await quickJob();
+  expect((await stack.waitForStatus(next, ['succeeded', 'failed'])).status).toBe('succeeded');
+  expect(worker.child.exitCode).toBeNull();
+  expect(worker.lines.filter((l) => l.msg === 'worker ready')).toHaveLength(1);
+  const nextEnded = await worker.waitForLog(jobLine(next, 'training thread ended'));
+  const settledMs = await rssSettles(worker, nextEnded.time, baseline);
+  return {
+    warmIdleRssMb: baseline,
+    peakRssMb: peakRss(worker, since),
+    nearMb: NEAR_MB,
+    backNearBaselineAfterMs: settledMs,
+  };
+}
+
 async function expectFailedOnce(jobId: string, code: string, message: RegExp) {
   const job = await stack.waitForStatus(jobId, ['succeeded', 'failed'], 60_000);
   expect(job.status).toBe('failed');
@@ -108,19 +127,11 @@ describe('a training thread that blows up', () => {
     const ended = await worker.waitForLog(jobLine(jobId, 'training thread ended'));
     expect(ended['code']).toBe('ERR_WORKER_OUT_OF_MEMORY');
 
-    const next = await quickJob();
-    expect((await stack.waitForStatus(next, ['succeeded', 'failed'])).status).toBe('succeeded');
-    expect(worker.child.exitCode).toBeNull();
-    expect(worker.lines.filter((l) => l.msg === 'worker ready')).toHaveLength(1);
-    const nextEnded = await worker.waitForLog(jobLine(next, 'training thread ended'));
     // The thread's isolate is gone, and the main thread's parsed copy of the parameters is garbage.
-    const settledMs = await rssSettles(worker, nextEnded.time, baseline);
+    const memory = await expectLivesOn(worker, baseline, since);
 
     report.record('scenario15OutOfMemory', {
-      warmIdleRssMb: baseline,
-      peakRssMb: peakRss(worker, since),
-      nearMb: NEAR_MB,
-      backNearBaselineAfterMs: settledMs,
+      ...memory,
       // Claiming the job parses its 1.5M-number training options on the main thread (P1).
       mainThreadEventLoopMaxMsAroundJob: Math.max(
         ...worker.lines
@@ -141,19 +152,8 @@ describe('a training thread that blows up', () => {
     );
 
     const baseline = await warmBaseline(worker);
-    expect(worker.child.exitCode).toBeNull();
-    expect(worker.lines.filter((l) => l.msg === 'worker ready')).toHaveLength(1);
     const since = Date.now();
-    const more = await quickJob();
-    expect((await stack.waitForStatus(more, ['succeeded', 'failed'])).status).toBe('succeeded');
-    const moreEnded = await worker.waitForLog(jobLine(more, 'training thread ended'));
-    const settledMs = await rssSettles(worker, moreEnded.time, baseline);
-    report.record('scenario15Throw', {
-      warmIdleRssMb: baseline,
-      peakRssMb: peakRss(worker, since),
-      nearMb: NEAR_MB,
-      backNearBaselineAfterMs: settledMs,
-    });
+    report.record('scenario15Throw', await expectLivesOn(worker, baseline, since));
   });
 });
 

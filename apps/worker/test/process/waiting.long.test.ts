@@ -9,8 +9,8 @@
  *   refused at boot.
  */
 import { describe, expect, it } from 'vitest';
-import { eventually, type WorkerProcess } from '../processes.ts';
-import { type JobView, jobLine, type Stack, useStack } from './harness.ts';
+import { eventually } from '../processes.ts';
+import { holderOf, type JobView, jobLine, type Stack, useStack } from './harness.ts';
 
 /** A longer lock than FAST's, so the "waiting" window between lease expiry and retake is wide. */
 const LOCK = 6000;
@@ -36,17 +36,6 @@ const report = useStack(
 );
 
 const view = async (jobId: string) => (await stack.get<Job>(`/v1/jobs/${jobId}`)).body;
-
-function holderOf(jobId: string, candidates: WorkerProcess[], attempt: number): Promise<WorkerProcess> {
-  return eventually(
-    async () =>
-      candidates.find((w) =>
-        w.lines.some((l) => jobLine(jobId, 'training starts')(l) && l['attempt'] === attempt),
-      ),
-    (w) => w !== undefined,
-    60_000,
-  ) as Promise<WorkerProcess>;
-}
 
 describe('a job whose worker went away', () => {
   it('SIGTERM: the row is queued again, progress kept, no worker, until another worker claims it', async () => {
