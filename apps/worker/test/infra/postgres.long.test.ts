@@ -12,6 +12,16 @@ import { usePrivateServers } from './file-servers.ts';
 
 const servers = usePrivateServers();
 
+/** A space with the fixtures, its API process and a worker, ready. */
+async function readyService(hidden: number) {
+  const s = await servers.space();
+  const { datasetId, networkId } = await s.fixtures(hidden);
+  const api = await s.startApi();
+  const worker = s.startWorker();
+  await worker.waitForLog((l) => l.msg === 'worker ready', 60_000);
+  return { s, datasetId, networkId, api, worker };
+}
+
 /** An error answer must be in the error shape and carry no stack or driver detail. */
 function expectCleanError(status: number, body: unknown) {
   expect(body).toMatchObject({ statusCode: status, code: expect.any(String), message: expect.any(String) });
@@ -33,11 +43,7 @@ const terminal = ['succeeded', 'failed', 'cancelled'];
 
 describe('Postgres faults', () => {
   it('10: connections terminated every 2 s under load and during completions: no crash, clean 503s, then success; every job lands once', async () => {
-    const s = await servers.space();
-    const { datasetId, networkId } = await s.fixtures(8);
-    const api = await s.startApi();
-    const worker = s.startWorker();
-    await worker.waitForLog((l) => l.msg === 'worker ready', 60_000);
+    const { s, datasetId, networkId, api, worker } = await readyService(8);
 
     // A model to predict with, trained before the faults.
     const first = await s.fetch(api, 'POST', '/v1/jobs', {
@@ -132,11 +138,7 @@ describe('Postgres faults', () => {
   });
 
   it('11: Postgres down 30 s while a job finishes training: /readyz false, requests fail fast, the result is saved when Postgres returns; one model', async () => {
-    const s = await servers.space();
-    const { datasetId, networkId } = await s.fixtures(16);
-    const api = await s.startApi();
-    const worker = s.startWorker();
-    await worker.waitForLog((l) => l.msg === 'worker ready', 60_000);
+    const { s, datasetId, networkId, api, worker } = await readyService(16);
 
     const res = await s.fetch(api, 'POST', '/v1/jobs', {
       datasetId,

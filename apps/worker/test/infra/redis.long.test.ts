@@ -12,12 +12,23 @@ import { describe, expect, it } from 'vitest';
 import { eventually } from '../processes.ts';
 import { checkInvariants, countBy } from './checks.ts';
 import { usePrivateServers } from './file-servers.ts';
+import type { PrivateRedis } from './services.ts';
 import { createFixtures, FAST_WORKER_ENV, type InProcessApi, type Space, Submitter } from './stack.ts';
 
 const servers = usePrivateServers();
 
 const QUEUED_AFTER_MS = Number(FAST_WORKER_ENV['RECONCILE_QUEUED_AFTER_MS']);
 const RECONCILE_EVERY_MS = Number(FAST_WORKER_ENV['RECONCILE_EVERY_MS']);
+
+/** A space (on `onRedis`) with its in-process API, the fixtures and `workerCount` workers, all ready. */
+async function readySpace(workerCount: number, options: { hidden?: number; onRedis?: PrivateRedis } = {}) {
+  const s = await servers.space(options.onRedis);
+  const api = await s.inProcessApi();
+  const { datasetId, networkId } = await createFixtures(api, options.hidden);
+  const workers = Array.from({ length: workerCount }, () => s.startWorker());
+  await Promise.all(workers.map((w) => w.waitForLog((l) => l.msg === 'worker ready', 60_000)));
+  return { s, api, datasetId, networkId, workers };
+}
 
 function submitJob(api: InProcessApi, body: object, key?: string) {
   return api.inject({
@@ -71,11 +82,8 @@ const count = (lines: { msg: string; jobId?: unknown }[], msg: string, jobId: st
 
 describe('Redis faults', () => {
   it('6: the API commits the row, then Redis dies before queue.add: the job is accepted, re-enqueued by the reconciler and trained exactly once', async () => {
-    const s = await servers.space();
-    const api = await s.inProcessApi();
-    const { datasetId, networkId } = await createFixtures(api);
-    const worker = s.startWorker();
-    await worker.waitForLog((l) => l.msg === 'worker ready', 60_000);
+    const { s, api, datasetId, networkId, workers } = await readySpace(1);
+    const worker = workers[0]!;
 
     // Hold the INSERT of the job row behind a table lock: the request has passed its "is Redis
     // up" check and waits inside the insert. Then Redis dies, then the insert commits, so the
@@ -130,11 +138,8 @@ describe('Redis faults', () => {
   });
 
   it('7: a graceful Redis restart during training and submits: 503s fast while down, the worker reconnects and takes new jobs, every accepted job terminates once', async () => {
-    const s = await servers.space();
-    const api = await s.inProcessApi();
-    const { datasetId, networkId } = await createFixtures(api);
-    const worker = s.startWorker();
-    await worker.waitForLog((l) => l.msg === 'worker ready', 60_000);
+    const { s, api, datasetId, networkId, workers } = await readySpace(1);
+    const worker = workers[0]!;
 
     const long = await submitJob(api, {
       datasetId,
@@ -199,11 +204,7 @@ describe('Redis faults', () => {
   });
 
   it('8: Redis killed under submit load (AOF everysec), then killed again and restarted empty: every accepted job is re-enqueued from Postgres and trained once', async () => {
-    const s = await servers.space();
-    const api = await s.inProcessApi();
-    const { datasetId, networkId } = await createFixtures(api, 4);
-    const workers = [s.startWorker(), s.startWorker()];
-    await Promise.all(workers.map((w) => w.waitForLog((l) => l.msg === 'worker ready', 60_000)));
+    const { s, api, datasetId, networkId, workers } = await readySpace(2, { hidden: 4 });
     const queue = new Queue('training', {
       connection: { port: servers.redis.port, maxRetriesPerRequest: 1, enableOfflineQueue: false },
       prefix: s.prefix,
@@ -293,11 +294,8 @@ describe('Redis faults', () => {
 describe('Redis memory', () => {
   it('9a: Redis full under noeviction: submits answer 503 fast and leave no row; after memory frees, jobs are accepted and run', async () => {
     const small = await servers.extraRedis({ maxmemory: '64mb' });
-    const s = await servers.space(small);
-    const api = await s.inProcessApi();
-    const { datasetId, networkId } = await createFixtures(api, 4);
-    const worker = s.startWorker();
-    await worker.waitForLog((l) => l.msg === 'worker ready', 60_000);
+    const { s, api, datasetId, networkId, workers } = await readySpace(1, { hidden: 4, onRedis: small });
+    const worker = workers[0]!;
 
     // Fill Redis with our own keys, then set maxmemory below what is used: every write is refused
     // from now on (noeviction), while reads go on. Filling up to the limit alone leaves Redis
