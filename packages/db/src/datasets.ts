@@ -7,15 +7,8 @@ import { float64ToBytes } from './bytes.ts';
 import type { Db } from './client.ts';
 import { decodeDatasetValues, encodeChunks } from './dataset-chunks.ts';
 import { type Dataset, Prisma, type Task } from './generated/prisma/client.ts';
-import {
-  assertCount,
-  assertFiniteJson,
-  type DbOrTx,
-  findPage,
-  isUuid,
-  type Page,
-  type PageOptions,
-} from './internal.ts';
+import { assertCount, assertFiniteJson, type DbOrTx, isUuid } from './internal.ts';
+import { findPage, type Page, type PageOptions } from './page.ts';
 import { type SoftDeleteResult, softDelete } from './soft-delete.ts';
 
 export interface FeatureStats {

@@ -2,15 +2,8 @@
 // with their model (the foreign key cascades); the dataset may be deleted and they stay.
 import type { Db } from './client.ts';
 import type { Evaluation, Prisma, Task } from './generated/prisma/client.ts';
-import {
-  assertCount,
-  assertFiniteJson,
-  type DbOrTx,
-  findPage,
-  isUuid,
-  type Page,
-  type PageOptions,
-} from './internal.ts';
+import { assertCount, assertFiniteJson, type DbOrTx, isUuid } from './internal.ts';
+import { findPage, type Page, type PageOptions } from './page.ts';
 
 /** A stored evaluation (metrics as stored JSON: parse them with the contracts). */
 export type EvaluationRow = Evaluation;

@@ -62,12 +62,7 @@ export {
   type Tenant,
   type TrainingJob,
 } from './generated/prisma/client.ts';
-export {
-  type DbOrTx,
-  InvalidCursorError,
-  type Page,
-  type PageOptions,
-} from './internal.ts';
+export type { DbOrTx } from './internal.ts';
 export {
   type CancelJobResult,
   type ClaimJobInput,
@@ -117,6 +112,7 @@ export {
   type LayerSpec,
   listNetworks,
 } from './networks.ts';
+export { InvalidCursorError, type Page, type PageOptions } from './page.ts';
 export {
   aliasesOf,
   deleteAlias,

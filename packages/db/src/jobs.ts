@@ -21,16 +21,14 @@ import {
   assertCount,
   assertFiniteJson,
   type DbOrTx,
-  findPage,
   float8Param,
   isForeignKeyViolation,
   isUniqueViolation,
   isUuid,
   jsonParam,
-  type Page,
-  type PageOptions,
 } from './internal.ts';
 import { type LayerSpec, storedLayer } from './networks.ts';
+import { findPage, type Page, type PageOptions } from './page.ts';
 import { recordJobEvents } from './webhook-events.ts';
 
 /** An empty history (a job without a validation split). */

@@ -1,15 +1,8 @@
 // Networks: a definition (input width, layers, initialisation), no weights: those belong to models.
 import type { Db } from './client.ts';
 import type { Network } from './generated/prisma/client.ts';
-import {
-  assertCount,
-  assertFiniteJson,
-  type DbOrTx,
-  findPage,
-  isUuid,
-  type Page,
-  type PageOptions,
-} from './internal.ts';
+import { assertCount, assertFiniteJson, type DbOrTx, isUuid } from './internal.ts';
+import { findPage, type Page, type PageOptions } from './page.ts';
 import { type SoftDeleteResult, softDelete } from './soft-delete.ts';
 
 // A type alias, not an interface, so that it is assignable to Prisma's Json input type.

@@ -2,8 +2,9 @@
 // name, tags, versions and aliases.
 import type { Db } from './client.ts';
 import type { Prisma } from './generated/prisma/client.ts';
-import { type DbOrTx, findPage, isUuid, type Page, type PageOptions } from './internal.ts';
+import { type DbOrTx, isUuid } from './internal.ts';
 import type { ModelSummary } from './models.ts';
+import { findPage, type Page, type PageOptions } from './page.ts';
 
 /** What a model export says about its inputs and its origin. */
 export interface ModelOrigin {

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from './client.ts';
 import type { Prisma, WebhookDelivery, WebhookEndpoint } from './generated/prisma/client.ts';
-import { assertCount, type DbOrTx, findPage, isUuid, type Page, type PageOptions } from './internal.ts';
+import { assertCount, type DbOrTx, isUuid } from './internal.ts';
+import { findPage, type Page, type PageOptions } from './page.ts';
 import { withTenantLock } from './usage.ts';
 
 /** An endpoint as tenants see it: never its secret. */
