@@ -14,6 +14,7 @@ import {
   type ScriptRunner,
 } from '@backprop/contracts';
 import type { Logger } from 'pino';
+import { errorText } from './error-text.ts';
 
 /** One recorded cost: its place in the history, the iteration, and the held-out cost if any. */
 export interface CostPoint {
@@ -86,7 +87,7 @@ class JobEventQueue {
       const delay = RETRY_DELAYS_MS[this.failures++];
       if (delay === undefined) {
         this.publisher.log.warn(
-          { jobId: this.jobId, dropped: this.pending.length, err: (err as Error).message },
+          { jobId: this.jobId, dropped: this.pending.length, err: errorText(err) },
           'job events could not be written; dropped (subscribers read the job from Postgres)',
         );
         this.pending = [];
@@ -94,7 +95,7 @@ class JobEventQueue {
       } else {
         if (this.failures === 1)
           this.publisher.log.warn(
-            { jobId: this.jobId, err: (err as Error).message },
+            { jobId: this.jobId, err: errorText(err) },
             'writing job events failed; retrying',
           );
         this.timer = setTimeout(() => {

@@ -25,12 +25,16 @@ export const FaultList = z
       .map((s) => s.trim())
       .filter(Boolean);
     for (const name of names) {
-      if (!(FAULTS as readonly string[]).includes(name)) {
+      if (!isFault(name)) {
         ctx.addIssue({ code: 'custom', message: `unknown fault "${name}"; known: ${FAULTS.join(', ')}` });
       }
     }
-    return names as Fault[];
+    return names.filter(isFault);
   });
+
+function isFault(name: string): name is Fault {
+  return FAULTS.some((fault) => fault === name);
+}
 
 const fired = new Set<Fault>();
 

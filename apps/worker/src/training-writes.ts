@@ -15,6 +15,7 @@ import {
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Delivery } from './delivery.ts';
+import { errorText } from './error-text.ts';
 import { failJob } from './fail-job.ts';
 import { takeFault } from './faults.ts';
 import { ProgressAnnouncer } from './progress-announcer.ts';
@@ -202,8 +203,4 @@ async function withRetries<T>(write: () => Promise<T>, budgetMs: number, log: Lo
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -10,6 +10,7 @@ import { DelayedError, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { WorkerEnv } from './env.ts';
+import { errorText } from './error-text.ts';
 import { JobEventPublisher } from './events.ts';
 import { failJob, type JobFailure } from './fail-job.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
@@ -357,8 +358,4 @@ async function checkPostgres(db: Db, log: Logger): Promise<void> {
       err: errorText(err),
     });
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -11,6 +11,7 @@ import { openSecret, signatureHeaders } from '@backprop/webhooks';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { WorkerEnv } from '../env.ts';
+import { errorText } from '../error-text.ts';
 import { nextDelayMs } from './schedule.ts';
 import { type AttemptResult, sendAttempt } from './send.ts';
 
@@ -77,7 +78,7 @@ export async function processDelivery(
   } catch (err) {
     // The secret cannot be opened (WEBHOOK_SECRET_KEY missing or another one): a failed attempt
     // whose error tells the operator; later attempts succeed once the key is right.
-    result = { statusCode: null, error: (err as Error).message, retryAfterMs: null };
+    result = { statusCode: null, error: errorText(err), retryAfterMs: null };
   }
 
   const succeeded = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;

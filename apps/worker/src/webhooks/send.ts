@@ -10,6 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { assertAllowed, guardedLookup, hostOf } from '@backprop/webhooks';
+import { errorText } from '../error-text.ts';
 
 export interface AttemptLimits {
   timeoutMs: number;
@@ -62,7 +63,7 @@ export function sendAttempt(
     try {
       assertAllowed(host, [{ address: host, family: isIP(host) }]);
     } catch (err) {
-      return Promise.resolve({ statusCode: null, error: (err as Error).message, retryAfterMs: null });
+      return Promise.resolve({ statusCode: null, error: errorText(err), retryAfterMs: null });
     }
   }
   const secure = url.protocol === 'https:';
