@@ -65,6 +65,11 @@ const SO = new Float64Array(SMALL);
  * STAGE[p*nx + x]; B of a plain product, A of Aᵀ·B) or "strips" (nx lines of kc: element (x, p)
  * at STAGE[x*kc + p]; A of a plain product, B of A·Bᵀ). Panel q (rows q*w ... q*w+w-1 of the
  * block) starts at PACK[o + q*kc*w] and holds (x, p) at p*w + (x - q*w); rows past nx are zero.
+ *
+ * The eight packing loops (width 3 or 2, rows or strips, from STAGE or from the operand) are
+ * deliberate copies: one shared loop would take the width as a variable (a branch or an inner loop
+ * per element) or the source array as a parameter (the per-access checks the file header
+ * describes), in the loops every operand element passes through.
  */
 
 function rows3(nx: number, kc: number, o: number): void {
@@ -337,7 +342,12 @@ function micro64(
   }
 }
 
-/** micro64 with a Float32Array destination (a separate copy keeps both call sites monomorphic). */
+/**
+ * micro64 with a Float32Array destination: a deliberate copy, so each keeps one typed-array kind
+ * at its stores. Merging them (a FloatArray parameter) was timed on 2026-12-01 with `npm run bench`
+ * (--kernels blocked, W1, W2, W4) on a 2-core machine at load 20: rows moved ±30 % between two runs
+ * of the same code, so no speed parity could be shown and the copy stays.
+ */
 function micro32(
   kc: number,
   ao: number,
