@@ -48,50 +48,12 @@ export interface OptimizerState {
   readonly s: Readonly<Record<string, Matrix>>;
 }
 
-interface Rule {
-  /** How many moment buffers (v, s) the rule keeps. */
-  readonly moments: 0 | 1 | 2;
-  /** Update θ in place from dθ; c1 = 1 − β1^t and c2 = 1 − β2^t are Adam's bias corrections. */
-  step(
-    theta: FloatArray,
-    d: FloatArray,
-    v: FloatArray,
-    s: FloatArray,
-    h: OptimizerHyperparameters,
-    c1: number,
-    c2: number,
-  ): void;
-}
-
-/** θ = θ − α·dθ. */
-export function gdStep(
-  theta: FloatArray,
-  d: FloatArray,
-  _v: FloatArray,
-  _s: FloatArray,
-  h: OptimizerHyperparameters,
-): void {
-  const lr = h.learningRate;
-  for (let k = 0; k < theta.length; k++) theta[k] = theta[k]! - lr * d[k]!;
-}
-
-/** v = β·v + (1 − β)·dθ; θ = θ − α·v. */
-export function momentumStep(
-  theta: FloatArray,
-  d: FloatArray,
-  v: FloatArray,
-  _s: FloatArray,
-  h: OptimizerHyperparameters,
-): void {
-  const { learningRate: lr, beta } = h;
-  for (let k = 0; k < theta.length; k++) {
-    v[k] = beta * v[k]! + (1 - beta) * d[k]!;
-    theta[k] = theta[k]! - lr * v[k]!;
-  }
-}
-
-/** v = β1·v + (1 − β1)·dθ; s = β2·s + (1 − β2)·dθ²; θ = θ − α·(v/c1) / (sqrt(s/c2) + ε). */
-export function adamStep(
+/**
+ * One optimiser's update of one parameter θ in place from its gradient dθ, with the moment buffers
+ * v and s (empty when the rule keeps none); c1 = 1 − β1^t and c2 = 1 − β2^t are Adam's bias
+ * corrections.
+ */
+export type OptimizerStep = (
   theta: FloatArray,
   d: FloatArray,
   v: FloatArray,
@@ -99,7 +61,31 @@ export function adamStep(
   h: OptimizerHyperparameters,
   c1: number,
   c2: number,
-): void {
+) => void;
+
+interface Rule {
+  /** How many moment buffers (v, s) the rule keeps. */
+  readonly moments: 0 | 1 | 2;
+  readonly step: OptimizerStep;
+}
+
+/** θ = θ − α·dθ. */
+export const gdStep: OptimizerStep = (theta, d, _v, _s, h) => {
+  const lr = h.learningRate;
+  for (let k = 0; k < theta.length; k++) theta[k] = theta[k]! - lr * d[k]!;
+};
+
+/** v = β·v + (1 − β)·dθ; θ = θ − α·v. */
+export const momentumStep: OptimizerStep = (theta, d, v, _s, h) => {
+  const { learningRate: lr, beta } = h;
+  for (let k = 0; k < theta.length; k++) {
+    v[k] = beta * v[k]! + (1 - beta) * d[k]!;
+    theta[k] = theta[k]! - lr * v[k]!;
+  }
+};
+
+/** v = β1·v + (1 − β1)·dθ; s = β2·s + (1 − β2)·dθ²; θ = θ − α·(v/c1) / (sqrt(s/c2) + ε). */
+export const adamStep: OptimizerStep = (theta, d, v, s, h, c1, c2) => {
   const { learningRate: lr, beta1, beta2, epsilon } = h;
   for (let k = 0; k < theta.length; k++) {
     const g = d[k]!;
@@ -109,7 +95,7 @@ export function adamStep(
     const sHat = s[k]! / c2;
     theta[k] = theta[k]! - (lr * vHat) / (Math.sqrt(sHat) + epsilon);
   }
-}
+};
 
 export const OPTIMIZERS: Readonly<Record<OptimizerName, Rule>> = {
   gd: { moments: 0, step: gdStep },
