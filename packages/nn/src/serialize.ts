@@ -32,8 +32,28 @@ import type { EarlyStoppingState, TrainingCheckpoint } from './train.ts';
 export const FORMAT = 'backprop-nn';
 export const FORMAT_VERSION = 1;
 
-const MODEL_MAGIC = 0x4e4e5042; // "BPNN" read as a little-endian u32
-const CHECKPOINT_MAGIC = 0x4b435042; // "BPCK"
+/**
+ * The two binary documents. Both start with the same 7 bytes: magic (u32), FORMAT_VERSION (u16),
+ * dtype code (u8). `minBytes` is the fixed header; the messages name the document when it is not one.
+ */
+interface BinaryKind {
+  readonly magic: number;
+  readonly minBytes: number;
+  readonly notThis: string;
+  readonly versionName: string;
+}
+const MODEL_BINARY: BinaryKind = {
+  magic: 0x4e4e5042, // "BPNN" read as a little-endian u32
+  minBytes: 16,
+  notThis: 'not a backprop network (the bytes do not start with "BPNN")',
+  versionName: 'binary format',
+};
+const CHECKPOINT_BINARY: BinaryKind = {
+  magic: 0x4b435042, // "BPCK"
+  minBytes: 72,
+  notThis: 'not a backprop checkpoint (the bytes do not start with "BPCK")',
+  versionName: 'checkpoint',
+};
 const ACTIVATION_CODES: readonly ActivationName[] = [
   'sigmoid',
   'tanh',
@@ -93,6 +113,22 @@ function dtypeFromCode(code: number, op: string): DType {
   return bad(op, `unknown dtype code ${code}`);
 }
 
+function writeBinaryHeader(view: DataView, kind: BinaryKind, dtype: DType): void {
+  view.setUint32(0, kind.magic, true);
+  view.setUint16(4, FORMAT_VERSION, true);
+  view.setUint8(6, dtypeCode(dtype));
+}
+
+/** A view of `bytes` and their dtype, once the magic number and the version say they are `kind`. */
+function readBinaryHeader(bytes: Uint8Array, kind: BinaryKind, op: string): { view: DataView; dtype: DType } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < kind.minBytes || view.getUint32(0, true) !== kind.magic) bad(op, kind.notThis);
+  const version = view.getUint16(4, true);
+  if (version !== FORMAT_VERSION)
+    bad(op, `${kind.versionName} version ${version} is not supported (this library reads ${FORMAT_VERSION})`);
+  return { view, dtype: dtypeFromCode(view.getUint8(6), op) };
+}
+
 function writeFloats(view: DataView, offset: number, data: FloatArray, dtype: DType): number {
   if (dtype === 'float64') {
     for (let k = 0; k < data.length; k++) view.setFloat64(offset + 8 * k, data[k]!, true);
@@ -120,9 +156,7 @@ export function serializeBinary(net: Network): Uint8Array<ArrayBuffer> {
   for (let l = 1; l <= L; l++) count += net.weights.W[l]!.data.length + net.weights.b[l]!.data.length;
   const bytes = new Uint8Array(16 + 16 * L + width * count);
   const view = new DataView(bytes.buffer);
-  view.setUint32(0, MODEL_MAGIC, true);
-  view.setUint16(4, FORMAT_VERSION, true);
-  view.setUint8(6, dtypeCode(net.dtype));
+  writeBinaryHeader(view, MODEL_BINARY, net.dtype);
   view.setUint32(8, net.inputSize, true);
   view.setUint32(12, L, true);
   net.layers.forEach((layer, i) => {
@@ -141,13 +175,7 @@ export function serializeBinary(net: Network): Uint8Array<ArrayBuffer> {
 
 function deserializeBinary(bytes: Uint8Array): Network {
   const op = 'deserialize';
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < 16 || view.getUint32(0, true) !== MODEL_MAGIC)
-    bad(op, 'not a backprop network (the bytes do not start with "BPNN")');
-  const version = view.getUint16(4, true);
-  if (version !== FORMAT_VERSION)
-    bad(op, `binary format version ${version} is not supported (this library reads ${FORMAT_VERSION})`);
-  const dtype = dtypeFromCode(view.getUint8(6), op);
+  const { view, dtype } = readBinaryHeader(bytes, MODEL_BINARY, op);
   const inputSize = view.getUint32(8, true);
   const L = view.getUint32(12, true);
   if (bytes.byteLength < 16 + 16 * L) bad(op, `the bytes end inside the layer table (${L} layers)`);
@@ -258,9 +286,7 @@ export function serializeCheckpoint(checkpoint: TrainingCheckpoint): Uint8Array 
   const header = 72 + 8 * L;
   const bytes = new Uint8Array(header + width * perSet * sets.length);
   const view = new DataView(bytes.buffer);
-  view.setUint32(0, CHECKPOINT_MAGIC, true);
-  view.setUint16(4, FORMAT_VERSION, true);
-  view.setUint8(6, dtypeCode(dtype));
+  writeBinaryHeader(view, CHECKPOINT_BINARY, dtype);
   view.setUint8(7, OPTIMIZER_CODES.indexOf(optimizerState.optimizer) + 1);
   view.setFloat64(8, checkpoint.startIteration, true);
   view.setFloat64(16, optimizerState.t, true);
@@ -296,13 +322,7 @@ export function serializeCheckpoint(checkpoint: TrainingCheckpoint): Uint8Array 
 /** A checkpoint from `serializeCheckpoint`'s bytes. */
 export function deserializeCheckpoint(bytes: Uint8Array): TrainingCheckpoint {
   const op = 'deserializeCheckpoint';
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < 72 || view.getUint32(0, true) !== CHECKPOINT_MAGIC)
-    bad(op, 'not a backprop checkpoint (the bytes do not start with "BPCK")');
-  const version = view.getUint16(4, true);
-  if (version !== FORMAT_VERSION)
-    bad(op, `checkpoint version ${version} is not supported (this library reads ${FORMAT_VERSION})`);
-  const dtype = dtypeFromCode(view.getUint8(6), op);
+  const { view, dtype } = readBinaryHeader(bytes, CHECKPOINT_BINARY, op);
   const optimizer = OPTIMIZER_CODES[view.getUint8(7) - 1];
   if (optimizer === undefined) bad(op, `unknown optimizer code ${view.getUint8(7)}`);
   const hasEs = view.getUint8(40) === 1;
