@@ -7,10 +7,10 @@
 import { TRAIN_JOB_NAME, type TrainingJobPayload } from '@backprop/contracts';
 import { type Db, findJobsToReconcile, sweepStorage } from '@backprop/db';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { JobEventPublisher } from './events.ts';
 import { failJob } from './fail-job.ts';
+import { queuePresence } from './queue-presence.ts';
 
 /** Rows looked at per round: a backlog of held jobs must not hide orphans behind it. */
 const ROWS_PER_ROUND = 2000;
@@ -29,26 +29,14 @@ export async function reconcileOnce(
   if (swept.checkpoints + swept.rows > 0) log.info(swept, 'reconciler swept storage');
   const candidates = await findJobsToReconcile(db, { olderThanMs: queuedAfterMs, limit: ROWS_PER_ROUND });
   if (candidates.length === 0) return 0;
-  // One pipelined round trip says, for every candidate, whether Redis holds the job and whether
-  // it finished there. (One getJob + getState per row took two round trips each; with a backlog
-  // of waiting jobs, the old 100-row window never reached the orphans behind them.)
-  // BullMQ types its client abstractly; on the Redis backend it is the ioredis connection.
-  const client = (await queue.getBackend().client) as unknown as Redis;
-  const pipeline = client.pipeline();
-  for (const row of candidates) {
-    pipeline.exists(queue.toKey(row.id));
-    pipeline.zscore(queue.keys.completed!, row.id);
-    pipeline.zscore(queue.keys.failed!, row.id);
-  }
-  const replies = (await pipeline.exec()) ?? [];
+  const presence = await queuePresence(
+    queue,
+    candidates.map((row) => row.id),
+  );
   let enqueued = 0;
   for (const [i, row] of candidates.entries()) {
-    const [exists, completed, failed] = [0, 1, 2].map((k) => {
-      const [err, value] = replies[3 * i + k] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      return value;
-    });
-    if (exists === 1 && failed !== null) {
+    const { held, completed, failed } = presence[i]!;
+    if (held && failed) {
       // BullMQ gave up (retries or stalls exhausted) but the row never heard: close it.
       const existing = await queue.getJob(row.id);
       await failJob(db, events, {
@@ -58,8 +46,8 @@ export async function reconcileOnce(
       });
       continue;
     }
-    if (exists === 1 && completed === null) continue; // waiting, delayed or active: the queue has it
-    if (exists === 1) await queue.remove(row.id); // completed in Redis, not in Postgres: run it again
+    if (held && !completed) continue; // waiting, delayed or active: the queue has it
+    if (held) await queue.remove(row.id); // completed in Redis, not in Postgres: run it again
     const payload: TrainingJobPayload = { jobId: row.id, tenantId: row.tenantId };
     await queue.add(TRAIN_JOB_NAME, payload, { jobId: row.id });
     enqueued++;

@@ -15,8 +15,8 @@ import {
   markDeliveriesEnqueued,
 } from '@backprop/db';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { queuePresence } from '../queue-presence.ts';
 
 const BATCH = 500;
 const RECONCILE_BATCH = 2000;
@@ -56,23 +56,15 @@ export async function reconcileDeliveries(
     limit: RECONCILE_BATCH,
   });
   if (rows.length === 0) return 0;
-  const client = (await queue.getBackend().client) as unknown as Redis;
-  const pipeline = client.pipeline();
-  for (const row of rows) {
-    pipeline.exists(queue.toKey(row.id));
-    pipeline.zscore(queue.keys.completed!, row.id);
-    pipeline.zscore(queue.keys.failed!, row.id);
-  }
-  const replies = (await pipeline.exec()) ?? [];
+  const presence = await queuePresence(
+    queue,
+    rows.map((row) => row.id),
+  );
   let added = 0;
   for (const [i, row] of rows.entries()) {
-    const [exists, completed, failed] = [0, 1, 2].map((k) => {
-      const [err, value] = replies[3 * i + k] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      return value;
-    });
-    if (exists === 1 && completed === null && failed === null) continue; // waiting, delayed or active
-    if (exists === 1) await queue.remove(row.id);
+    const { held, completed, failed } = presence[i]!;
+    if (held && !completed && !failed) continue; // waiting, delayed or active
+    if (held) await queue.remove(row.id);
     const job = queueJob(row);
     await queue.add(job.name, job.data, job.opts);
     added++;
