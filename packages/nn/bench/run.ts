@@ -53,7 +53,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { useNodeThreads } from '../node/threads.ts';
-import { type DType, type LayerSpec, type Matrix, Network, setKernels, train, zeros } from '../src/index.ts';
+import {
+  type DType,
+  type LayerSpec,
+  type Matrix,
+  Network,
+  Rng,
+  setKernels,
+  train,
+  zeros,
+} from '../src/index.ts';
 import { blockedKernels, type Kernels, referenceKernels, wasmKernels } from '../src/kernels.ts';
 import { createWasmKernels } from '../src/kernels-wasm.ts';
 import { loadTfjs, tfjsTrainer } from './tfjs.ts';
@@ -77,30 +86,29 @@ interface Workload {
   readonly learningRate: number;
 }
 
+/** The course's cat images: 64×64×3 pixels, 209 training images, at the course's learning rate. */
+const CAT = { inputSize: 12288, m: 209, learningRate: 0.0075 } as const;
+
 const WORKLOADS: readonly Workload[] = [
   {
     name: 'W1',
     title: 'cat-Llayer',
-    inputSize: 12288,
+    ...CAT,
     layers: [
       { units: 20, activation: 'relu' },
       { units: 7, activation: 'relu' },
       { units: 5, activation: 'relu' },
       { units: 1, activation: 'sigmoid' },
     ],
-    m: 209,
-    learningRate: 0.0075,
   },
   {
     name: 'W2',
     title: 'cat-2layer',
-    inputSize: 12288,
+    ...CAT,
     layers: [
       { units: 7, activation: 'relu' },
       { units: 1, activation: 'sigmoid' },
     ],
-    m: 209,
-    learningRate: 0.0075,
   },
   {
     name: 'W3',
@@ -188,20 +196,10 @@ function flopsPerIteration(w: Workload): number {
   return 2 * macs;
 }
 
-/** mulberry32: seeded data, the same every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function data(w: Workload, dtype: DType): { X: Matrix; Y: Matrix } {
-  const next = rng(1);
+  // nn's own seeded generator: the same data every run
+  const random = new Rng(1);
+  const next = () => random.uniform();
   const X = zeros(w.inputSize, w.m, dtype);
   for (let i = 0; i < X.data.length; i++) X.data[i] = next();
   const nL = w.layers[w.layers.length - 1]!.units;
