@@ -14,13 +14,11 @@
 import { ApiError, limitExceeded } from '@backprop/contracts';
 import { CsvError, parse } from 'csv-parse';
 import { ChunkSink, type StoreChunk } from './chunk-sink.ts';
+import type { DatasetLimits } from './limits.ts';
 
-export interface CsvLimits {
+export interface CsvLimits extends DatasetLimits {
   LIMIT_UPLOAD_BYTES: number;
   LIMIT_CSV_LINE_BYTES: number;
-  LIMIT_DATASET_ROWS: number;
-  LIMIT_DATASET_COLUMNS: number;
-  LIMIT_DATASET_VALUES: number;
 }
 
 export interface CsvTable {

@@ -14,6 +14,7 @@ import { ApiError, limitExceeded } from '@backprop/contracts';
 import type { MultipartFile } from '@fastify/multipart';
 import { ChunkSink, type StoreChunk } from './chunk-sink.ts';
 import type { CsvLimits } from './csv.ts';
+import { checkDatasetShape } from './limits.ts';
 
 export interface IdxTable {
   featureNames: string[];
@@ -164,20 +165,11 @@ async function readLabels(reader: IdxReader, limits: CsvLimits): Promise<number[
 
 function checkShape(samples: number, features: number, limits: CsvLimits): void {
   if (samples === 0) throw new ApiError('BP_ERR_VALIDATION', 'the IDX files hold no samples');
-  if (samples > limits.LIMIT_DATASET_ROWS) {
-    throw limitExceeded('LIMIT_DATASET_ROWS', samples, limits.LIMIT_DATASET_ROWS, 'the number of samples');
-  }
-  if (features > limits.LIMIT_DATASET_COLUMNS) {
-    throw limitExceeded('LIMIT_DATASET_COLUMNS', features, limits.LIMIT_DATASET_COLUMNS, 'pixels per image');
-  }
-  if (samples * features > limits.LIMIT_DATASET_VALUES) {
-    throw limitExceeded(
-      'LIMIT_DATASET_VALUES',
-      samples * features,
-      limits.LIMIT_DATASET_VALUES,
-      'the number of pixel values (images × pixels)',
-    );
-  }
+  checkDatasetShape(samples, features, limits, {
+    samples: 'the number of samples',
+    features: 'pixels per image',
+    values: 'the number of pixel values (images × pixels)',
+  });
 }
 
 /** One IDX file's bytes: its header, then its values as they arrive. */

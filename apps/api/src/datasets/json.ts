@@ -5,11 +5,12 @@
  * (upload-thread.ts): a 50 MB JSON.parse and its validation would hold the event loop for
  * seconds.
  */
-import { ApiError, ClassLabel, CreateDatasetJson, limitExceeded, Task } from '@backprop/contracts';
+import { ApiError, ClassLabel, CreateDatasetJson, Task } from '@backprop/contracts';
 import { z } from 'zod';
 import { type $ZodIssue, type ParseContextInternal, safeParse } from 'zod/v4/core';
 import { ownBuffer } from '../threads/run.ts';
 import { parseJsonBody } from '../validation.ts';
+import { checkDatasetShape, type DatasetLimits } from './limits.ts';
 import type { ReadUpload } from './store.ts';
 import { runUploadThread } from './thread.ts';
 
@@ -19,11 +20,7 @@ export interface JsonDataset extends ReadUpload {
   x: Float64Array;
 }
 
-export interface JsonLimits {
-  LIMIT_DATASET_ROWS: number;
-  LIMIT_DATASET_COLUMNS: number;
-  LIMIT_DATASET_VALUES: number;
-}
+export type JsonLimits = DatasetLimits;
 
 /** What parseJsonUpload needs besides the dataset limits: the heap of the thread that parses. */
 export interface JsonUploadLimits extends JsonLimits {
@@ -58,25 +55,11 @@ export function parseJsonDataset(
 function fromJson(body: CreateDatasetJson, queryTask: Task | undefined, limits: JsonLimits): JsonDataset {
   const samples = body.features.length;
   const width = body.features[0]!.length;
-  if (samples > limits.LIMIT_DATASET_ROWS) {
-    throw limitExceeded('LIMIT_DATASET_ROWS', samples, limits.LIMIT_DATASET_ROWS, 'the number of rows');
-  }
-  if (width > limits.LIMIT_DATASET_COLUMNS) {
-    throw limitExceeded(
-      'LIMIT_DATASET_COLUMNS',
-      width,
-      limits.LIMIT_DATASET_COLUMNS,
-      'the number of features',
-    );
-  }
-  if (samples * width > limits.LIMIT_DATASET_VALUES) {
-    throw limitExceeded(
-      'LIMIT_DATASET_VALUES',
-      samples * width,
-      limits.LIMIT_DATASET_VALUES,
-      'the number of feature values',
-    );
-  }
+  checkDatasetShape(samples, width, limits, {
+    samples: 'the number of rows',
+    features: 'the number of features',
+    values: 'the number of feature values',
+  });
   if (body.labels.length !== samples) {
     throw new ApiError(
       'BP_ERR_VALIDATION',
