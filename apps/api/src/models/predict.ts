@@ -1,6 +1,41 @@
 /** Predictions for samples in raw units: normalise as in training, forward, name the labels. */
-import { ApiError, type Normalization, normalizeFeature, type Prediction } from '@backprop/contracts';
+import {
+  ApiError,
+  limitExceeded,
+  type Normalization,
+  normalizeFeature,
+  type Prediction,
+} from '@backprop/contracts';
+import { checkActivations } from '../jobs/plan.ts';
 import type { LoadedModel } from './cache.ts';
+
+/** The limits of a prediction request. */
+export interface PredictLimits {
+  LIMIT_PREDICT_SAMPLES: number;
+  LIMIT_ACTIVATION_VALUES: number;
+}
+
+/** Refuses more samples than LIMIT_PREDICT_SAMPLES: checked before the model is even loaded. */
+export function checkPredictSamples(samples: number, limits: PredictLimits): void {
+  if (samples > limits.LIMIT_PREDICT_SAMPLES) {
+    throw limitExceeded(
+      'LIMIT_PREDICT_SAMPLES',
+      samples,
+      limits.LIMIT_PREDICT_SAMPLES,
+      'the number of samples',
+    );
+  }
+}
+
+/** predict, once the model's forward pass over the samples is known to fit LIMIT_ACTIVATION_VALUES. */
+export function predictWithinLimits(
+  model: LoadedModel,
+  samples: readonly number[][],
+  limits: PredictLimits,
+): Prediction[] {
+  checkActivations(samples.length, model.network.layers, limits.LIMIT_ACTIVATION_VALUES);
+  return predict(model, samples);
+}
 
 /** Samples in raw units, normalised as the model was trained. */
 export function normalizeRows(samples: readonly number[][], normalization: Normalization): Float64Array[] {

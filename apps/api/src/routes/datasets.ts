@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { receiveDataset, toDataset } from '../datasets/store.ts';
 import { readUpload, registerUploadParsers, uploadValidatorCompiler } from '../datasets/upload.ts';
 import { storageQuotaExceeded } from './quota.ts';
+import { assertSoftDeleted, presentPage } from './resources.ts';
 import { deleteByIdSchema, NoQuery } from './strict.ts';
 
 const tags = ['datasets'];
@@ -113,10 +114,8 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: DatasetPage },
       },
     },
-    async (request) => {
-      const page = await listDatasets(app.deps.db, request.tenantId, request.query);
-      return { items: page.items.map(toDataset), nextCursor: page.nextCursor };
-    },
+    async (request) =>
+      presentPage(await listDatasets(app.deps.db, request.tenantId, request.query), toDataset),
   );
 
   r.get(
@@ -153,16 +152,9 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
       ),
     },
     async (request, reply) => {
-      const result = await deleteDataset(app.deps.db, request.tenantId, request.params.id);
-      if (result.deleted) return reply.code(204).send(null);
-      if (result.reason === 'in_use') {
-        throw new ApiError(
-          'BP_ERR_DATASET_IN_USE',
-          `dataset ${request.params.id} is used by a queued or running job; cancel it or let it finish first`,
-          { reason: 'in_use' },
-        );
-      }
-      throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `dataset ${request.params.id} does not exist`);
+      const { id } = request.params;
+      assertSoftDeleted('dataset', id, await deleteDataset(app.deps.db, request.tenantId, id));
+      return reply.code(204).send(null);
     },
   );
 }

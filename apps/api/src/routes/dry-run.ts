@@ -3,11 +3,12 @@
  * what the job would take (parameters, memory, an estimated duration) with warnings.
  */
 import { ApiError, CreateJob, DryRun, ErrorBody } from '@backprop/contracts';
-import { bytesToFloat64, getDataset, getDatasetLabels, getNetwork, recentFinishedJobs } from '@backprop/db';
+import { bytesToFloat64, getDatasetLabels, recentFinishedJobs } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { calibrate, flopsOf, memoryOf, warningsFor } from '../jobs/dry-run.ts';
 import { planTraining } from '../jobs/plan.ts';
+import { getJobReferences } from '../jobs/references.ts';
 import { StoredFeatureStats, StoredLayers, StoredTraining, storedClasses } from '../stored.ts';
 import { NoQuery } from './strict.ts';
 
@@ -32,14 +33,7 @@ export async function dryRunRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { tenantId } = request;
       const body = request.body;
-      const [dataset, network] = await Promise.all([
-        getDataset(db, tenantId, body.datasetId),
-        getNetwork(db, tenantId, body.networkId),
-      ]);
-      if (!dataset)
-        throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `datasetId: dataset ${body.datasetId} does not exist`);
-      if (!network)
-        throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
+      const { dataset, network } = await getJobReferences(db, tenantId, body);
       if (dataset.deletedAt)
         throw new ApiError('BP_ERR_DATASET_DELETED', `datasetId: dataset ${dataset.id} was deleted`, {
           reason: 'deleted',

@@ -33,6 +33,7 @@ import { checkEvaluable, targetsOf } from '../evaluation/targets.ts';
 import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
 import { storedClasses } from '../stored.ts';
+import { presentPage } from './resources.ts';
 import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['models'];
@@ -160,8 +161,7 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
       const modelId = request.params.id;
       if (!(await models.get(tenantId, modelId)))
         throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${modelId} does not exist`);
-      const page = await listEvaluations(db, tenantId, modelId, request.query);
-      return { items: page.items.map(toEvaluation), nextCursor: page.nextCursor };
+      return presentPage(await listEvaluations(db, tenantId, modelId, request.query), toEvaluation);
     },
   );
 

@@ -22,7 +22,6 @@ import {
   deleteJob,
   getDataset,
   getJob,
-  getNetwork,
   listJobs,
   MissingReferenceError,
   storedModelBytes,
@@ -32,9 +31,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { publishStatus } from '../events/publish.ts';
 import { planTraining } from '../jobs/plan.ts';
 import { toJob } from '../jobs/present.ts';
+import { getJobReferences, referenceNotFound } from '../jobs/references.ts';
 import { isQueueRefusal } from '../queue.ts';
 import { StoredCostEvery, StoredLayers } from '../stored.ts';
 import { storageQuotaExceeded } from './quota.ts';
+import { getJobOrNotFound, presentPage } from './resources.ts';
 import { deleteByIdSchema, NoBody, NoQuery } from './strict.ts';
 
 const tags = ['jobs'];
@@ -94,14 +95,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { tenantId } = request;
       const body = request.body;
-      const [dataset, network] = await Promise.all([
-        getDataset(db, tenantId, body.datasetId),
-        getNetwork(db, tenantId, body.networkId),
-      ]);
-      if (!dataset)
-        throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `datasetId: dataset ${body.datasetId} does not exist`);
-      if (!network)
-        throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
+      const { dataset, network } = await getJobReferences(db, tenantId, body);
       const layers = StoredLayers.parse(network.layers);
       const plan = planTraining(dataset, { inputSize: network.inputSize, layers }, body.training, env);
       await assertQueueReachable();
@@ -126,13 +120,9 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       ).catch(async (err: unknown) => {
         // Deleted between the checks above and the insert (its foreign key): still a 404.
         if (!(err instanceof MissingReferenceError)) throw err;
-        if (!(await getDataset(db, tenantId, body.datasetId))) {
-          throw new ApiError(
-            'BP_ERR_DATASET_NOT_FOUND',
-            `datasetId: dataset ${body.datasetId} does not exist`,
-          );
-        }
-        throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `networkId: network ${body.networkId} does not exist`);
+        if (!(await getDataset(db, tenantId, body.datasetId)))
+          throw referenceNotFound('dataset', body.datasetId);
+        throw referenceNotFound('network', body.networkId);
       });
       if (admitted.outcome === 'active_jobs') {
         throw limitExceeded(
@@ -197,10 +187,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: JobPage },
       },
     },
-    async (request) => {
-      const page = await listJobs(db, request.tenantId, request.query);
-      return { items: page.items.map(toJob), nextCursor: page.nextCursor };
-    },
+    async (request) => presentPage(await listJobs(db, request.tenantId, request.query), toJob),
   );
 
   r.get(
@@ -215,11 +202,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: Job, 404: ErrorBody },
       },
     },
-    async (request) => {
-      const job = await getJob(db, request.tenantId, request.params.id);
-      if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${request.params.id} does not exist`);
-      return toJob(job);
-    },
+    async (request) => toJob(await getJobOrNotFound(db, request.tenantId, request.params.id)),
   );
 
   r.get(
@@ -235,8 +218,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const job = await getJob(db, request.tenantId, request.params.id);
-      if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${request.params.id} does not exist`);
+      const job = await getJobOrNotFound(db, request.tenantId, request.params.id);
       const finite = (c: number) => (Number.isFinite(c) ? c : null);
       const costs = Array.from(bytesToFloat64(job.costs), finite);
       const pairs = bytesToFloat64(job.validationHistory);

@@ -3,7 +3,6 @@ import {
   ApiError,
   ErrorBody,
   IdParams,
-  limitExceeded,
   Model,
   Parameters,
   PredictRequest,
@@ -12,9 +11,8 @@ import {
 import { deleteModelUnlessAliased, getModel } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
-import { predict } from '../models/predict.ts';
+import { checkPredictSamples, predictWithinLimits } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
 import { aliasedError } from './registry.ts';
 import { deleteByIdSchema, NoQuery } from './strict.ts';
@@ -81,18 +79,10 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { samples } = request.body;
-      if (samples.length > env.LIMIT_PREDICT_SAMPLES) {
-        throw limitExceeded(
-          'LIMIT_PREDICT_SAMPLES',
-          samples.length,
-          env.LIMIT_PREDICT_SAMPLES,
-          'the number of samples',
-        );
-      }
+      checkPredictSamples(samples.length, env);
       const loaded = await cache.get(request.tenantId, request.params.id);
       if (!loaded) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
-      checkActivations(samples.length, loaded.network.layers, env.LIMIT_ACTIVATION_VALUES);
-      return { modelId: request.params.id, predictions: predict(loaded, samples) };
+      return { modelId: request.params.id, predictions: predictWithinLimits(loaded, samples, env) };
     },
   );
 

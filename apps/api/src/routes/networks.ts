@@ -17,6 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiEnv } from '../env.ts';
 import { StoredLayers } from '../stored.ts';
+import { assertSoftDeleted, presentPage } from './resources.ts';
 import { deleteByIdSchema, NoQuery } from './strict.ts';
 
 const tags = ['networks'];
@@ -119,10 +120,8 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: NetworkPage },
       },
     },
-    async (request) => {
-      const page = await listNetworks(app.deps.db, request.tenantId, request.query);
-      return { items: page.items.map(toNetwork), nextCursor: page.nextCursor };
-    },
+    async (request) =>
+      presentPage(await listNetworks(app.deps.db, request.tenantId, request.query), toNetwork),
   );
 
   r.get(
@@ -160,16 +159,8 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const { id } = request.params;
-      const result = await deleteNetwork(app.deps.db, request.tenantId, id);
-      if (result.deleted) return reply.code(204).send(null);
-      if (result.reason === 'in_use') {
-        throw new ApiError(
-          'BP_ERR_NETWORK_IN_USE',
-          `network ${id} is used by a queued or running job; cancel it or let it finish first`,
-          { reason: 'in_use' },
-        );
-      }
-      throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `network ${id} does not exist`);
+      assertSoftDeleted('network', id, await deleteNetwork(app.deps.db, request.tenantId, id));
+      return reply.code(204).send(null);
     },
   );
 }

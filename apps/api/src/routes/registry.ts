@@ -36,10 +36,10 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
-import { predict } from '../models/predict.ts';
+import { checkPredictSamples, predictWithinLimits } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
+import { presentPage } from './resources.ts';
 import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['registry'];
@@ -71,8 +71,8 @@ export async function registryRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { limit, cursor, ...filters } = request.query;
       // A cursor this list did not return is a 400 (the error handler knows InvalidCursorError).
-      const result = await listModels(db, request.tenantId, { limit, cursor: cursor ?? null, ...filters });
-      return { items: result.items.map(toModel), nextCursor: result.nextCursor };
+      const page = await listModels(db, request.tenantId, { limit, cursor: cursor ?? null, ...filters });
+      return presentPage(page, toModel);
     },
   );
 
@@ -195,20 +195,12 @@ export async function registryRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { name, alias } = request.params;
       const { samples } = request.body;
-      if (samples.length > env.LIMIT_PREDICT_SAMPLES) {
-        throw limitExceeded(
-          'LIMIT_PREDICT_SAMPLES',
-          samples.length,
-          env.LIMIT_PREDICT_SAMPLES,
-          'the number of samples',
-        );
-      }
+      checkPredictSamples(samples.length, env);
       const modelId = await resolveAlias(db, request.tenantId, name, alias);
       const loaded = modelId === null ? null : await cache.get(request.tenantId, modelId);
       if (modelId === null || !loaded)
         throw new ApiError('BP_ERR_NOT_FOUND', `there is no alias ${name}@${alias}`);
-      checkActivations(samples.length, loaded.network.layers, env.LIMIT_ACTIVATION_VALUES);
-      return { modelId, predictions: predict(loaded, samples) };
+      return { modelId, predictions: predictWithinLimits(loaded, samples, env) };
     },
   );
 }

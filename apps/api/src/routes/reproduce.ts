@@ -8,11 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { ApiError, ErrorBody, IdParams, Job, Receipt } from '@backprop/contracts';
-import { ensureDatasetContentHash, getJob, getJobReceiptSource, getModelOrigin } from '@backprop/db';
+import { ensureDatasetContentHash, getJobReceiptSource, getModelOrigin } from '@backprop/db';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { toJob } from '../jobs/present.ts';
+import { getJobOrNotFound } from './resources.ts';
 import { NoBody, NoQuery } from './strict.ts';
 
 /** The plan resolves costEvery once (PlannedTraining). */
@@ -120,8 +121,7 @@ export async function reproduceRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const job = await getJob(db, request.tenantId, request.params.id);
-      if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${request.params.id} does not exist`);
+      const job = await getJobOrNotFound(db, request.tenantId, request.params.id);
       // The options as the job shows them (defaults and seed resolved), through POST /v1/jobs
       // itself, so a reproduction passes every check a new job does.
       const { training } = toJob(job);

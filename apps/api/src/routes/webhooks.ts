@@ -23,6 +23,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { toWebhook, toWebhookDelivery } from '../webhooks/present.ts';
 import { checkEndpointUrl } from '../webhooks/url.ts';
+import { presentPage } from './resources.ts';
 import { deleteByIdSchema, NoQuery } from './strict.ts';
 
 const tags = ['webhooks'];
@@ -94,10 +95,8 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: WebhookPage },
       },
     },
-    async (request) => {
-      const page = await listWebhookEndpoints(db, request.tenantId, request.query);
-      return { items: page.items.map(toWebhook), nextCursor: page.nextCursor };
-    },
+    async (request) =>
+      presentPage(await listWebhookEndpoints(db, request.tenantId, request.query), toWebhook),
   );
 
   r.get(
@@ -157,7 +156,7 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const page = await listWebhookDeliveries(db, request.tenantId, request.params.id, request.query);
       if (!page) throw notFound(request.params.id);
-      return { items: page.items.map(toWebhookDelivery), nextCursor: page.nextCursor };
+      return presentPage(page, toWebhookDelivery);
     },
   );
 }
