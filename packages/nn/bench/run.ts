@@ -487,22 +487,28 @@ async function measureTfjs(
   return { iteration, version: rt.version, threads: rt.threads, ...(costs === undefined ? {} : { costs }) };
 }
 
-function runTfjs(
-  workload: string,
+/**
+ * This script again with `--child <child>` and the timing options; the child prints its result as
+ * JSON on its last line of output.
+ */
+function runChild<T>(
+  child: string,
   targetMs: number,
   repeats: number,
   smoke: boolean,
-): TfjsResult | { error: string } {
+  options: readonly string[],
+): T | { error: string } {
   const script = fileURLToPath(import.meta.url);
   const args = [
     ...process.execArgv,
     script,
     '--child',
-    `${workload}:tfjs`,
+    child,
     '--target-ms',
     String(targetMs),
     '--repeats',
     String(repeats),
+    ...options,
     '--clock',
     clock,
     ...(smoke ? ['--smoke'] : []),
@@ -514,6 +520,15 @@ function runTfjs(
   } catch {
     return { error: `exit ${r.status}: ${r.stderr.trim().slice(-500)}` };
   }
+}
+
+function runTfjs(
+  workload: string,
+  targetMs: number,
+  repeats: number,
+  smoke: boolean,
+): TfjsResult | { error: string } {
+  return runChild(`${workload}:tfjs`, targetMs, repeats, smoke, []);
 }
 
 /**
@@ -529,31 +544,12 @@ function runOurs(
   smoke: boolean,
   threads: number,
 ): OursResult | { error: string } {
-  const script = fileURLToPath(import.meta.url);
-  const args = [
-    ...process.execArgv,
-    script,
-    '--child',
-    `${workload}:${dtype}`,
-    '--target-ms',
-    String(targetMs),
-    '--repeats',
-    String(repeats),
+  return runChild(`${workload}:${dtype}`, targetMs, repeats, smoke, [
     '--kernels',
     kernelsName,
-    '--clock',
-    clock,
     '--threads',
     String(threads),
-    ...(smoke ? ['--smoke'] : []),
-  ];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600_000 });
-  if (r.error) return { error: r.error.message };
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
-  } catch {
-    return { error: `exit ${r.status}: ${r.stderr.trim().slice(-500)}` };
-  }
+  ]);
 }
 
 async function main(): Promise<void> {
