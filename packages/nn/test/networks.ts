@@ -1,5 +1,5 @@
 /** Networks several test files build the same way, and their parameters' exact bits. */
-import { type CreateOptions, type LayerSpec, Network } from '../src/index.ts';
+import { type CreateOptions, type LayerSpec, Network, type TrainOptions } from '../src/index.ts';
 import { bits } from './helpers.ts';
 
 /** The course's week 3 planar network: 2 inputs → 4 tanh → 1 sigmoid. */
@@ -24,6 +24,21 @@ export const MIXED_LAYERS: readonly LayerSpec[] = [
 export function mixedNetwork(options: Omit<CreateOptions, 'inputSize' | 'layers'> = {}): Network {
   return Network.create({ inputSize: 2, layers: MIXED_LAYERS, ...options });
 }
+
+/**
+ * Mini-batch Adam on the planar data with early stopping: mixedNetwork({ init: 'he', seed: 1 })
+ * runs out of patience at update 63 of 72 (found by trying; any early stop would do).
+ */
+export const STOPS_EARLY: TrainOptions = {
+  learningRate: 0.08,
+  epochs: 8,
+  batchSize: 32,
+  costEvery: 3,
+  optimizer: 'adam',
+  validationSplit: 0.3,
+  earlyStopping: { patience: 2 },
+  seed: 3,
+};
 
 /** Each parameter's exact bits, for bit-identical comparisons of whole networks. */
 export function parameterBits(net: Network): Record<string, string> {

@@ -15,7 +15,7 @@ import {
   train,
 } from '../src/index.ts';
 import { expectTrainingAborted, loadPlanar } from './helpers.ts';
-import { mixedNetwork, parameterBits } from './networks.ts';
+import { mixedNetwork, parameterBits, STOPS_EARLY } from './networks.ts';
 
 const planar = loadPlanar();
 const make = () => mixedNetwork({ init: 'he', seed: 1 });
@@ -40,19 +40,7 @@ const cases: [string, TrainOptions][] = [
       seed: 9,
     },
   ],
-  [
-    'mini-batch adam stopped early (at 63 of 72)',
-    {
-      learningRate: 0.08,
-      epochs: 8,
-      batchSize: 32,
-      costEvery: 3,
-      optimizer: 'adam',
-      validationSplit: 0.3,
-      earlyStopping: { patience: 2 },
-      seed: 3,
-    },
-  ],
+  ['mini-batch adam stopped early (at 63 of 72)', STOPS_EARLY],
 ];
 
 describe('onIteration', () => {

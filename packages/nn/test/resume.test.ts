@@ -16,7 +16,7 @@ import {
 } from '../src/index.ts';
 import { log } from '../src/rng.ts';
 import { bits, expectTrainingAborted, loadPlanar } from './helpers.ts';
-import { MIXED_LAYERS, mixedNetwork, parameterBits } from './networks.ts';
+import { MIXED_LAYERS, mixedNetwork, parameterBits, STOPS_EARLY } from './networks.ts';
 
 const planar = loadPlanar();
 
@@ -154,20 +154,9 @@ describe('resume from a checkpoint is bit-identical', () => {
   });
 
   it('a checkpoint taken where early stopping ended the run: the resumed run ends there too', () => {
-    const options: TrainOptions = {
-      learningRate: 0.08,
-      epochs: 8,
-      batchSize: 32,
-      costEvery: 3,
-      optimizer: 'adam',
-      validationSplit: 0.3,
-      earlyStopping: { patience: 2 },
-      seed: 3,
-    };
-    // Found by trying: patience runs out at 63 of 72 updates. Any early stop would do.
-    const probe = train(mixedNetwork({ init: 'he', seed: 1 }), planar.X, planar.Y, options);
+    const probe = train(mixedNetwork({ init: 'he', seed: 1 }), planar.X, planar.Y, STOPS_EARLY);
     expect([probe.stoppedEarly, probe.iterations < probe.plannedIterations]).toEqual([true, true]);
-    const { r1, r2 } = compareResume(options, probe.iterations);
+    const { r1, r2 } = compareResume(STOPS_EARLY, probe.iterations);
     expect([r2.stoppedEarly, r2.bestIteration, r2.finalCost]).toEqual([true, r1.bestIteration, r1.finalCost]);
   });
 
