@@ -12,6 +12,7 @@ import {
   selectColumns,
   type TrainOptions,
   type TrainProgress,
+  type TrainResult,
   train,
 } from '../src/index.ts';
 import { loadPlanar } from './helpers.ts';
@@ -22,6 +23,13 @@ function trainSeeing(net: Network, X: MatrixInput, Y: MatrixInput, options: Trai
   const seen: TrainProgress[] = [];
   const result = train(net, X, Y, { ...options, onProgress: (p) => seen.push(p) });
   return { result, seen };
+}
+
+/** The held-out columns of X and Y (the result's split), and the trained network's output on them. */
+function heldOut(net: Network, result: TrainResult, X: Matrix, Y: Matrix) {
+  const held = result.split!.validation;
+  const Xv = selectColumns(X, held);
+  return { AL: net.forward(Xv), Xv, Yv: selectColumns(Y, held) };
 }
 
 describe('held-out score at every recorded cost', () => {
@@ -40,10 +48,8 @@ describe('held-out score at every recorded cost', () => {
       expect(p.validationAccuracy).toBeLessThanOrEqual(1);
       expect(p.validationMse).toBeUndefined();
     }
-    const held = result.split!.validation;
-    expect(seen.at(-1)!.validationAccuracy).toBe(
-      net.accuracy(selectColumns(X, held), selectColumns(Y, held)),
-    );
+    const { Xv, Yv } = heldOut(net, result, X, Y);
+    expect(seen.at(-1)!.validationAccuracy).toBe(net.accuracy(Xv, Yv));
     // Training learns: the held-out accuracy rises from the initial parameters' (negative control
     // against a score that never changes).
     expect(seen.at(-1)!.validationAccuracy!).toBeGreaterThan(seen[0]!.validationAccuracy! + 0.2);
@@ -71,9 +77,7 @@ describe('held-out score at every recorded cost', () => {
       costEvery: 50,
       validationSplit: 0.25,
     });
-    const held = result.split!.validation;
-    const AL = net.forward(selectColumns(X, held)) as Matrix;
-    const targets = selectColumns(Y2, held);
+    const { AL, Yv: targets } = heldOut(net, result, X, Y2);
     let right = 0;
     for (let i = 0; i < AL.data.length; i++) if (AL.data[i]! > 0.5 === targets.data[i]! > 0.5) right++;
     expect(seen.at(-1)!.validationAccuracy).toBe(right / AL.data.length);
@@ -92,9 +96,7 @@ describe('held-out score at every recorded cost', () => {
       costEvery: 40,
       validationSplit: 0.2,
     });
-    const held = result.split!.validation;
-    const AL = net.forward(selectColumns(fromNested(X), held)) as Matrix;
-    const Yv = selectColumns(fromNested(Y), held);
+    const { AL, Yv } = heldOut(net, result, fromNested(X), fromNested(Y));
     let sum = 0;
     for (let j = 0; j < AL.cols; j++) sum += (AL.data[j]! - Yv.data[j]!) ** 2;
     const last = seen.at(-1)!;
