@@ -1,5 +1,17 @@
-/** Networks several test files build the same way, and their parameters' exact bits. */
-import { type CreateOptions, type LayerSpec, Network, type TrainOptions } from '../src/index.ts';
+/** Networks several test files build the same way, their parameters' exact bits, and resuming them. */
+import { expect } from 'vitest';
+import {
+  type CreateOptions,
+  deserializeCheckpoint,
+  type LayerSpec,
+  type Matrix,
+  Network,
+  serializeCheckpoint,
+  type TrainingCheckpoint,
+  type TrainOptions,
+  type TrainResult,
+  train,
+} from '../src/index.ts';
 import { bits } from './helpers.ts';
 
 /** The course's week 3 planar network: 2 inputs → 4 tanh → 1 sigmoid. */
@@ -43,4 +55,23 @@ export const STOPS_EARLY: TrainOptions = {
 /** Each parameter's exact bits, for bit-identical comparisons of whole networks. */
 export function parameterBits(net: Network): Record<string, string> {
   return Object.fromEntries(Object.entries(net.parameterMatrices()).map(([k, M]) => [k, bits(M.data)]));
+}
+
+/**
+ * Trains `resumed` from `checkpoint` (through its bytes, as a worker stores it) with `options`, and
+ * checks it ends with `full`'s parameters bit for bit. Returns the resumed run's result.
+ */
+export function expectResumesTo(
+  full: Network,
+  resumed: Network,
+  data: { X: Matrix; Y: Matrix },
+  options: TrainOptions,
+  checkpoint: TrainingCheckpoint,
+): TrainResult {
+  const result = train(resumed, data.X, data.Y, {
+    ...options,
+    ...deserializeCheckpoint(serializeCheckpoint(checkpoint)),
+  });
+  expect(parameterBits(resumed)).toEqual(parameterBits(full));
+  return result;
 }

@@ -15,7 +15,7 @@ import {
   train,
 } from '../src/index.ts';
 import { expectTrainingAborted, loadPlanar } from './helpers.ts';
-import { mixedNetwork, parameterBits, STOPS_EARLY } from './networks.ts';
+import { expectResumesTo, mixedNetwork, parameterBits, STOPS_EARLY } from './networks.ts';
 
 const planar = loadPlanar();
 const make = () => mixedNetwork({ init: 'he', seed: 1 });
@@ -160,12 +160,7 @@ describe('onIteration', () => {
     );
     const checkpoint: TrainingCheckpoint = stopped.checkpoint;
     expect(checkpoint.startIteration).toBe(13);
-    const resumed = make();
-    const r2 = train(resumed, planar.X, planar.Y, {
-      ...options,
-      ...deserializeCheckpoint(serializeCheckpoint(checkpoint)),
-    });
-    expect(parameterBits(resumed)).toEqual(parameterBits(full));
+    const r2 = expectResumesTo(full, make(), planar, options, checkpoint);
     // The history up to the stop, then the resumed run's: the uninterrupted one.
     expect([...stopped.costs, ...r2.costs]).toEqual(r1.costs);
   });

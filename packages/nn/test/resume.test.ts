@@ -16,7 +16,7 @@ import {
 } from '../src/index.ts';
 import { log } from '../src/rng.ts';
 import { bits, expectTrainingAborted, loadPlanar } from './helpers.ts';
-import { MIXED_LAYERS, mixedNetwork, parameterBits, STOPS_EARLY } from './networks.ts';
+import { expectResumesTo, MIXED_LAYERS, mixedNetwork, parameterBits, STOPS_EARLY } from './networks.ts';
 
 const planar = loadPlanar();
 
@@ -193,12 +193,7 @@ describe('resume from a checkpoint is bit-identical', () => {
       }),
     );
     expect(checkpoint.startIteration).toBe(13);
-    const resumed = make();
-    const r2 = train(resumed, planar.X, planar.Y, {
-      ...options,
-      ...deserializeCheckpoint(serializeCheckpoint(checkpoint)),
-    });
-    expect(parameterBits(resumed)).toEqual(parameterBits(full));
+    const r2 = expectResumesTo(full, make(), planar, options, checkpoint);
     expect(r2.costs).toEqual(r1.costs.filter((_, i) => r1.costIterations[i]! > 13));
   });
 
