@@ -3,10 +3,9 @@
  * training thread's activation matrices take and a prediction request's; the other limits bound
  * units and samples separately, whose product could still reach many gigabytes.
  */
-import { claimJob, completeJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeByHand } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -28,14 +27,13 @@ async function dataset(samples: number): Promise<string> {
   return res.json().id;
 }
 
+const layers = (hidden: number) => [
+  { units: hidden, activation: 'tanh' },
+  { units: 1, activation: 'sigmoid' },
+];
+
 async function network(hidden: number): Promise<string> {
-  const res = await post('/v1/networks', {
-    inputSize: 2,
-    layers: [
-      { units: hidden, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-  });
+  const res = await post('/v1/networks', { inputSize: 2, layers: layers(hidden) });
   expect(res.statusCode, res.body).toBe(201);
   return res.json().id;
 }
@@ -76,39 +74,22 @@ describe('LIMIT_ACTIVATION_VALUES', () => {
       networkId: await network(4),
       training: { learningRate: 0.1, iterations: 1, normalize: 'none' },
     });
-    const jobId = job.json().id;
-    const claim = await claimJob(ctx.database.db, { jobId, workerId: 'test', leaseMs: 60_000 });
-    const layers = [
-      { units: 4, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ];
-    const completed = await completeJob(ctx.database.db, {
-      jobId,
-      attempt: claim!.attempt,
-      iteration: 1,
-      cost: 0.5,
-      costs: new Float64Array([0.6, 0.5]),
-      model: {
-        inputSize: 2,
-        layers,
-        task: 'binary',
-        classes: [0, 1],
-        parameters: networkBytes(2, layers, {
-          W1: [
-            [0.1, 0.1],
-            [0.1, 0.1],
-            [0.1, 0.1],
-            [0.1, 0.1],
-          ],
-          b1: [[0], [0], [0], [0]],
-          W2: [[1, 1, 1, 1]],
-          b2: [[0]],
-        }),
-        normalization: { kind: 'none' },
-        metrics: { finalCost: 0.5, iterations: 1 },
+    const modelId = await completeByHand(ctx.database.db, job.json().id, {
+      inputSize: 2,
+      layers: layers(4),
+      parameters: {
+        W1: [
+          [0.1, 0.1],
+          [0.1, 0.1],
+          [0.1, 0.1],
+          [0.1, 0.1],
+        ],
+        b1: [[0], [0], [0], [0]],
+        W2: [[1, 1, 1, 1]],
+        b2: [[0]],
       },
     });
-    const url = `/v1/models/${completed!.modelId}/predictions`;
+    const url = `/v1/models/${modelId}/predictions`;
     expect((await post(url, { samples: rows(10) })).statusCode).toBe(200);
     const refused = await post(url, { samples: rows(11) });
     expect(refused.statusCode).toBe(422);

@@ -7,8 +7,6 @@
 import { Socket } from 'node:net';
 import {
   cancelJob,
-  claimJob,
-  completeJob,
   createDataset,
   createJob,
   createNetwork,
@@ -22,8 +20,8 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
+import { claimByHand, completeByHand } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
 import { expectError, fingerprint } from './support.ts';
 
 /** 12 samples × 2 small integer features, stored as bytes, and 12 float64 labels. */
@@ -65,14 +63,11 @@ const dataset = (api: Api) =>
     features: Array.from({ length: 12 }, (_, i) => [i % 3, (i * 7) % 5]),
     labels: Array.from({ length: 12 }, (_, i) => i % 2),
   });
-const network = (api: Api) =>
-  created(api, '/v1/networks', {
-    inputSize: 2,
-    layers: [
-      { units: 3, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-  });
+const LAYERS = [
+  { units: 3, activation: 'tanh' },
+  { units: 1, activation: 'sigmoid' },
+];
+const network = (api: Api) => created(api, '/v1/networks', { inputSize: 2, layers: LAYERS });
 const job = (api: Api, datasetId: string, networkId: string, headers: Record<string, string> = {}) =>
   api('POST', '/v1/jobs', {
     datasetId,
@@ -87,36 +82,8 @@ const startJob = async (api: Api, datasetId: string, networkId: string) => {
 };
 
 /** What a worker does: claim the job, then succeed with a model (13 parameters: 2-3-1). */
-async function succeed(jobId: string): Promise<string> {
-  const { attempt } = (await claimJob(ctx.database.db, { jobId, workerId: 'test', leaseMs: 60_000 }))!;
-  const done = await completeJob(ctx.database.db, {
-    jobId,
-    attempt,
-    iteration: 5,
-    cost: 0.5,
-    costs: Float64Array.of(0.7, 0.6, 0.5),
-    model: {
-      inputSize: 2,
-      layers: [
-        { units: 3, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-      task: 'binary',
-      classes: [0, 1],
-      parameters: networkBytes(
-        2,
-        [
-          { units: 3, activation: 'tanh' },
-          { units: 1, activation: 'sigmoid' },
-        ],
-        0.1,
-      ),
-      normalization: { kind: 'none' },
-      metrics: { finalCost: 0.5, iterations: 5 },
-    },
-  });
-  return done!.modelId;
-}
+const succeed = (jobId: string) =>
+  completeByHand(ctx.database.db, jobId, { inputSize: 2, layers: LAYERS, parameters: 0.1 });
 
 async function usage(api: Api = own) {
   const res = await api('GET', '/v1/usage');
@@ -129,7 +96,7 @@ describe('DELETE /v1/jobs/:id', () => {
     const jobId = await startJob(own, await dataset(own), await network(own));
     const queued = expectError(await own('DELETE', `/v1/jobs/${jobId}`), 409, 'BP_ERR_JOB_ACTIVE');
     expect(queued.details).toEqual({ status: 'queued' });
-    await claimJob(ctx.database.db, { jobId, workerId: 'test', leaseMs: 60_000 });
+    await claimByHand(ctx.database.db, jobId);
     const running = expectError(await own('DELETE', `/v1/jobs/${jobId}`), 409, 'BP_ERR_JOB_ACTIVE');
     expect(running.details).toEqual({ status: 'running' });
     expect((await own('GET', `/v1/jobs/${jobId}`)).json().status).toBe('running');
@@ -140,11 +107,7 @@ describe('DELETE /v1/jobs/:id', () => {
     const cancelled = await startJob(own, datasetId, networkId);
     expect((await own('POST', `/v1/jobs/${cancelled}/cancel`)).statusCode).toBe(200);
     const failed = await startJob(own, datasetId, networkId);
-    const { attempt } = (await claimJob(ctx.database.db, {
-      jobId: failed,
-      workerId: 'test',
-      leaseMs: 60_000,
-    }))!;
+    const { attempt } = await claimByHand(ctx.database.db, failed);
     await failJob(ctx.database.db, { jobId: failed, attempt, code: 'BP_ERR_DIVERGED', message: 'NaN' });
     const before = (await usage()).jobs;
 
@@ -478,7 +441,7 @@ describe('usage counts checkpoints', () => {
     const { apiKey, tenantId } = await ctx.createTenantKey('deletes-checkpoints');
     const api = as(apiKey);
     const jobId = await startJob(api, await dataset(api), await network(api));
-    const { attempt } = (await claimJob(ctx.database.db, { jobId, workerId: 'test', leaseMs: 60_000 }))!;
+    const { attempt } = await claimByHand(ctx.database.db, jobId);
     const snapshot = new Uint8Array(4096).fill(1);
     const costs = Float64Array.of(0.7, 0.6);
     expect(

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError, fingerprint, UNKNOWN_ID } from './support.ts';
+import { createdId, expectError, fingerprint, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
 let balanced: string;
@@ -15,12 +15,6 @@ let small: string;
 let wide: string;
 
 const warningCodes = (body: { warnings: { code: string }[] }) => body.warnings.map((w) => w.code).sort();
-
-async function created(url: string, payload: unknown): Promise<string> {
-  const res = await ctx.app.inject({ method: 'POST', url, payload: payload as object });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json().id;
-}
 
 async function dryRun(datasetId: string, networkId: string, training: Record<string, unknown>) {
   return ctx.app.inject({
@@ -33,21 +27,24 @@ async function dryRun(datasetId: string, networkId: string, training: Record<str
 beforeAll(async () => {
   ctx = await createApiContext({ DRY_RUN_DEFAULT_SECONDS_PER_FLOP: '2e-9' });
   const features = Array.from({ length: 40 }, (_, i) => [i % 7, (i * 3) % 5]);
-  balanced = await created('/v1/datasets', { features, labels: features.map((_, i) => i % 2) });
-  skewed = await created('/v1/datasets', { features, labels: features.map((_, i) => (i < 2 ? 1 : 0)) });
+  balanced = await createdId(ctx, '/v1/datasets', { features, labels: features.map((_, i) => i % 2) });
+  skewed = await createdId(ctx, '/v1/datasets', {
+    features,
+    labels: features.map((_, i) => (i < 2 ? 1 : 0)),
+  });
   // the second feature spreads ~10⁴ times as wide as the first
-  scaled = await created('/v1/datasets', {
+  scaled = await createdId(ctx, '/v1/datasets', {
     features: features.map(([a, b]) => [a! * 0.001, b! * 10]),
     labels: features.map((_, i) => i % 2),
   });
-  small = await created('/v1/networks', {
+  small = await createdId(ctx, '/v1/networks', {
     inputSize: 2,
     layers: [
       { units: 3, activation: 'tanh' },
       { units: 1, activation: 'sigmoid' },
     ],
   });
-  wide = await created('/v1/networks', {
+  wide = await createdId(ctx, '/v1/networks', {
     inputSize: 2,
     layers: [
       { units: 20, activation: 'relu' },
@@ -99,7 +96,7 @@ describe('POST /v1/jobs/dry-run', () => {
       404,
       'BP_ERR_NETWORK_NOT_FOUND',
     );
-    const three = await created('/v1/networks', {
+    const three = await createdId(ctx, '/v1/networks', {
       inputSize: 3,
       layers: [{ units: 1, activation: 'sigmoid' }],
     });

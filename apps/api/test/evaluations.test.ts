@@ -6,13 +6,12 @@
  * normalisation, label mapping, the thread, storage, listing, refusals and tenant isolation.
  */
 import type { Prisma, Task } from '@backprop/db';
-import { claimJob, completeJob } from '@backprop/db';
 import { binaryMetrics, fromNested, type Matrix, multiclassMetrics, Network } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluationThreadsStarted } from '../src/evaluation/run.ts';
+import { storeModel } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
-import { expectError, UNKNOWN_ID } from './support.ts';
+import { createdId, expectError, postJson, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -21,66 +20,12 @@ beforeAll(async () => {
 afterAll(async () => ctx?.close());
 
 type Nested = Record<string, number[][]>;
-type LayerSpec = { units: number; activation: string };
 
-async function post(url: string, payload: unknown, headers: Record<string, string> = {}) {
-  return ctx.app.inject({
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/json', ...headers },
-    payload: JSON.stringify(payload),
-  });
-}
-
-async function created(url: string, payload: unknown, status = 201): Promise<string> {
-  const res = await post(url, payload);
-  expect(res.statusCode, res.body).toBe(status);
-  return res.json().id;
-}
+const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
+  postJson(ctx, url, payload, headers);
 
 const dataset = (features: number[][], labels: (string | number)[], task?: Task) =>
-  created('/v1/datasets', { features, labels, ...(task ? { task } : {}) });
-
-interface ModelSpec {
-  features: number[][];
-  labels: (string | number)[];
-  layers: LayerSpec[];
-  parameters: Nested;
-  task: Task;
-  classes: (string | number)[] | null;
-  normalization: Prisma.InputJsonObject;
-}
-
-/** Dataset, network and job through the API; the job completed by hand with these weights. */
-async function storeModel(spec: ModelSpec) {
-  const inputSize = spec.features[0]!.length;
-  const datasetId = await dataset(spec.features, spec.labels);
-  const networkId = await created('/v1/networks', { inputSize, layers: spec.layers });
-  const jobId = await created(
-    '/v1/jobs',
-    { datasetId, networkId, training: { learningRate: 0.1, iterations: 3, costEvery: 1 } },
-    202,
-  );
-  const claimed = await claimJob(ctx.database.db, { jobId, workerId: 'api-test', leaseMs: 60_000 });
-  const done = await completeJob(ctx.database.db, {
-    jobId,
-    attempt: claimed!.attempt,
-    iteration: 3,
-    cost: 0.25,
-    costs: Float64Array.of(0.7, 0.5, 0.25),
-    model: {
-      inputSize,
-      layers: spec.layers,
-      task: spec.task,
-      classes: spec.classes,
-      parameters: networkBytes(inputSize, spec.layers, spec.parameters),
-      normalization: spec.normalization,
-      metrics: { finalCost: 0.25, iterations: 3 },
-    },
-  });
-  expect(done).not.toBeNull();
-  return { datasetId, modelId: done!.modelId };
-}
+  createdId(ctx, '/v1/datasets', { features, labels, ...(task ? { task } : {}) });
 
 /** The API's own predictions of these samples: the probabilities (classification) or values. */
 async function predictions(modelId: string, samples: number[][]) {
@@ -116,18 +61,21 @@ const trainFeatures = [
   [-1, -1.8],
   [0.5, -2.2],
 ];
-let binary: { datasetId: string; modelId: string };
-
-beforeAll(async () => {
-  binary = await storeModel({
+/** The binary model above, trained (by hand) on trainFeatures with class names cat and dog. */
+const storeCatDogModel = (normalization: Prisma.InputJsonObject) =>
+  storeModel(ctx, {
     features: trainFeatures,
     labels: ['cat', 'dog', 'cat', 'dog', 'dog', 'cat'],
     layers: binaryLayers,
     parameters: binaryParameters,
     task: 'binary',
     classes: ['cat', 'dog'],
-    normalization: { kind: 'standard', mean: [1, -2], std: [2, 0.5] },
+    normalization,
   });
+let binary: { datasetId: string; modelId: string };
+
+beforeAll(async () => {
+  binary = await storeCatDogModel({ kind: 'standard', mean: [1, -2], std: [2, 0.5] });
 });
 
 describe('POST /v1/models/:id/evaluations', () => {
@@ -202,7 +150,7 @@ describe('POST /v1/models/:id/evaluations', () => {
       ],
       b1: [[0], [0.2], [0.1]],
     };
-    const { modelId } = await storeModel({
+    const { modelId } = await storeModel(ctx, {
       features: [
         [1, 0],
         [0, 1],
@@ -251,7 +199,7 @@ describe('POST /v1/models/:id/evaluations', () => {
   });
 
   it('regression: MSE, RMSE, MAE and R² of the predictions', async () => {
-    const { modelId } = await storeModel({
+    const { modelId } = await storeModel(ctx, {
       features: [
         [1],
         [2],
@@ -323,7 +271,7 @@ describe('POST /v1/models/:id/evaluations', () => {
       ((i * 104729) % 997) / 250 - 2,
     ]);
     const labels = features.map(([a, b]) => (Math.sin(3 * a!) + b! > 0 ? 'dog' : 'cat'));
-    const { modelId, datasetId } = await storeModel({
+    const { modelId, datasetId } = await storeModel(ctx, {
       features,
       labels,
       layers,
@@ -454,15 +402,7 @@ describe('refusals', () => {
   });
 
   it('a deleted dataset is a 409; deleting the model deletes its evaluations', async () => {
-    const { modelId, datasetId } = await storeModel({
-      features: trainFeatures,
-      labels: ['cat', 'dog', 'cat', 'dog', 'dog', 'cat'],
-      layers: binaryLayers,
-      parameters: binaryParameters,
-      task: 'binary',
-      classes: ['cat', 'dog'],
-      normalization: { kind: 'none' },
-    });
+    const { modelId, datasetId } = await storeCatDogModel({ kind: 'none' });
     expect((await evaluate(modelId, datasetId)).statusCode).toBe(201);
     expect(await ctx.database.db.evaluation.count({ where: { modelId } })).toBe(1);
     // Its dataset, deleted while a finished job refers to it, keeps its row but not its values: 409.
@@ -476,15 +416,7 @@ describe('refusals', () => {
   });
 
   it('LIMIT_MODEL_EVALUATIONS: a model keeps that many (422 naming the limit, nothing stored); deleting one makes room', async () => {
-    const { modelId, datasetId } = await storeModel({
-      features: trainFeatures,
-      labels: ['cat', 'dog', 'cat', 'dog', 'dog', 'cat'],
-      layers: binaryLayers,
-      parameters: binaryParameters,
-      task: 'binary',
-      classes: ['cat', 'dog'],
-      normalization: { kind: 'none' },
-    });
+    const { modelId, datasetId } = await storeCatDogModel({ kind: 'none' });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const res = await evaluate(modelId, datasetId);

@@ -15,6 +15,7 @@ import { buildApp } from '../src/app.ts';
 import { createTrainingQueue } from '../src/queue.ts';
 import { type ApiContext, createApiContext } from './context.ts';
 import { openSse, type SseMessage } from './sse.ts';
+import { createdId, smallestJobInputs } from './support.ts';
 
 const TOKEN_TTL_MS = 1500;
 const MAX_STREAMS = 3;
@@ -44,15 +45,13 @@ async function listen(app: FastifyInstance): Promise<string> {
   return `http://127.0.0.1:${address.port}`;
 }
 
-async function newJob(): Promise<string> {
-  const res = await ctx.app.inject({
-    method: 'POST',
-    url: '/v1/jobs',
-    payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 100, costEvery: 10 } },
-  });
-  expect(res.statusCode, res.body).toBe(202);
-  return res.json().id;
-}
+const newJob = () =>
+  createdId(
+    ctx,
+    '/v1/jobs',
+    { datasetId, networkId, training: { learningRate: 0.1, iterations: 100, costEvery: 10 } },
+    202,
+  );
 
 const auth = () => ({ authorization: `Bearer ${ctx.apiKey}` });
 
@@ -113,18 +112,7 @@ beforeAll(async () => {
     { maxLen: 1000, idleTtlMs: 600_000, finishedTtlMs: 600_000 },
     pino({ level: 'silent' }),
   );
-  const dataset = await ctx.app.inject({
-    method: 'POST',
-    url: '/v1/datasets',
-    payload: { features: [[0], [1], [2], [3]], labels: [0, 1, 0, 1] },
-  });
-  datasetId = dataset.json().id;
-  const network = await ctx.app.inject({
-    method: 'POST',
-    url: '/v1/networks',
-    payload: { inputSize: 1, layers: [{ units: 1, activation: 'sigmoid' }] },
-  });
-  networkId = network.json().id;
+  ({ datasetId, networkId } = await smallestJobInputs(ctx));
 });
 
 afterAll(async () => {

@@ -9,12 +9,11 @@
  * changes no row and no queue entry; the process stays up and its memory bounded. Fixed seed,
  * bounded runs.
  */
-import { claimJob, completeJob } from '@backprop/db';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeByHand } from './by-hand.ts';
 import { type ApiContext, createApiContext, XOR_DATASET } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
 import { expectErrorShape, fingerprint } from './support.ts';
 
 const SEED = 1126;
@@ -85,40 +84,21 @@ beforeAll(async () => {
   ];
   const dataset = await post('/v1/datasets', XOR_DATASET);
   const network = await post('/v1/networks', { inputSize: 2, layers });
-  const job = await post('/v1/jobs', {
+  const jobPayload = {
     datasetId: dataset,
     networkId: network,
     training: { learningRate: 0.1, iterations: 2 },
-  });
-  const done = await post('/v1/jobs', {
-    datasetId: dataset,
-    networkId: network,
-    training: { learningRate: 0.1, iterations: 2 },
-  });
-  const claimed = await claimJob(ctx.database.db, { jobId: done, workerId: 'fuzz', leaseMs: 60_000 });
-  const model = await completeJob(ctx.database.db, {
-    jobId: done,
-    attempt: claimed!.attempt,
-    iteration: 2,
-    cost: 0.5,
-    costs: Float64Array.of(0.6, 0.5),
-    model: {
-      inputSize: 2,
-      layers,
-      task: 'binary',
-      classes: [0, 1],
-      parameters: networkBytes(2, layers, 0.3),
-      normalization: { kind: 'none' },
-      metrics: { finalCost: 0.5, iterations: 2 },
-    },
-  });
+  };
+  const job = await post('/v1/jobs', jobPayload);
+  const done = await post('/v1/jobs', jobPayload);
+  const model = await completeByHand(ctx.database.db, done, { inputSize: 2, layers, parameters: 0.3 });
   const foreign = await post('/v1/networks', { inputSize: 2, layers }, other.apiKey);
-  const evaluation = await post(`/v1/models/${model!.modelId}/evaluations`, { datasetId: dataset });
+  const evaluation = await post(`/v1/models/${model}/evaluations`, { datasetId: dataset });
   ids = {
     dataset: [dataset],
     network: [network],
     job: [job, done],
-    model: [model!.modelId],
+    model: [model],
     evaluation: [evaluation],
     foreign: [foreign],
   };

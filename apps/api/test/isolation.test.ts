@@ -7,12 +7,12 @@
  * missing one (same status, code and message but for the id). Fixed seed, bounded runs.
  */
 import { randomUUID } from 'node:crypto';
-import { claimJob, completeJob, storedModelBytes } from '@backprop/db';
+import { claimJob, storedModelBytes } from '@backprop/db';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
+import { completeClaimed } from './by-hand.ts';
 import { type ApiContext, createApiContext, XOR_DATASET } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
 import { expectError } from './support.ts';
 
 const SEED = 20261126;
@@ -227,29 +227,17 @@ class WorkOnJob implements Cmd {
       expect(claimed).toBeNull(); // terminal or missing: nothing to do
       return;
     }
-    expect(claimed).not.toBeNull();
+    assert.isNotNull(claimed);
     m.status.set(jobId, 'running');
     if (!this.finish) return;
-    const done = await completeJob(ctx.database.db, {
-      jobId,
-      attempt: claimed!.attempt,
-      iteration: 3,
-      cost: 0.5,
-      costs: Float64Array.of(0.7, 0.6, 0.5),
-      model: {
-        inputSize: 2,
-        layers: LAYERS,
-        task: 'binary',
-        classes: [0, 1],
-        parameters: networkBytes(2, LAYERS, 0.1),
-        normalization: { kind: 'none' },
-        metrics: { finalCost: 0.5, iterations: 3 },
-      },
+    const modelId = await completeClaimed(ctx.database.db, claimed, {
+      inputSize: 2,
+      layers: LAYERS,
+      parameters: 0.1,
     });
-    expect(done).not.toBeNull();
     m.status.set(jobId, 'succeeded');
-    m.add('model', done!.modelId, m.owner.get(jobId)!);
-    m.jobModel.set(jobId, done!.modelId);
+    m.add('model', modelId, m.owner.get(jobId)!);
+    m.jobModel.set(jobId, modelId);
   }
   toString = () => `WorkOnJob(j${this.jobPick}, ${this.finish ? 'complete' : 'claim'})`;
 }

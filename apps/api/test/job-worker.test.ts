@@ -7,6 +7,7 @@
 import { claimJob, releaseJob, renewLease } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
+import { createdId } from './support.ts';
 
 let ctx: ApiContext;
 let datasetId: string;
@@ -14,35 +15,25 @@ let networkId: string;
 
 type Job = { status: string; attempts: number; worker: { alive: boolean; lastSeenAt: string } | null };
 
-async function created(url: string, payload: unknown): Promise<string> {
-  const res = await ctx.app.inject({ method: 'POST', url, payload: payload as object });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json().id;
-}
-
 async function view(id: string): Promise<Job> {
   const res = await ctx.app.inject({ method: 'GET', url: `/v1/jobs/${id}` });
   expect(res.statusCode, res.body).toBe(200);
   return res.json();
 }
 
-async function newJob(): Promise<string> {
-  const res = await ctx.app.inject({
-    method: 'POST',
-    url: '/v1/jobs',
-    payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 100 } },
-  });
-  expect(res.statusCode, res.body).toBe(202);
-  return res.json().id;
-}
+const newJob = () =>
+  createdId(ctx, '/v1/jobs', { datasetId, networkId, training: { learningRate: 0.1, iterations: 100 } }, 202);
 
 beforeAll(async () => {
   ctx = await createApiContext();
-  datasetId = await created('/v1/datasets', {
+  datasetId = await createdId(ctx, '/v1/datasets', {
     features: Array.from({ length: 10 }, (_, i) => [i, (i * 7) % 5]),
     labels: [0, 1, 0, 1, 0, 1, 0, 1, 0, 1],
   });
-  networkId = await created('/v1/networks', { inputSize: 2, layers: [{ units: 1, activation: 'sigmoid' }] });
+  networkId = await createdId(ctx, '/v1/networks', {
+    inputSize: 2,
+    layers: [{ units: 1, activation: 'sigmoid' }],
+  });
 });
 afterAll(async () => {
   await ctx?.close();

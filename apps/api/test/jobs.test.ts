@@ -2,13 +2,14 @@
  * /v1/jobs with a real queue and no worker: jobs stay queued, which is what these tests need.
  */
 import { CANCEL_CHANNEL, JobErrorCode, PlannedTraining } from '@backprop/contracts';
-import { claimJob, failJob, recordProgress } from '@backprop/db';
+import { failJob, recordProgress } from '@backprop/db';
 import { Queue } from 'bullmq';
 import type { LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimByHand } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError } from './support.ts';
+import { createdId, expectError, postJson } from './support.ts';
 
 let ctx: ApiContext;
 let connection: Redis;
@@ -33,20 +34,8 @@ let linearNetId: string;
 /** 3 → 1 sigmoid */
 let wideNetId: string;
 
-async function post(url: string, payload: unknown, headers: Record<string, string> = {}) {
-  return ctx.app.inject({
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/json', ...headers },
-    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-  });
-}
-
-async function created(url: string, payload: unknown): Promise<string> {
-  const res = await post(url, payload);
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json().id;
-}
+const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
+  postJson(ctx, url, payload, headers);
 
 beforeAll(async () => {
   // No worker runs here: every job this file creates stays queued, so it needs more than the
@@ -60,32 +49,41 @@ beforeAll(async () => {
   connection = new Redis(ctx.env.REDIS_URL, { maxRetriesPerRequest: null });
   queue = new Queue('training', { connection, prefix: ctx.prefix });
   const rows = (n: number) => Array.from({ length: n }, (_, i) => [i, (i * 7) % 5]);
-  binaryId = await created('/v1/datasets', { features: rows(10), labels: [0, 1, 0, 1, 0, 1, 0, 1, 0, 1] });
-  multiclassId = await created('/v1/datasets', {
+  binaryId = await createdId(ctx, '/v1/datasets', {
+    features: rows(10),
+    labels: [0, 1, 0, 1, 0, 1, 0, 1, 0, 1],
+  });
+  multiclassId = await createdId(ctx, '/v1/datasets', {
     features: rows(12),
     labels: Array.from({ length: 12 }, (_, i) => ['a', 'b', 'c'][i % 3]),
   });
-  regressionId = await created('/v1/datasets', {
+  regressionId = await createdId(ctx, '/v1/datasets', {
     features: rows(10),
     labels: Array.from({ length: 10 }, (_, i) => i * 0.37),
   });
-  sigmoidNetId = await created('/v1/networks', {
+  sigmoidNetId = await createdId(ctx, '/v1/networks', {
     inputSize: 2,
     layers: [
       { units: 3, activation: 'tanh' },
       { units: 1, activation: 'sigmoid' },
     ],
   });
-  softmax3NetId = await created('/v1/networks', {
+  softmax3NetId = await createdId(ctx, '/v1/networks', {
     inputSize: 2,
     layers: [{ units: 3, activation: 'softmax' }],
   });
-  softmax2NetId = await created('/v1/networks', {
+  softmax2NetId = await createdId(ctx, '/v1/networks', {
     inputSize: 2,
     layers: [{ units: 2, activation: 'softmax' }],
   });
-  linearNetId = await created('/v1/networks', { inputSize: 2, layers: [{ units: 1, activation: 'linear' }] });
-  wideNetId = await created('/v1/networks', { inputSize: 3, layers: [{ units: 1, activation: 'sigmoid' }] });
+  linearNetId = await createdId(ctx, '/v1/networks', {
+    inputSize: 2,
+    layers: [{ units: 1, activation: 'linear' }],
+  });
+  wideNetId = await createdId(ctx, '/v1/networks', {
+    inputSize: 3,
+    layers: [{ units: 1, activation: 'sigmoid' }],
+  });
 });
 afterAll(async () => {
   await queue?.close();
@@ -419,7 +417,7 @@ describe('POST /v1/jobs', () => {
 
 describe('POST /v1/jobs racing a DELETE of its dataset', () => {
   it('is 404 for the dataset, not a 500, when the dataset goes between the check and the insert', async () => {
-    const datasetId = await created('/v1/datasets', {
+    const datasetId = await createdId(ctx, '/v1/datasets', {
       features: [
         [1, 2],
         [3, 4],
@@ -597,10 +595,10 @@ describe('a running job with a non-finite cost (the db keeps NaN costs)', () => 
   let id: string;
   beforeAll(async () => {
     id = (await accepted(job({ learningRate: 0.1, iterations: 4, costEvery: 1 }))).id;
-    const claimed = await claimJob(ctx.database.db, { jobId: id, workerId: 'api-test', leaseMs: 60_000 });
+    const claimed = await claimByHand(ctx.database.db, id);
     const recorded = await recordProgress(ctx.database.db, {
       jobId: id,
-      attempt: claimed!.attempt,
+      attempt: claimed.attempt,
       iteration: 2,
       cost: Number.NaN,
       costs: Float64Array.of(0.69, 0.5, Number.NaN),
@@ -636,10 +634,8 @@ describe('a running job with a non-finite cost (the db keeps NaN costs)', () => 
 describe("a failed job's error.code: the contract's JobErrorCode", () => {
   async function failedWith(code: string, message: string): Promise<LightMyRequestResponse> {
     const id = (await accepted(job({ learningRate: 0.1, iterations: 4 }))).id;
-    const claimed = await claimJob(ctx.database.db, { jobId: id, workerId: 'api-test', leaseMs: 60_000 });
-    expect(await failJob(ctx.database.db, { jobId: id, attempt: claimed!.attempt, code, message })).toBe(
-      true,
-    );
+    const claimed = await claimByHand(ctx.database.db, id);
+    expect(await failJob(ctx.database.db, { jobId: id, attempt: claimed.attempt, code, message })).toBe(true);
     return ctx.app.inject({ method: 'GET', url: `/v1/jobs/${id}` });
   }
 

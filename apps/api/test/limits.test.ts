@@ -7,11 +7,10 @@
  */
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { claimJob, completeJob } from '@backprop/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeByHand } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
 import { expectError, fingerprint, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
@@ -91,28 +90,7 @@ describe('each limit is refused, naming it, with nothing stored or queued', () =
       networkId,
       training: { learningRate: 0.1, iterations: 5 },
     });
-    const claimed = await claimJob(ctx.database.db, {
-      jobId: jobRes.json().id,
-      workerId: 't',
-      leaseMs: 60_000,
-    });
-    const done = await completeJob(ctx.database.db, {
-      jobId: jobRes.json().id,
-      attempt: claimed!.attempt,
-      iteration: 5,
-      cost: 0.5,
-      costs: Float64Array.of(0.7, 0.5),
-      model: {
-        inputSize: 2,
-        layers: LAYERS,
-        task: 'binary',
-        classes: [0, 1],
-        parameters: networkBytes(2, LAYERS),
-        normalization: { kind: 'none' },
-        metrics: { finalCost: 0.5, iterations: 5 },
-      },
-    });
-    const modelId = done!.modelId;
+    const modelId = await completeByHand(ctx.database.db, jobRes.json().id, { inputSize: 2, layers: LAYERS });
     const bigCsv = `label,a\n${'1,123456789.123456789\n'.repeat(13_000)}`; // > 256 KiB
     const job = (training: Record<string, unknown>) => ({
       datasetId,

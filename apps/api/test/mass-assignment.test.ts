@@ -4,11 +4,10 @@
  * ...) or to poison prototypes (`__proto__`, `constructor`) is a 400 naming the field, on every
  * write route, and changes no row and no queue entry; responses carry only allow-listed fields.
  */
-import { claimJob, completeJob } from '@backprop/db';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeByHand } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
 import { expectError, fingerprint } from './support.ts';
 
 let ctx: ApiContext;
@@ -33,24 +32,12 @@ beforeAll(async () => {
   const job = { datasetId, networkId, training: { learningRate: 0.1, iterations: 3 } };
   const jobId = await post('/v1/jobs', job);
   const queuedJobId = await post('/v1/jobs', job);
-  const claimed = await claimJob(ctx.database.db, { jobId, workerId: 't', leaseMs: 60_000 });
-  const done = await completeJob(ctx.database.db, {
-    jobId,
-    attempt: claimed!.attempt,
-    iteration: 3,
-    cost: 0.5,
-    costs: Float64Array.of(0.7, 0.6, 0.5),
-    model: {
-      inputSize: 1,
-      layers: LAYERS,
-      task: 'binary',
-      classes: [0, 1],
-      parameters: networkBytes(1, LAYERS, 0.25),
-      normalization: { kind: 'none' },
-      metrics: { finalCost: 0.5, iterations: 3 },
-    },
+  const modelId = await completeByHand(ctx.database.db, jobId, {
+    inputSize: 1,
+    layers: LAYERS,
+    parameters: 0.25,
   });
-  ids = { datasetId, networkId, jobId, modelId: done!.modelId, queuedJobId };
+  ids = { datasetId, networkId, jobId, modelId, queuedJobId };
 });
 afterAll(async () => ctx?.close());
 

@@ -13,8 +13,8 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerProcess } from '../../worker/test/processes.ts';
 import { type ApiContext, createApiContext, planarCsv } from './context.ts';
-import { expectError, UNKNOWN_ID } from './support.ts';
-import { createdId, startTestWorker, type TrainedModel, trainModel } from './trained.ts';
+import { createdId, expectError, UNKNOWN_ID } from './support.ts';
+import { startTestWorker, type TrainedModel, trainModel } from './trained.ts';
 
 let ctx: ApiContext;
 let worker: WorkerProcess;

@@ -3,12 +3,10 @@
  * with the db package's own functions and weights chosen by the test, so every prediction can
  * be computed by hand.
  */
-import type { Prisma, Task } from '@backprop/db';
-import { claimJob, completeJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StoredModel, storeModel } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
-import { expectError } from './support.ts';
+import { expectError, postJson, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -16,73 +14,8 @@ beforeAll(async () => {
 });
 afterAll(async () => ctx?.close());
 
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
-
 type Nested = Record<string, number[][]>;
 type LayerSpec = { units: number; activation: string };
-
-async function post(url: string, payload: unknown) {
-  return ctx.app.inject({
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/json' },
-    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-  });
-}
-
-async function created(url: string, payload: unknown, status = 201): Promise<string> {
-  const res = await post(url, payload);
-  expect(res.statusCode, res.body).toBe(status);
-  return res.json().id;
-}
-
-interface ModelSpec {
-  features: number[][];
-  labels: (string | number)[];
-  layers: LayerSpec[];
-  parameters: Nested;
-  task: Task;
-  classes: (string | number)[] | null;
-  normalization: Prisma.InputJsonObject;
-  metrics: Prisma.InputJsonObject;
-  normalize: 'standard' | 'minmax' | 'none';
-}
-
-/** Dataset, network and job through the API; the job claimed and completed with these weights. */
-async function storeModel(spec: ModelSpec) {
-  const inputSize = spec.features[0]!.length;
-  const datasetId = await created('/v1/datasets', { features: spec.features, labels: spec.labels });
-  const networkId = await created('/v1/networks', { inputSize, layers: spec.layers });
-  const jobId = await created(
-    '/v1/jobs',
-    {
-      datasetId,
-      networkId,
-      training: { learningRate: 0.1, iterations: 3, costEvery: 1, normalize: spec.normalize },
-    },
-    202,
-  );
-  const claimed = await claimJob(ctx.database.db, { jobId, workerId: 'api-test', leaseMs: 60_000 });
-  expect(claimed).not.toBeNull();
-  const done = await completeJob(ctx.database.db, {
-    jobId,
-    attempt: claimed!.attempt,
-    iteration: 3,
-    cost: 0.25,
-    costs: Float64Array.of(0.7, 0.5, 0.25),
-    model: {
-      inputSize,
-      layers: spec.layers,
-      task: spec.task,
-      classes: spec.classes,
-      parameters: networkBytes(inputSize, spec.layers, spec.parameters),
-      normalization: spec.normalization,
-      metrics: spec.metrics,
-    },
-  });
-  expect(done).not.toBeNull();
-  return { datasetId, networkId, jobId, modelId: done!.modelId };
-}
 
 // ---- an independent forward pass (course layout: W (n[l], n[l-1]), b (n[l], 1)) ----------------
 
@@ -130,10 +63,10 @@ const binaryParameters: Nested = {
 const binaryNormalization = { kind: 'standard', mean: [1, -2], std: [2, 0.5] };
 const binaryMetrics = { finalCost: 0.25, iterations: 3, trainAccuracy: 0.75 };
 
-let binary: Awaited<ReturnType<typeof storeModel>>;
+let binary: StoredModel;
 
 beforeAll(async () => {
-  binary = await storeModel({
+  binary = await storeModel(ctx, {
     features: [
       [0, -2],
       [2, -1.5],
@@ -246,7 +179,7 @@ describe('GET /v1/models/:id/parameters', () => {
 });
 
 describe('POST /v1/models/:id/predictions', () => {
-  const predict = (id: string, payload: unknown) => post(`/v1/models/${id}/predictions`, payload);
+  const predict = (id: string, payload: unknown) => postJson(ctx, `/v1/models/${id}/predictions`, payload);
 
   it('probabilities equal sigmoid(W2·tanh(W1·x′ + b1) + b2) with x′ normalised as stored; labels are class names', async () => {
     const samples = [
@@ -339,7 +272,7 @@ describe('POST /v1/models/:id/predictions', () => {
       b1: [[0], [0.5], [0]],
     };
     const normalization = { kind: 'minmax', min: [0, 10], max: [4, 20] };
-    const model = await storeModel({
+    const model = await storeModel(ctx, {
       features: Array.from({ length: 6 }, (_, i) => [i % 4, 10 + i]),
       labels: [1, 2, 10, 1, 2, 10],
       layers,
@@ -387,7 +320,7 @@ describe('POST /v1/models/:id/predictions', () => {
       W2: [[2, -1, 0.5]],
       b2: [[10]],
     };
-    const model = await storeModel({
+    const model = await storeModel(ctx, {
       features: Array.from({ length: 6 }, (_, i) => [i, 2 * i]),
       labels: [0.5, 1.5, 2.25, 3.1, 4.7, 5.9],
       layers,
@@ -417,7 +350,7 @@ describe('POST /v1/models/:id/predictions', () => {
 
   it('finite inputs whose output overflows are a clear 422, not a 500', async () => {
     const layers: LayerSpec[] = [{ units: 1, activation: 'linear' }];
-    const model = await storeModel({
+    const model = await storeModel(ctx, {
       features: Array.from({ length: 4 }, (_, i) => [i, i * i]),
       labels: [0.5, 1.5, 2.5, 3.7],
       layers,

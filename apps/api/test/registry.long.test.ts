@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerProcess } from '../../worker/test/processes.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError } from './support.ts';
-import { createdId, startTestWorker, type TrainedModel, trainModel } from './trained.ts';
+import { createdId, expectError } from './support.ts';
+import { startTestWorker, type TrainedModel, trainModel } from './trained.ts';
 
 let ctx: ApiContext;
 let worker: WorkerProcess;

@@ -1,12 +1,51 @@
 /**
- * Assertions shared by the hardening tests: the error shape, and a fingerprint of everything a
- * request could change (every table's rows, the queue's jobs) to prove a refused request changed
- * nothing.
+ * Shared by the API's tests: POSTing JSON and creating rows, the error shape, and a fingerprint
+ * of everything a request could change (every table's rows, the queue's jobs) to prove a refused
+ * request changed nothing.
  */
 import { ErrorBody } from '@backprop/contracts';
 import type { Db } from '@backprop/db';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
+import type { ApiContext } from './context.ts';
+
+/** POSTs `payload` as JSON as the context's tenant; a string is sent as is (JSON.stringify cannot write every body). */
+export function postJson(
+  ctx: ApiContext,
+  url: string,
+  payload: unknown,
+  headers: Record<string, string> = {},
+) {
+  return ctx.app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+}
+
+/** POSTs and expects `status` (201 Created, or 202 for a job); returns the new row's id. */
+export async function createdId(
+  ctx: ApiContext,
+  url: string,
+  payload: unknown,
+  status = 201,
+): Promise<string> {
+  const res = await postJson(ctx, url, payload);
+  expect(res.statusCode, res.body).toBe(status);
+  return res.json().id;
+}
+
+/** A dataset of 4 one-feature samples and a network of one sigmoid unit: what the smallest job needs. */
+export async function smallestJobInputs(ctx: ApiContext): Promise<{ datasetId: string; networkId: string }> {
+  return {
+    datasetId: await createdId(ctx, '/v1/datasets', { features: [[0], [1], [2], [3]], labels: [0, 1, 0, 1] }),
+    networkId: await createdId(ctx, '/v1/networks', {
+      inputSize: 1,
+      layers: [{ units: 1, activation: 'sigmoid' }],
+    }),
+  };
+}
 
 export const ERROR_KEYS = ['statusCode', 'code', 'error', 'message', 'details'];
 

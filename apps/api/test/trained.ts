@@ -16,12 +16,6 @@ export function startTestWorker(ctx: ApiContext): WorkerProcess {
   });
 }
 
-export async function createdId(ctx: ApiContext, url: string, payload: unknown): Promise<string> {
-  const res = await ctx.app.inject({ method: 'POST', url, payload: payload as object });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json().id;
-}
-
 export interface TrainedModel {
   jobId: string;
   modelId: string;

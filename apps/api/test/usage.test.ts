@@ -1,9 +1,9 @@
 /** GET /v1/usage: the tenant's consumption, remaining quota, the limits and the rate limit window. */
 import { LIMIT_NAMES } from '@backprop/contracts';
-import { claimJob, completeJob, storedModelBytes } from '@backprop/db';
+import { storedModelBytes } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeByHand } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -25,6 +25,11 @@ const asTenant =
       headers: { authorization: `Bearer ${apiKey}` },
       ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
     });
+
+const LAYERS = [
+  { units: 4, activation: 'tanh' },
+  { units: 1, activation: 'sigmoid' },
+];
 
 describe('GET /v1/usage', () => {
   it('starts at zero and lists every limit by the name errors give it', async () => {
@@ -74,13 +79,7 @@ describe('GET /v1/usage', () => {
     expect(dataset.statusCode).toBe(201);
     const datasetBytes = dataset.json().byteSize;
     expect(datasetBytes).toBe(3 * 2 * 1 + 3 * 8); // small integer features as bytes, float64 labels
-    const network = await api('/v1/networks', 'POST', {
-      inputSize: 2,
-      layers: [
-        { units: 4, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-    });
+    const network = await api('/v1/networks', 'POST', { inputSize: 2, layers: LAYERS });
     // nn's binary network format: a header, 16 bytes per layer, 8 per parameter
     const modelBytes = storedModelBytes(2, network.json().parameterCount);
     const job = () =>
@@ -92,33 +91,7 @@ describe('GET /v1/usage', () => {
     const [first, second, third] = [await job(), await job(), await job()];
     expect([first.statusCode, second.statusCode, third.statusCode]).toEqual([202, 202, 202]);
 
-    const claimed = await claimJob(ctx.database.db, {
-      jobId: first.json().id,
-      workerId: 't',
-      leaseMs: 60_000,
-    });
-    await completeJob(ctx.database.db, {
-      jobId: first.json().id,
-      attempt: claimed!.attempt,
-      iteration: 10,
-      cost: 0.5,
-      costs: Float64Array.of(0.7, 0.5),
-      model: {
-        inputSize: 2,
-        layers: [
-          { units: 4, activation: 'tanh' },
-          { units: 1, activation: 'sigmoid' },
-        ],
-        task: 'binary',
-        classes: [0, 1],
-        parameters: networkBytes(2, [
-          { units: 4, activation: 'tanh' },
-          { units: 1, activation: 'sigmoid' },
-        ]),
-        normalization: { kind: 'none' },
-        metrics: { finalCost: 0.5, iterations: 10 },
-      },
-    });
+    await completeByHand(ctx.database.db, first.json().id, { inputSize: 2, layers: LAYERS });
     expect((await api(`/v1/jobs/${second.json().id}/cancel`, 'POST')).statusCode).toBe(200);
 
     const usage = (await api('/v1/usage')).json();

@@ -4,26 +4,16 @@
  * is refused with a 400 naming the field, or stored and used correctly: never a 500, never NaN.
  */
 import type { Prisma } from '@backprop/db';
-import { claimJob, completeJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeModel } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
-import { expectError, fingerprint } from './support.ts';
+import { expectError, fingerprint, postJson } from './support.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
   ctx = await createApiContext();
 });
 afterAll(async () => ctx?.close());
-
-function postJson(url: string, body: unknown) {
-  return ctx.app.inject({
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/json' },
-    payload: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
 
 function postCsv(csv: string, query = '') {
   return ctx.app.inject({
@@ -57,16 +47,22 @@ describe('strings that storage cannot keep as sent', () => {
   for (const { what, bad } of cases) {
     it(`${what} in a network name is a 400 naming body.name`, async () => {
       await refusedNaming('body.name', () =>
-        postJson('/v1/networks', { name: bad, inputSize: 1, layers: [{ units: 1, activation: 'sigmoid' }] }),
+        postJson(ctx, '/v1/networks', {
+          name: bad,
+          inputSize: 1,
+          layers: [{ units: 1, activation: 'sigmoid' }],
+        }),
       );
     });
 
     it(`${what} in a JSON dataset's name, label or feature name is a 400 naming the field`, async () => {
       const base = { features: [[1], [2]], labels: ['a', 'b'] };
-      await refusedNaming('body.name', () => postJson('/v1/datasets', { ...base, name: bad }));
-      await refusedNaming('body.labels.1', () => postJson('/v1/datasets', { ...base, labels: ['a', bad] }));
+      await refusedNaming('body.name', () => postJson(ctx, '/v1/datasets', { ...base, name: bad }));
+      await refusedNaming('body.labels.1', () =>
+        postJson(ctx, '/v1/datasets', { ...base, labels: ['a', bad] }),
+      );
       await refusedNaming('body.featureNames.0', () =>
-        postJson('/v1/datasets', { ...base, featureNames: [bad] }),
+        postJson(ctx, '/v1/datasets', { ...base, featureNames: [bad] }),
       );
     });
   }
@@ -88,7 +84,7 @@ describe('strings that storage cannot keep as sent', () => {
 
   it('other control characters, tabs and emoji are stored and read back exactly', async () => {
     const name = 'tab\there \u0001 \u{1F600} é';
-    const res = await postJson('/v1/datasets', {
+    const res = await postJson(ctx, '/v1/datasets', {
       name,
       features: [[1], [2]],
       labels: ['\u{1F431}', 'b\u0007'],
@@ -119,13 +115,13 @@ describe('large finite numbers', () => {
   });
 
   it('a JSON dataset with ±1.7e308 gets finite statistics (max − min overflows)', async () => {
-    const res = await postJson('/v1/datasets', { features: [[1.7e308], [-1.7e308]], labels: [0, 1] });
+    const res = await postJson(ctx, '/v1/datasets', { features: [[1.7e308], [-1.7e308]], labels: [0, 1] });
     expect(res.statusCode, res.body).toBe(201);
     expect(statsOf(res)).toEqual([{ name: 'x1', mean: 0, std: 1.7e308, min: -1.7e308, max: 1.7e308 }]);
   });
 
   it('a constant column has std 0 and its value as the mean, exactly (no rounding noise)', async () => {
-    const res = await postJson('/v1/datasets', {
+    const res = await postJson(ctx, '/v1/datasets', {
       features: [
         [1e300, 0.1],
         [1e300, 0.1],
@@ -144,7 +140,7 @@ describe('large finite numbers', () => {
 
   it('ordinary columns keep bit-exact statistics (sum / n, then the root of the mean square)', async () => {
     const values = [0.1, 0.7, 1e-3, 123.456, -9.87, 3.3];
-    const res = await postJson('/v1/datasets', {
+    const res = await postJson(ctx, '/v1/datasets', {
       features: values.map((v) => [v]),
       labels: [0, 1, 0, 1, 0, 1],
     });
@@ -158,45 +154,20 @@ describe('large finite numbers', () => {
 describe('predictions with extreme normalisation statistics', () => {
   /** A 1 → 1 linear model (W = 1, b = 0): the prediction is the normalised input itself. */
   async function identityModel(normalization: Prisma.InputJsonObject, normalize: 'standard' | 'minmax') {
-    const created = async (url: string, body: unknown, status: number) => {
-      const res = await postJson(url, body);
-      expect(res.statusCode, res.body).toBe(status);
-      return res.json().id as string;
-    };
-    const layers = [{ units: 1, activation: 'linear' }];
-    const datasetId = await created(
-      '/v1/datasets',
-      { features: [[0], [1], [2]], labels: [0.5, 1.5, 2.5] },
-      201,
-    );
-    const networkId = await created('/v1/networks', { inputSize: 1, layers }, 201);
-    const jobId = await created(
-      '/v1/jobs',
-      { datasetId, networkId, training: { learningRate: 0.1, iterations: 1, normalize } },
-      202,
-    );
-    const claimed = await claimJob(ctx.database.db, { jobId, workerId: 'values-test', leaseMs: 60_000 });
-    const done = await completeJob(ctx.database.db, {
-      jobId,
-      attempt: claimed!.attempt,
-      iteration: 1,
-      cost: 0.1,
-      costs: Float64Array.of(0.2, 0.1),
-      model: {
-        inputSize: 1,
-        layers,
-        task: 'regression',
-        classes: null,
-        parameters: networkBytes(1, layers, { W1: [[1]], b1: [[0]] }),
-        normalization,
-        metrics: { finalCost: 0.1, iterations: 1 },
-      },
+    const { modelId } = await storeModel(ctx, {
+      features: [[0], [1], [2]],
+      labels: [0.5, 1.5, 2.5],
+      layers: [{ units: 1, activation: 'linear' }],
+      parameters: { W1: [[1]], b1: [[0]] },
+      task: 'regression',
+      normalization,
+      normalize,
     });
-    return done!.modelId;
+    return modelId;
   }
 
   async function predict(modelId: string, samples: number[][]) {
-    const res = await postJson(`/v1/models/${modelId}/predictions`, { samples });
+    const res = await postJson(ctx, `/v1/models/${modelId}/predictions`, { samples });
     expect(res.statusCode, res.body).toBe(200);
     return (res.json() as { predictions: { value: number }[] }).predictions.map((p) => p.value);
   }
@@ -223,7 +194,7 @@ describe('predictions with extreme normalisation statistics', () => {
 
   it('an input whose normalised value overflows is a 422 naming the sample, not NaN', async () => {
     const id = await identityModel({ kind: 'standard', mean: [0], std: [1e-300] }, 'standard');
-    const res = await postJson(`/v1/models/${id}/predictions`, { samples: [[1], [1e300]] });
+    const res = await postJson(ctx, `/v1/models/${id}/predictions`, { samples: [[1], [1e300]] });
     const body = expectError(res, 422, 'BP_ERR_BAD_DATA');
     expect(body.message).toContain('samples.1');
   });

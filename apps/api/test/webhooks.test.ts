@@ -7,11 +7,11 @@
  * (apps/worker/test/webhooks.long.test.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { cancelJob, claimJob, completeJob, failJob } from '@backprop/db';
+import { cancelJob, failJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimByHand, completeByHand } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { networkBytes } from './network-bytes.ts';
-import { expectError } from './support.ts';
+import { createdId, expectError, smallestJobInputs } from './support.ts';
 
 /** A public address literal: registration needs no DNS, and nothing here ever calls it. */
 const PUBLIC_URL = 'http://93.184.216.34/hooks/backprop';
@@ -211,29 +211,16 @@ describe('the outbox: deliveries written with the terminal transition', () => {
   let datasetId: string;
   let networkId: string;
   beforeAll(async () => {
-    const dataset = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/datasets',
-      payload: { features: [[0], [1], [2], [3]], labels: [0, 1, 0, 1] },
-    });
-    datasetId = dataset.json().id;
-    const network = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/networks',
-      payload: { inputSize: 1, layers: [{ units: 1, activation: 'sigmoid' }] },
-    });
-    networkId = network.json().id;
+    ({ datasetId, networkId } = await smallestJobInputs(ctx));
   });
 
-  async function newJob(): Promise<string> {
-    const res = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/jobs',
-      payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 10 } },
-    });
-    expect(res.statusCode, res.body).toBe(202);
-    return res.json().id;
-  }
+  const newJob = () =>
+    createdId(
+      ctx,
+      '/v1/jobs',
+      { datasetId, networkId, training: { learningRate: 0.1, iterations: 10 } },
+      202,
+    );
 
   it('a cancel through the API writes one pending delivery per subscribed endpoint, listed in its log', async () => {
     await clearEndpoints();
@@ -271,39 +258,25 @@ describe('the outbox: deliveries written with the terminal transition', () => {
     await clearEndpoints();
     const endpoint = (await register({ url: PUBLIC_URL, events: ['job.succeeded'] })).json();
     const jobId = await newJob();
-    const claim = await claimJob(ctx.database.db, { jobId, workerId: 'test', leaseMs: 60_000 });
-    const layers = [{ units: 1, activation: 'sigmoid' as const }];
-    const done = await completeJob(ctx.database.db, {
-      jobId,
-      attempt: claim!.attempt,
-      iteration: 10,
-      cost: 0.5,
-      costs: Float64Array.of(0.7, 0.5),
-      model: {
-        inputSize: 1,
-        layers,
-        task: 'binary',
-        classes: [0, 1],
-        parameters: networkBytes(1, layers, 0.1),
-        normalization: { kind: 'none' },
-        metrics: { finalCost: 0.5, iterations: 10 },
-      },
+    const modelId = await completeByHand(ctx.database.db, jobId, {
+      inputSize: 1,
+      layers: [{ units: 1, activation: 'sigmoid' }],
+      parameters: 0.1,
     });
-    expect(done).not.toBeNull();
     const rows = await ctx.database.db.webhookDelivery.findMany({ where: { jobId } });
     expect(rows.map((r) => [r.endpointId, r.event, r.status])).toEqual([
       [endpoint.id, 'job.succeeded', 'pending'],
     ]);
-    expect(rows[0]!.data).toEqual({ jobId, status: 'succeeded', modelId: done!.modelId });
+    expect(rows[0]!.data).toEqual({ jobId, status: 'succeeded', modelId });
   });
 
   it('a failure carries the error; replaying the transition adds nothing; endpoints registered later get nothing', async () => {
     await clearEndpoints();
     const endpoint = (await register({ url: PUBLIC_URL, events: ['job.failed'] })).json();
     const jobId = await newJob();
-    const claim = await claimJob(ctx.database.db, { jobId, workerId: 'test', leaseMs: 60_000 });
+    const claim = await claimByHand(ctx.database.db, jobId);
     const failure = { code: 'BP_ERR_DIVERGED', message: 'the cost became NaN' };
-    expect(await failJob(ctx.database.db, { jobId, attempt: claim!.attempt, ...failure })).toBe(true);
+    expect(await failJob(ctx.database.db, { jobId, attempt: claim.attempt, ...failure })).toBe(true);
     // The reconciler or BullMQ's handler failing it again, and a late cancel: no second delivery.
     expect(await failJob(ctx.database.db, { jobId, ...failure })).toBe(false);
     expect((await cancelJob(ctx.database.db, ctx.tenantId, jobId)).outcome).toBe('already_terminal');
