@@ -3,7 +3,7 @@ import { getDatasetWithValues } from '@backprop/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext, planarCsv } from './context.ts';
-import { expectError } from './support.ts';
+import { expectError, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
 /** Small limits, to hit every one of them with small requests. */
@@ -23,8 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([ctx?.close(), tight?.close()]);
 });
-
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 function postCsv(csv: string | Buffer | Readable, query = '', c: ApiContext = ctx) {
   return c.app.inject({

@@ -141,22 +141,18 @@ describe('DELETE /v1/jobs/:id', () => {
 
   it("frees the job's Idempotency-Key: the same key then creates a new job", async () => {
     const [datasetId, networkId] = [await dataset(own), await network(own)];
-    const key = { 'idempotency-key': 'delete-frees-key' };
-    const first = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/jobs',
-      headers: key,
-      payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 5 } },
-    });
+    const postWithKey = () =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        headers: { 'idempotency-key': 'delete-frees-key' },
+        payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 5 } },
+      });
+    const first = await postWithKey();
     expect(first.statusCode).toBe(202);
     await own('POST', `/v1/jobs/${first.json().id}/cancel`);
     expect((await own('DELETE', `/v1/jobs/${first.json().id}`)).statusCode).toBe(204);
-    const again = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/jobs',
-      headers: key,
-      payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 5 } },
-    });
+    const again = await postWithKey();
     expect(again.statusCode).toBe(202);
     expect(again.json().id).not.toBe(first.json().id);
   });

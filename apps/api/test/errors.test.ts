@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { ERRORS, ErrorBody } from '@backprop/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError } from './support.ts';
+import { expectError, postBody } from './support.ts';
 
 interface RawResponse {
   status: number;
@@ -148,26 +148,11 @@ describe('refusals made before any route runs are in the catalog shape', () => {
   });
 
   it('413, 415 and malformed JSON from the body parsers', async () => {
-    const big = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/networks',
-      headers: { 'content-type': 'application/json' },
-      payload: `{"name":"${'a'.repeat(2000)}"}`,
-    });
+    const big = await postBody(ctx, '/v1/networks', 'application/json', `{"name":"${'a'.repeat(2000)}"}`);
     expectError(big, 413, 'BP_ERR_PAYLOAD_TOO_LARGE');
-    const xml = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/networks',
-      headers: { 'content-type': 'application/xml' },
-      payload: '<a/>',
-    });
+    const xml = await postBody(ctx, '/v1/networks', 'application/xml', '<a/>');
     expectError(xml, 415, 'BP_ERR_UNSUPPORTED_MEDIA_TYPE');
-    const malformed = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/networks',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"name":',
-    });
+    const malformed = await postBody(ctx, '/v1/networks', 'application/json', '{"name":');
     expectError(malformed, 400, 'BP_ERR_VALIDATION');
   });
 });

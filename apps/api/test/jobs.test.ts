@@ -9,13 +9,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimByHand } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
-import { createdId, expectError, postJson } from './support.ts';
+import { createdId, expectError, postJson, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
 let connection: Redis;
 let queue: Queue;
-
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 /** 10 samples, 2 features, labels 0/1. */
 let binaryId: string;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError } from './support.ts';
+import { expectError, postBody, postJson, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
 /** Small limits: 3 layers, 10 units per layer, 100 parameters, 8 inputs, 400-byte bodies. */
@@ -21,16 +21,7 @@ afterAll(async () => {
   await Promise.all([ctx?.close(), tight?.close()]);
 });
 
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
-
-function postNetwork(body: unknown, c: ApiContext = ctx) {
-  return c.app.inject({
-    method: 'POST',
-    url: '/v1/networks',
-    headers: { 'content-type': 'application/json' },
-    payload: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
+const postNetwork = (body: unknown, c: ApiContext = ctx) => postJson(c, '/v1/networks', body);
 
 /** A rejected create stores no network. */
 async function rejected(c: ApiContext, body: unknown) {
@@ -283,18 +274,10 @@ describe('POST /v1/networks', () => {
     expect(expectError(await rejected(ctx, '{"inputSize": 2,'), 400, 'BP_ERR_VALIDATION').message).toContain(
       'not valid JSON',
     );
-    const form = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/networks',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'inputSize=2',
-    });
+    const form = await postBody(ctx, '/v1/networks', 'application/x-www-form-urlencoded', 'inputSize=2');
     expectError(form, 415, 'BP_ERR_UNSUPPORTED_MEDIA_TYPE');
-    const truncated = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/networks',
-      headers: { 'content-type': 'application/json', 'content-length': '100' },
-      payload: '{"inputSize":1}',
+    const truncated = await postBody(ctx, '/v1/networks', 'application/json', '{"inputSize":1}', {
+      'content-length': '100',
     });
     expect(expectError(truncated, 400, 'BP_ERR_VALIDATION').message).toContain('Content-Length');
   });

@@ -7,18 +7,14 @@ import { PlannedTraining } from '@backprop/contracts';
 import { OPTIMIZER_DEFAULTS } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError } from './support.ts';
+import { createdId, expectError, postJson } from './support.ts';
 
 let ctx: ApiContext;
 let datasetId: string;
 let networkId: string;
 
-async function post(url: string, payload: unknown) {
-  return ctx.app.inject({ method: 'POST', url, payload: payload as object });
-}
-
 async function createJob(training: Record<string, unknown>) {
-  return post('/v1/jobs', { datasetId, networkId, training });
+  return postJson(ctx, '/v1/jobs', { datasetId, networkId, training });
 }
 
 async function accepted(training: Record<string, unknown>) {
@@ -29,21 +25,17 @@ async function accepted(training: Record<string, unknown>) {
 
 beforeAll(async () => {
   ctx = await createApiContext({ LIMIT_TENANT_ACTIVE_JOBS: '1000' });
-  const dataset = await post('/v1/datasets', {
+  datasetId = await createdId(ctx, '/v1/datasets', {
     features: Array.from({ length: 10 }, (_, i) => [i, (i * 7) % 5]),
     labels: [0, 1, 0, 1, 0, 1, 0, 1, 0, 1],
   });
-  expect(dataset.statusCode, dataset.body).toBe(201);
-  datasetId = dataset.json().id;
-  const network = await post('/v1/networks', {
+  networkId = await createdId(ctx, '/v1/networks', {
     inputSize: 2,
     layers: [
       { units: 3, activation: 'tanh' },
       { units: 1, activation: 'sigmoid' },
     ],
   });
-  expect(network.statusCode, network.body).toBe(201);
-  networkId = network.json().id;
 });
 
 afterAll(async () => {

@@ -8,20 +8,11 @@ import { PlannedTraining, type Training } from '@backprop/contracts';
 import { Network, train } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
-import { expectError } from './support.ts';
+import { createdId, expectError, postJson } from './support.ts';
 
 let ctx: ApiContext;
 let networkId: string;
 const datasets = new Map<number, { id: string; X: number[][]; Y: number[][] }>();
-
-async function post(url: string, payload: unknown) {
-  return ctx.app.inject({
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/json' },
-    payload: JSON.stringify(payload),
-  });
-}
 
 /** A binary dataset of m samples, stored through the API, and the same data as nn's X and Y. */
 async function dataset(m: number) {
@@ -29,10 +20,8 @@ async function dataset(m: number) {
   if (known) return known;
   const features = Array.from({ length: m }, (_, i) => [i, (i * 7) % 5]);
   const labels = Array.from({ length: m }, (_, i) => i % 2);
-  const res = await post('/v1/datasets', { features, labels, task: 'binary' });
-  expect(res.statusCode, res.body).toBe(201);
   const made = {
-    id: res.json().id,
+    id: await createdId(ctx, '/v1/datasets', { features, labels, task: 'binary' }),
     X: [features.map((r) => r[0]!), features.map((r) => r[1]!)],
     Y: [labels],
   };
@@ -62,7 +51,7 @@ function nnRun(X: number[][], Y: number[][], t: Training & { seed: number; costE
 
 beforeAll(async () => {
   ctx = await createApiContext({ LIMIT_TRAINING_WORK: '100000', LIMIT_TENANT_ACTIVE_JOBS: '1000' });
-  const res = await post('/v1/networks', {
+  networkId = await createdId(ctx, '/v1/networks', {
     name: 'small',
     inputSize: 2,
     layers: [
@@ -70,8 +59,6 @@ beforeAll(async () => {
       { units: 1, activation: 'sigmoid' },
     ],
   });
-  expect(res.statusCode, res.body).toBe(201);
-  networkId = res.json().id;
 });
 
 afterAll(async () => {
@@ -105,7 +92,7 @@ describe('a job reports the updates nn makes', () => {
   for (const [name, m, training] of cases) {
     it(name, async () => {
       const data = await dataset(m);
-      const res = await post('/v1/jobs', {
+      const res = await postJson(ctx, '/v1/jobs', {
         datasetId: data.id,
         networkId,
         training: { learningRate: 0.1, normalize: 'none', ...training },
@@ -172,7 +159,7 @@ describe('the training-work limit counts the samples nn trains on', () => {
 
   it('a split that holds out no sample is a 422 naming training.validationSplit', async () => {
     const data = await dataset(10);
-    const res = await post('/v1/jobs', {
+    const res = await postJson(ctx, '/v1/jobs', {
       datasetId: data.id,
       networkId,
       training: { learningRate: 0.1, iterations: 3, validationSplit: 0.04 },

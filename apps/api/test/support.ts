@@ -9,19 +9,31 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import type { ApiContext } from './context.ts';
 
-/** POSTs `payload` as JSON as the context's tenant; a string is sent as is (JSON.stringify cannot write every body). */
+/** POSTs `body` as is, with this Content-Type and any further headers, as the context's tenant. */
+export function postBody(
+  ctx: ApiContext,
+  url: string,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+) {
+  return ctx.app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': contentType, ...headers },
+    payload: body,
+  });
+}
+
+/** POSTs `payload` as JSON; a string is sent as is (JSON.stringify cannot write every body). */
 export function postJson(
   ctx: ApiContext,
   url: string,
   payload: unknown,
   headers: Record<string, string> = {},
 ) {
-  return ctx.app.inject({
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/json', ...headers },
-    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-  });
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  return postBody(ctx, url, 'application/json', body, headers);
 }
 
 /** POSTs and expects `status` (201 Created, or 202 for a job); returns the new row's id. */
@@ -36,7 +48,7 @@ export async function createdId(
   return res.json().id;
 }
 
-/** A dataset of 4 one-feature samples and a network of one sigmoid unit: what the smallest job needs. */
+/** A dataset of 4 one-feature samples and a network of one sigmoid unit: the smallest job's inputs. */
 export async function smallestJobInputs(ctx: ApiContext): Promise<{ datasetId: string; networkId: string }> {
   return {
     datasetId: await createdId(ctx, '/v1/datasets', { features: [[0], [1], [2], [3]], labels: [0, 1, 0, 1] }),
