@@ -81,6 +81,15 @@ const startJob = async (api: Api, datasetId: string, networkId: string) => {
   return res.json().id as string;
 };
 
+/** POST /v1/jobs with an Idempotency-Key, as a client that may retry it. */
+const postJobWithKey = (key: string, datasetId: string, networkId: string) =>
+  ctx.app.inject({
+    method: 'POST',
+    url: '/v1/jobs',
+    headers: { 'idempotency-key': key },
+    payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 5 } },
+  });
+
 /** What a worker does: claim the job, then succeed with a model (13 parameters: 2-3-1). */
 const succeed = (jobId: string) =>
   completeByHand(ctx.database.db, jobId, { inputSize: 2, layers: LAYERS, parameters: 0.1 });
@@ -141,13 +150,7 @@ describe('DELETE /v1/jobs/:id', () => {
 
   it("frees the job's Idempotency-Key: the same key then creates a new job", async () => {
     const [datasetId, networkId] = [await dataset(own), await network(own)];
-    const postWithKey = () =>
-      ctx.app.inject({
-        method: 'POST',
-        url: '/v1/jobs',
-        headers: { 'idempotency-key': 'delete-frees-key' },
-        payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 5 } },
-      });
+    const postWithKey = () => postJobWithKey('delete-frees-key', datasetId, networkId);
     const first = await postWithKey();
     expect(first.statusCode).toBe(202);
     await own('POST', `/v1/jobs/${first.json().id}/cancel`);
@@ -273,13 +276,7 @@ describe('DELETE /v1/datasets/:id', () => {
 
   it('a retried POST with the Idempotency-Key of a job created before the delete still returns that job', async () => {
     const [datasetId, networkId] = [await dataset(own), await network(own)];
-    const post = () =>
-      ctx.app.inject({
-        method: 'POST',
-        url: '/v1/jobs',
-        headers: { 'idempotency-key': 'before-the-delete' },
-        payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 5 } },
-      });
+    const post = () => postJobWithKey('before-the-delete', datasetId, networkId);
     const first = await post();
     expect(first.statusCode).toBe(202);
     await own('POST', `/v1/jobs/${first.json().id}/cancel`);
