@@ -52,9 +52,9 @@ export interface ModelByHand {
 
 const defaultClasses = (task: Task) => (task === 'regression' ? null : [0, 1]);
 
-/** Claims the job as worker `workerId` would, asserting the claim succeeded. */
-export async function claimByHand(db: Db, jobId: string, workerId = 'test') {
-  const claimed = await claimJob(db, { jobId, workerId, leaseMs: 60_000 });
+/** Claims the job as a worker would, asserting the claim succeeded. */
+export async function claimByHand(db: Db, jobId: string) {
+  const claimed = await claimJob(db, { jobId, workerId: 'test', leaseMs: 60_000 });
   assert.isNotNull(claimed, `claim of job ${jobId}`);
   return claimed;
 }
