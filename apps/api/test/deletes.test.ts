@@ -68,12 +68,11 @@ const LAYERS = [
   { units: 1, activation: 'sigmoid' },
 ];
 const network = (api: Api) => created(api, '/v1/networks', { inputSize: 2, layers: LAYERS });
-const job = (api: Api, datasetId: string, networkId: string, headers: Record<string, string> = {}) =>
+const job = (api: Api, datasetId: string, networkId: string) =>
   api('POST', '/v1/jobs', {
     datasetId,
     networkId,
     training: { learningRate: 0.1, iterations: 5, costEvery: 1, normalize: 'none' },
-    ...headers,
   });
 const startJob = async (api: Api, datasetId: string, networkId: string) => {
   const res = await job(api, datasetId, networkId);

