@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { CANCEL_CHANNEL, TRAINING_QUEUE, trainingJobOptions } from '@backprop/contracts';
-import { createDb, type Db, isDatabaseUnavailable } from '@backprop/db';
+import { assertMigrated, createDb, type Db, isDatabaseUnavailable } from '@backprop/db';
 import { DelayedError, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
@@ -348,7 +348,7 @@ async function waitForRedis(redis: Redis, log: Logger): Promise<void> {
  */
 async function checkPostgres(db: Db, log: Logger): Promise<void> {
   try {
-    await db.$queryRaw`SELECT 1 FROM "TrainingJob" LIMIT 1`;
+    await assertMigrated(db);
   } catch (err) {
     if (isDatabaseUnavailable(err)) {
       log.warn({ err: errorText(err) }, 'postgres unreachable at startup; jobs wait until it answers');

@@ -62,6 +62,7 @@ export {
   type Tenant,
   type TrainingJob,
 } from './generated/prisma/client.ts';
+export { assertMigrated, pingDatabase } from './health.ts';
 export type { DbOrTx } from './internal.ts';
 export {
   type CancelJobResult,

@@ -1,4 +1,5 @@
 /** Liveness and readiness. Readiness checks the two things a request needs: Postgres and Redis. */
+import { pingDatabase } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -55,7 +56,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { db, redis: connection } = app.deps;
       const [postgres, redis] = await Promise.all([
-        withTimeout(db.$queryRaw`SELECT 1`, CHECK_TIMEOUT_MS).then(
+        withTimeout(pingDatabase(db), CHECK_TIMEOUT_MS).then(
           () => true,
           (err) => {
             request.log.warn({ err }, 'readiness: postgres unreachable');
