@@ -19,7 +19,7 @@ import {
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.ts';
+import { createApi } from '../src/api.ts';
 import { claimByHand, completeByHand } from './by-hand.ts';
 import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint } from './support.ts';
@@ -189,7 +189,7 @@ describe('DELETE /v1/models/:id', () => {
     const modelId = await succeed(jobId);
     const predict = () => own('POST', `/v1/models/${modelId}/predictions`, { samples: [[1, 2]] });
     expect((await predict()).statusCode).toBe(200);
-    const other = await buildApp(ctx.app.deps);
+    const other = await createApi(ctx.env, { db: ctx.database.db });
     try {
       const res = await other.inject({
         method: 'DELETE',
@@ -343,7 +343,7 @@ describe('a large dataset delete does not read the values back into the API proc
       },
     });
     const db: Db = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
-    const app = await buildApp({ ...ctx.app.deps, db });
+    const app = await createApi(ctx.env, { db });
     const received = () => sockets.reduce((sum, s) => sum + s.bytesRead, 0);
     return {
       app,

@@ -11,8 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobEventPublisher } from '../../worker/src/events.ts';
-import { buildApp } from '../src/app.ts';
-import { createTrainingQueue } from '../src/queue.ts';
+import { createApi } from '../src/api.ts';
 import { type ApiContext, createApiContext } from './context.ts';
 import { openSse, type SseMessage } from './sse.ts';
 import { createdId, smallestJobInputs } from './support.ts';
@@ -22,7 +21,6 @@ const MAX_STREAMS = 3;
 
 let ctx: ApiContext;
 let second: FastifyInstance;
-let closeSecond: () => Promise<void>;
 let base: string;
 let secondBase: string;
 let publisher: JobEventPublisher;
@@ -86,24 +84,18 @@ beforeAll(async () => {
     logStream: { write: (line: string) => logLines.push(line) },
   });
   // LOG_LEVEL is silent in the context; this app logs its requests for the redaction check.
-  const queue = createTrainingQueue(ctx.env.REDIS_URL, 1, ctx.prefix);
-  second = await buildApp({
-    env: { ...ctx.env, LOG_LEVEL: 'info' },
-    db: ctx.database.db,
-    queue: queue.queue,
-    redis: queue.redis,
-    logStream: new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    }),
-  });
-  closeSecond = async () => {
-    await second.close();
-    await queue.queue.close();
-    queue.redis.disconnect();
-  };
+  second = await createApi(
+    { ...ctx.env, LOG_LEVEL: 'info' },
+    {
+      db: ctx.database.db,
+      logStream: new Writable({
+        write(chunk, _encoding, done) {
+          logLines.push(String(chunk));
+          done();
+        },
+      }),
+    },
+  );
   base = await listen(ctx.app);
   secondBase = await listen(second);
   publisher = new JobEventPublisher(
@@ -116,7 +108,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await closeSecond?.();
+  await second?.close();
   await ctx?.close();
 });
 

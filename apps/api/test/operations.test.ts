@@ -2,8 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.ts';
-import { createTrainingQueue } from '../src/queue.ts';
+import { createApi } from '../src/api.ts';
 import { type ApiContext, createApiContext } from './context.ts';
 import { expectError } from './support.ts';
 
@@ -48,22 +47,15 @@ describe('health', () => {
 describe('Redis unreachable', () => {
   // The same app and database, but a queue whose Redis does not answer (nothing listens on port 1).
   let app: FastifyInstance;
-  let close: () => Promise<void>;
   beforeAll(async () => {
-    const { queue, redis } = createTrainingQueue(
-      'redis://127.0.0.1:1',
-      1,
-      `bp-test-${randomBytes(6).toString('hex')}`,
-    );
-    queue.on('error', () => undefined);
-    app = await buildApp({ env: ctx.env, db: ctx.database.db, queue, redis });
-    close = async () => {
-      await app.close();
-      redis.disconnect();
-      await Promise.race([queue.close(), new Promise((r) => setTimeout(r, 1000))]);
+    const unreachable = {
+      ...ctx.env,
+      REDIS_URL: 'redis://127.0.0.1:1',
+      QUEUE_PREFIX: `bp-test-${randomBytes(6).toString('hex')}`,
     };
+    app = await createApi(unreachable, { db: ctx.database.db });
   });
-  afterAll(async () => close?.());
+  afterAll(async () => app?.close());
 
   it('/readyz is 503 naming the failed check; /healthz stays 200', async () => {
     const res = await app.inject({ method: 'GET', url: '/readyz' });

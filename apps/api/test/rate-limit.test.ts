@@ -7,8 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.ts';
-import { createTrainingQueue } from '../src/queue.ts';
+import { createApi } from '../src/api.ts';
 import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint, UNKNOWN_ID } from './support.ts';
 
@@ -137,9 +136,8 @@ describe('per API key', () => {
 
   it('is shared by API processes through Redis: a second app sees the same count', async () => {
     const { apiKey } = await ctx.createTenantKey('two-processes');
-    const { queue, redis } = createTrainingQueue(ctx.env.REDIS_URL, 1, ctx.prefix);
-    await queue.waitUntilReady();
-    const second: FastifyInstance = await buildApp({ env: ctx.env, db: ctx.database.db, queue, redis });
+    const second: FastifyInstance = await createApi(ctx.env, { db: ctx.database.db });
+    await second.deps.queue.waitUntilReady();
     try {
       const headers = { authorization: `Bearer ${apiKey}` };
       for (let i = 0; i < PER_KEY; i++) {
@@ -152,8 +150,6 @@ describe('per API key', () => {
       expect((await ctx.anonymous({ method: 'GET', url: '/v1/networks', headers })).statusCode).toBe(429);
     } finally {
       await second.close();
-      await queue.close();
-      redis.disconnect();
     }
   });
 
@@ -279,13 +275,12 @@ describe('per client address, for failed authentication', () => {
 
 describe('Redis unreachable', () => {
   it('lets requests through (fail open) instead of failing them', async () => {
-    const { queue, redis } = createTrainingQueue(
-      'redis://127.0.0.1:1',
-      1,
-      `bp-test-${randomBytes(6).toString('hex')}`,
-    );
-    queue.on('error', () => undefined);
-    const app = await buildApp({ env: ctx.env, db: ctx.database.db, queue, redis });
+    const unreachable = {
+      ...ctx.env,
+      REDIS_URL: 'redis://127.0.0.1:1',
+      QUEUE_PREFIX: `bp-test-${randomBytes(6).toString('hex')}`,
+    };
+    const app = await createApi(unreachable, { db: ctx.database.db });
     try {
       const { apiKey } = await ctx.createTenantKey('no-redis');
       for (let i = 0; i < PER_KEY + 2; i++) {
@@ -301,8 +296,6 @@ describe('Redis unreachable', () => {
       }
     } finally {
       await app.close();
-      redis.disconnect();
-      await Promise.race([queue.close(), new Promise((r) => setTimeout(r, 1000))]);
     }
   });
 });

@@ -8,9 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createApiKey, createDb, createTenant, type Db, migrate } from '@backprop/db';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../../api/src/app.ts';
+import { createApi } from '../../../api/src/api.ts';
 import { loadApiEnv } from '../../../api/src/env.ts';
-import { createTrainingQueue } from '../../../api/src/queue.ts';
 import { ROOT, type ServiceProcess, startService } from '../processes.ts';
 import { freePort, PrivatePostgres, PrivateRedis, type PrivateRedisOptions, waitUntil } from './services.ts';
 
@@ -123,10 +122,8 @@ export class Space {
   /** The API built in-process (Fastify inject: real parsing, no sockets) against this space. */
   async inProcessApi(extra: Record<string, string> = {}): Promise<InProcessApi> {
     const env = loadApiEnv({ ...process.env, LOG_LEVEL: 'silent', ...this.env(extra) });
-    const db = createDb({ databaseUrl: env.DATABASE_URL, poolMax: env.DB_POOL_MAX });
-    const { queue, redis } = createTrainingQueue(env.REDIS_URL, env.JOB_ATTEMPTS, env.QUEUE_PREFIX);
-    await waitUntil('the API queue connection is ready', () => redis.status === 'ready', 30_000);
-    const app = await buildApp({ env, db, queue, redis });
+    const app = await createApi(env);
+    await waitUntil('the API queue connection is ready', () => app.deps.redis.status === 'ready', 30_000);
     const headers = { authorization: `Bearer ${this.apiKey}` };
     const api: InProcessApi = {
       app,
@@ -134,12 +131,7 @@ export class Space {
       // test can fire a request and do something else while it is in flight.
       inject: (options) =>
         Promise.resolve(app.inject({ ...options, headers: { ...headers, ...options.headers } })),
-      async close() {
-        await app.close();
-        await queue.close().catch(() => undefined);
-        redis.disconnect();
-        await db.$disconnect();
-      },
+      close: () => app.close(),
     };
     this.apps.push(api);
     return api;
