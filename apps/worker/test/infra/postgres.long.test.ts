@@ -256,7 +256,9 @@ describe('Postgres faults', () => {
       expect(r.ms).toBeLessThan(9000);
     }
     expect(served.length).toBeGreaterThanOrEqual(1);
-    expect(percentile(health, 99)).toBeLessThan(1000);
+    // Liveness does not queue for the pool: a /healthz that did would wait its 5 s
+    // (connectionTimeoutMillis); half that leaves a loaded machine room.
+    expect(percentile(health, 99)).toBeLessThan(2500);
     expect(readyz.ms).toBeLessThan(4000);
 
     // No leaks: nothing left checked out or in a transaction; idle ones close after idleTimeout (10 s).
