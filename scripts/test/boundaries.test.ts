@@ -21,8 +21,6 @@ const SKIPPED_DIRECTORIES = new Set(['node_modules', 'generated', 'dist']);
 
 /** Each as `file -> import` (repository-relative, `/`-separated). */
 const KNOWN_VIOLATIONS = new Set<string>([
-  // api tests driving the worker's modules in-process (issue 9 part 5 moves them)
-  'apps/api/test/events.test.ts -> apps/worker/src/events.ts',
   // the worker's process-level test stack builds a real API in-process, through the API's own
   // composition root (the stack's fault tests need one API beside the processes they kill)
   'apps/worker/test/infra/stack.ts -> apps/api/src/api.ts',

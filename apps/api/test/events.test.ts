@@ -1,16 +1,26 @@
 /**
  * GET /v1/jobs/:id/events over real HTTP, real Redis and Postgres: the API in-process (two of them
- * on one queue prefix, as two API processes behind a balancer would be), the events written by the
- * worker's own emitting module (apps/worker/src/events.ts) as a worker does, so each case controls
- * exactly what was emitted. apps/worker/test/process/events.long.test.ts streams a real worker's job.
+ * on one queue prefix, as two API processes behind a balancer would be), the events appended through
+ * the contract's one write (contracts' appendJobEvents, which the worker's publisher calls too), so
+ * each case controls exactly what was emitted. apps/worker/test/process/events.long.test.ts streams
+ * a real worker's job.
  */
 import { Writable } from 'node:stream';
-import { jobEventKeys } from '@backprop/contracts';
+import {
+  appendJobEvents,
+  type CostPoint,
+  costEvent,
+  type JobEvent,
+  type JobEventRetention,
+  jobEventKeys,
+  type ProgressReport,
+  progressEvent,
+  type StatusChange,
+  statusEvent,
+} from '@backprop/contracts';
 import { claimJob, recordProgress } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobEventPublisher } from '../../worker/src/events.ts';
 import { createApi } from '../src/api.ts';
 import { type ApiContext, createApiContext } from './context.ts';
 import { openSse, type SseMessage } from './sse.ts';
@@ -23,7 +33,6 @@ let ctx: ApiContext;
 let second: FastifyInstance;
 let base: string;
 let secondBase: string;
-let publisher: JobEventPublisher;
 const logLines: string[] = [];
 let datasetId: string;
 let networkId: string;
@@ -53,12 +62,30 @@ const newJob = () =>
 
 const auth = () => ({ authorization: `Bearer ${ctx.apiKey}` });
 
+/** Appends a job's events as a worker does, each call one append, awaited. */
+function emitter(retention: JobEventRetention) {
+  const append = (jobId: string, events: JobEvent[]) =>
+    appendJobEvents(ctx.app.deps.redis, ctx.prefix, jobId, events, retention);
+  return {
+    status: (jobId: string, change: StatusChange) => append(jobId, [statusEvent(jobId, change)]),
+    costs: (jobId: string, points: CostPoint[]) =>
+      append(
+        jobId,
+        points.map((point) => costEvent(jobId, point)),
+      ),
+    progress: (jobId: string, report: ProgressReport) => append(jobId, [progressEvent(jobId, report)]),
+  };
+}
+const publisher = emitter({ maxLen: 1000, idleTtlMs: 600_000, finishedTtlMs: 600_000 });
+
 /** What a worker announces for a job: running, costs 0..n-1 (with progress), then `ending`. */
-function emitRun(jobId: string, costs: number, ending: 'succeeded' | 'none' = 'succeeded'): void {
-  publisher.status(jobId, { status: 'running' });
+async function emitRun(jobId: string, costs: number, ending: 'succeeded' | 'none' = 'succeeded') {
+  await publisher.status(jobId, { status: 'running' });
   for (let i = 0; i < costs; i++) {
-    publisher.costs(jobId, [{ index: i, iteration: 10 * i, cost: 1 / (i + 1), validationCost: 2 / (i + 1) }]);
-    publisher.progress(jobId, {
+    await publisher.costs(jobId, [
+      { index: i, iteration: 10 * i, cost: 1 / (i + 1), validationCost: 2 / (i + 1) },
+    ]);
+    await publisher.progress(jobId, {
       iteration: 10 * i,
       iterations: 100,
       cost: 1 / (i + 1),
@@ -68,7 +95,7 @@ function emitRun(jobId: string, costs: number, ending: 'succeeded' | 'none' = 's
     });
   }
   if (ending === 'succeeded') {
-    publisher.status(jobId, { status: 'succeeded', modelId: '00000000-0000-4000-8000-00000000abcd' });
+    await publisher.status(jobId, { status: 'succeeded', modelId: '00000000-0000-4000-8000-00000000abcd' });
   }
 }
 
@@ -98,12 +125,6 @@ beforeAll(async () => {
   );
   base = await listen(ctx.app);
   secondBase = await listen(second);
-  publisher = new JobEventPublisher(
-    ctx.app.deps.redis,
-    ctx.prefix,
-    { maxLen: 1000, idleTtlMs: 600_000, finishedTtlMs: 600_000 },
-    pino({ level: 'silent' }),
-  );
   ({ datasetId, networkId } = await smallestJobInputs(ctx));
 });
 
@@ -122,7 +143,7 @@ describe('GET /v1/jobs/:id/events', () => {
     // Quiet: heartbeats come, the stream stays open.
     await stream.until(() => stream.comments.includes('heartbeat'));
 
-    emitRun(jobId, 4);
+    await emitRun(jobId, 4);
     expect(await stream.ended).toBe(true);
     expect(lasting(stream.messages)).toEqual([
       'status queued',
@@ -156,7 +177,7 @@ describe('GET /v1/jobs/:id/events', () => {
       openSse(`${secondBase}/v1/jobs/${jobId}/events`, auth()),
     ]);
     await Promise.all([a, b].map((s) => s.until((m) => m.length >= 1)));
-    emitRun(jobId, 3);
+    await emitRun(jobId, 3);
     expect(await a.ended).toBe(true);
     expect(await b.ended).toBe(true);
     const lastingIds = (s: typeof a) =>
@@ -167,7 +188,7 @@ describe('GET /v1/jobs/:id/events', () => {
 
   it('a late subscriber gets the whole history of a finished job, and the stream ends', async () => {
     const jobId = await newJob();
-    emitRun(jobId, 5);
+    await emitRun(jobId, 5);
     const live = await openSse(`${base}/v1/jobs/${jobId}/events`, auth());
     expect(await live.ended).toBe(true);
     const late = await openSse(`${secondBase}/v1/jobs/${jobId}/events`, auth());
@@ -184,7 +205,7 @@ describe('GET /v1/jobs/:id/events', () => {
 
   it('reconnecting with Last-Event-ID (header or ?lastEventId=) gets exactly the events missed: none twice, none lost', async () => {
     const jobId = await newJob();
-    emitRun(jobId, 3, 'none');
+    await emitRun(jobId, 3, 'none');
     const first = await openSse(`${base}/v1/jobs/${jobId}/events`, auth());
     await first.until((m) => lasting(m).includes('cost 2'));
     const seen = [...first.messages];
@@ -193,9 +214,9 @@ describe('GET /v1/jobs/:id/events', () => {
 
     // Missed while away: more costs and the end.
     for (let i = 3; i < 6; i++) {
-      publisher.costs(jobId, [{ index: i, iteration: 10 * i, cost: 0.1, validationCost: null }]);
+      await publisher.costs(jobId, [{ index: i, iteration: 10 * i, cost: 0.1, validationCost: null }]);
     }
-    publisher.status(jobId, { status: 'succeeded', modelId: null });
+    await publisher.status(jobId, { status: 'succeeded', modelId: null });
 
     const again = await openSse(`${secondBase}/v1/jobs/${jobId}/events`, {
       ...auth(),
@@ -226,14 +247,14 @@ describe('GET /v1/jobs/:id/events', () => {
   it('a cost point recorded again by a resumed attempt is not sent again', async () => {
     const jobId = await newJob();
     const stream = await openSse(`${base}/v1/jobs/${jobId}/events`, auth());
-    emitRun(jobId, 3, 'none');
+    await emitRun(jobId, 3, 'none');
     // Attempt 2 resumes from a checkpoint at cost 1 and records 2 again, then 3.
-    publisher.status(jobId, { status: 'running' });
-    publisher.costs(jobId, [
+    await publisher.status(jobId, { status: 'running' });
+    await publisher.costs(jobId, [
       { index: 2, iteration: 20, cost: 1 / 3, validationCost: 2 / 3 },
       { index: 3, iteration: 30, cost: 0.25, validationCost: 0.5 },
     ]);
-    publisher.status(jobId, { status: 'succeeded', modelId: null });
+    await publisher.status(jobId, { status: 'succeeded', modelId: null });
     expect(await stream.ended).toBe(true);
     expect(lasting(stream.messages).filter((e) => e.startsWith('cost'))).toEqual([
       'cost 0',
@@ -245,7 +266,7 @@ describe('GET /v1/jobs/:id/events', () => {
 
   it("a subscriber arriving after the stream expired gets the job's row as events", async () => {
     const jobId = await newJob();
-    emitRun(jobId, 2, 'none');
+    await emitRun(jobId, 2, 'none');
     const cancel = await ctx.app.inject({ method: 'POST', url: `/v1/jobs/${jobId}/cancel` });
     expect(cancel.statusCode).toBe(200);
     const keys = jobEventKeys(ctx.prefix, jobId);
@@ -263,12 +284,7 @@ describe('GET /v1/jobs/:id/events', () => {
     const early = await openSse(`${base}/v1/jobs/${jobId}/events`, auth());
     const [queued] = await early.until((m) => m.length >= 1);
     early.close();
-    const small = new JobEventPublisher(
-      ctx.app.deps.redis,
-      ctx.prefix,
-      { maxLen: 10, idleTtlMs: 600_000, finishedTtlMs: 600_000 },
-      pino({ level: 'silent' }),
-    );
+    const small = emitter({ maxLen: 10, idleTtlMs: 600_000, finishedTtlMs: 600_000 });
     // A worker's run: 15 cost points, in the row and in the stream (which keeps 10 entries).
     const db = ctx.database.db;
     const claimed = await claimJob(db, { jobId, workerId: 'test', leaseMs: 600_000 });
@@ -283,8 +299,8 @@ describe('GET /v1/jobs/:id/events', () => {
         leaseMs: 600_000,
       }),
     ).toBe(true);
-    small.status(jobId, { status: 'running' });
-    small.costs(
+    await small.status(jobId, { status: 'running' });
+    await small.costs(
       jobId,
       Array.from(costs, (cost, index) => ({ index, iteration: 10 * index, cost, validationCost: null })),
     );
@@ -302,7 +318,7 @@ describe('GET /v1/jobs/:id/events', () => {
       'last-event-id': queued!.id!,
     });
     await Promise.all([fresh, resumed].map((s) => s.until((m) => lasting(m).includes('cost 14'))));
-    small.status(jobId, { status: 'succeeded', modelId: null });
+    await small.status(jobId, { status: 'succeeded', modelId: null });
     expect(await fresh.ended).toBe(true);
     expect(await resumed.ended).toBe(true);
     expect(lasting(fresh.messages)).toEqual(expected);

@@ -7,44 +7,23 @@
  */
 import {
   appendJobEvents,
+  type CostPoint,
+  costEvent,
   type JobEvent,
   type JobEventRetention,
-  type JobStatus,
-  type JobStatusEvent,
+  type ProgressReport,
+  progressEvent,
   type ScriptRunner,
+  type StatusChange,
+  statusEvent,
 } from '@backprop/contracts';
 import type { Logger } from 'pino';
 import { errorText } from './error-text.ts';
-
-/** One recorded cost: its place in the history, the iteration, and the held-out cost if any. */
-export interface CostPoint {
-  index: number;
-  iteration: number;
-  cost: number;
-  validationCost: number | null;
-}
-
-export interface StatusChange {
-  status: JobStatus;
-  error?: JobStatusEvent['error'];
-  modelId?: string | null;
-}
-
-export interface ProgressReport {
-  iteration: number;
-  iterations: number;
-  cost: number | null;
-  iterationsPerSecond: number | null;
-  elapsedMs: number;
-  etaMs: number | null;
-}
 
 /** Backoff between retries of a failed append, and how many before the events are dropped. */
 const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 5000, 5000, 5000, 5000, 5000, 5000];
 /** Events sent per script call: a costEvery of 1 can report thousands of points at once. */
 const BATCH = 500;
-
-const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 /**
  * A job's events in order. Appends run one at a time; a progress report replaces one still
@@ -136,34 +115,18 @@ export class JobEventPublisher {
 
   /** A status transition the worker made (claim, release, success, failure). */
   status(jobId: string, change: StatusChange): void {
-    this.queue(jobId).push({
-      type: 'status',
-      jobId,
-      status: change.status,
-      error: change.error ?? null,
-      modelId: change.modelId ?? null,
-      at: new Date().toISOString(),
-    });
+    this.queue(jobId).push(statusEvent(jobId, change));
     // A finished job's queue goes once it is empty (its retries keep a reference meanwhile).
     if (change.status !== 'queued' && change.status !== 'running') this.queues.delete(jobId);
   }
 
   costs(jobId: string, points: readonly CostPoint[]): void {
     const queue = this.queue(jobId);
-    for (const p of points) {
-      queue.push({
-        type: 'cost',
-        jobId,
-        index: p.index,
-        iteration: p.iteration,
-        cost: finite(p.cost),
-        validationCost: p.validationCost === null ? null : finite(p.validationCost),
-      });
-    }
+    for (const point of points) queue.push(costEvent(jobId, point));
   }
 
   progress(jobId: string, report: ProgressReport): void {
-    this.queue(jobId).push({ type: 'progress', jobId, ...report, at: new Date().toISOString() });
+    this.queue(jobId).push(progressEvent(jobId, report));
   }
 
   /**

@@ -83,6 +83,53 @@ export const JobEventsHeaders = z.object({
     .optional(),
 });
 
+/** A status transition as whoever makes it announces it (the worker, or the API for its own). */
+export interface StatusChange {
+  status: JobStatus;
+  error?: JobStatusEvent['error'];
+  modelId?: string | null;
+}
+
+/** One recorded cost: its place in the history, the iteration, and the held-out cost if any. */
+export interface CostPoint {
+  index: number;
+  iteration: number;
+  cost: number;
+  validationCost: number | null;
+}
+
+/** A progress report: JobProgressEvent without its type, job and time. */
+export type ProgressReport = Omit<JobProgressEvent, 'type' | 'jobId' | 'at'>;
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+export function statusEvent(jobId: string, change: StatusChange): JobStatusEvent {
+  return {
+    type: 'status',
+    jobId,
+    status: change.status,
+    error: change.error ?? null,
+    modelId: change.modelId ?? null,
+    at: new Date().toISOString(),
+  };
+}
+
+/** A cost that is not finite (a diverging run) travels as null: JSON has no NaN. */
+export function costEvent(jobId: string, point: CostPoint): JobCostEvent {
+  return {
+    type: 'cost',
+    jobId,
+    index: point.index,
+    iteration: point.iteration,
+    cost: finiteOrNull(point.cost),
+    validationCost: point.validationCost === null ? null : finiteOrNull(point.validationCost),
+  };
+}
+
+export function progressEvent(jobId: string, report: ProgressReport): JobProgressEvent {
+  return { type: 'progress', jobId, ...report, at: new Date().toISOString() };
+}
+
 export function isTerminalEvent(event: JobEvent): boolean {
   return event.type === 'status' && TERMINAL_STATUSES.includes(event.status);
 }

@@ -4,7 +4,7 @@
  * append that fails is logged and the request goes on: events are a view of the row, and
  * subscribers fall back to the row.
  */
-import { appendJobEvents, type JobEventRetention, type JobStatus } from '@backprop/contracts';
+import { appendJobEvents, type JobEventRetention, type JobStatus, statusEvent } from '@backprop/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ApiEnv } from '../env.ts';
@@ -24,19 +24,11 @@ export async function publishStatus(
   status: Extract<JobStatus, 'queued' | 'cancelled'>,
   options: { created?: boolean } = {},
 ): Promise<void> {
-  const event = {
-    type: 'status',
-    jobId,
-    status,
-    error: null,
-    modelId: null,
-    at: new Date().toISOString(),
-  } as const;
   await appendJobEvents(
     deps.redis,
     deps.env.QUEUE_PREFIX,
     jobId,
-    [event],
+    [statusEvent(jobId, { status })],
     eventRetention(deps.env),
     options,
   ).catch((err: unknown) =>
