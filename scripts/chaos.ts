@@ -14,10 +14,10 @@
  * schedule so a failing seed can be replayed. Everything it started is stopped on the way out.
  */
 import { parseCommandLine, usageError } from '@backprop/db/cli';
-import { checkInvariants } from '../apps/worker/test/infra/checks.ts';
-import { freePort, type PrivatePostgres, type PrivateRedis } from '../apps/worker/test/infra/services.ts';
-import { type ApiProcess, createFixtures, Space, startServers } from '../apps/worker/test/infra/stack.ts';
-import type { ServiceProcess } from '../apps/worker/test/processes.ts';
+import { checkInvariants } from '../harness/checks.ts';
+import type { ServiceProcess } from '../harness/processes.ts';
+import { freePort, type PrivatePostgres, type PrivateRedis } from '../harness/services.ts';
+import { type ApiProcess, createFixtures, Space, startServers } from '../harness/stack.ts';
 
 const USAGE = `usage: npm run chaos -- [--rounds N] [--seed S] [--jobs K] [--settle-ms MS]
 

@@ -1,7 +1,7 @@
 /**
  * `npx tsx scripts/bench/events.ts [--subscribers 200] [--events 40]`: what live-event subscribers
  * cost with one Redis connection each (the API's design, ARCHITECTURE.md "Live events"). The API
- * runs in this process on its own database and queue prefix (apps/api/test/context.ts), listening
+ * runs in this process on its own database and queue prefix (harness/api-context.ts), listening
  * on a port; N subscribers open GET /v1/jobs/:id/events over real HTTP on one job; then cost events
  * are appended one every 50 ms through the same script the worker uses. Printed: the API process's
  * RSS and Redis's connected clients before and after the subscribers opened (per subscriber), the
@@ -9,8 +9,8 @@
  */
 import { parseArgs } from 'node:util';
 import { appendJobEvents } from '@backprop/contracts';
-import { createApiContext } from '../../apps/api/test/context.ts';
-import { openSse, type SseStream } from '../../apps/api/test/sse.ts';
+import { createApiContext } from '../../harness/api-context.ts';
+import { openSse, type SseStream } from '../../harness/sse.ts';
 
 export async function benchEvents(subscribers: number, events: number): Promise<Record<string, number>> {
   const ctx = await createApiContext({

@@ -20,7 +20,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { matrix, Network, oneHot, train } from '@backprop/nn';
-import { startPrivateService } from '../../apps/worker/test/infra/stack.ts';
+import { startPrivateService } from '../../harness/stack.ts';
 import {
   type Client,
   fashionFiles,

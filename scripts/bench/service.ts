@@ -29,8 +29,8 @@ import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { matrix, Network, train } from '@backprop/nn';
 import { z } from 'zod';
-import { type ApiProcess, Space, startServers } from '../../apps/worker/test/infra/stack.ts';
-import { ROOT } from '../../apps/worker/test/processes.ts';
+import { ROOT } from '../../harness/processes.ts';
+import { type ApiProcess, Space, startServers } from '../../harness/stack.ts';
 
 const { values } = parseArgs({
   options: {

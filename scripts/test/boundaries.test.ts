@@ -6,7 +6,9 @@
  * - db imports no other workspace package;
  * - an app's source reaches Postgres only through db: no Prisma, no pg, no raw SQL of its own;
  * - no app imports another app's source (tests included: a test exercises its own app);
- * - scripts import no test helpers.
+ * - scripts import no test helpers;
+ * - no app's source imports the harness (harness/: the whole service on private servers, which
+ *   system tests, benchmarks and the chaos run share; it may import the apps it starts).
  * Places that break a rule today are listed in KNOWN_VIOLATIONS until they are moved; a
  * violation not listed fails the test, and so does a listed one that is gone (delete its entry).
  */
@@ -20,22 +22,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const SKIPPED_DIRECTORIES = new Set(['node_modules', 'generated', 'dist']);
 
 /** Each as `file -> import` (repository-relative, `/`-separated). */
-const KNOWN_VIOLATIONS = new Set<string>([
-  // the worker's process-level test stack builds a real API in-process, through the API's own
-  // composition root (the stack's fault tests need one API beside the processes they kill)
-  'apps/worker/test/infra/stack.ts -> apps/api/src/api.ts',
-  'apps/worker/test/infra/stack.ts -> apps/api/src/env.ts',
-  // scripts built on the worker's and the API's test infrastructure
-  'scripts/bench/events.ts -> apps/api/test/context.ts',
-  'scripts/bench/events.ts -> apps/api/test/sse.ts',
-  'scripts/bench/fashion.ts -> apps/worker/test/infra/stack.ts',
-  'scripts/bench/service.ts -> apps/worker/test/infra/stack.ts',
-  'scripts/bench/service.ts -> apps/worker/test/processes.ts',
-  'scripts/chaos.ts -> apps/worker/test/infra/checks.ts',
-  'scripts/chaos.ts -> apps/worker/test/infra/services.ts',
-  'scripts/chaos.ts -> apps/worker/test/infra/stack.ts',
-  'scripts/chaos.ts -> apps/worker/test/processes.ts',
-]);
+const KNOWN_VIOLATIONS = new Set<string>([]);
 
 function sourceFiles(directory: string): string[] {
   return readdirSync(directory).flatMap((name) => {
@@ -92,6 +79,9 @@ function breach(file: string, { specifier, target }: Import): string | null {
       return "an app does not import another app's source";
     }
   }
+  if (app !== null && file.startsWith(`apps/${app}/src/`) && target?.startsWith('harness/')) {
+    return "an app's source does not import the harness";
+  }
   if (
     file.startsWith('scripts/') &&
     !file.startsWith('scripts/test/') &&
@@ -107,9 +97,14 @@ function breach(file: string, { specifier, target }: Import): string | null {
 const RAW_SQL = /\$(queryRaw|executeRaw)(Unsafe)?\b/;
 
 describe('dependency boundaries (ARCHITECTURE.md)', () => {
-  const files = ['apps', 'packages/contracts/src', 'packages/db/src', 'packages/nn/src', 'scripts'].flatMap(
-    (root) => sourceFiles(join(repoRoot, root)),
-  );
+  const files = [
+    'apps',
+    'harness',
+    'packages/contracts/src',
+    'packages/db/src',
+    'packages/nn/src',
+    'scripts',
+  ].flatMap((root) => sourceFiles(join(repoRoot, root)));
 
   it('every import keeps to its part’s rule', () => {
     const found = new Map<string, string>();
@@ -160,12 +155,16 @@ describe('dependency boundaries (ARCHITECTURE.md)', () => {
     expect(
       at(
         'apps/api/test/x.test.ts',
-        "import a from '../../worker/src/events.ts'; import b from '../../worker/test/processes.ts';",
+        "import a from '../../worker/src/events.ts'; import b from '../../worker/test/process/harness.ts';",
       ),
     ).toEqual(["an app does not import another app's source", null]);
-    expect(at('scripts/x.ts', "import a from '../apps/worker/test/infra/stack.ts';")).toEqual([
-      'scripts import no test helpers',
+    expect(
+      at('scripts/x.ts', "import a from '../apps/worker/test/x.ts'; import b from '../harness/stack.ts';"),
+    ).toEqual(['scripts import no test helpers', null]);
+    expect(at('apps/worker/src/x.ts', "import a from '../../../harness/stack.ts';")).toEqual([
+      "an app's source does not import the harness",
     ]);
+    expect(at('harness/x.ts', "import a from '../apps/api/src/api.ts';")).toEqual([null]);
     expect(RAW_SQL.test('await db.$queryRaw`SELECT 1`')).toBe(true);
   });
 });

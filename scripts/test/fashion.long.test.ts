@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type PrivateService, startPrivateService } from '../../apps/worker/test/infra/stack.ts';
+import { type PrivateService, startPrivateService } from '../../harness/stack.ts';
 import {
   call,
   fashionFiles,

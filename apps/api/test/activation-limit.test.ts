@@ -4,8 +4,8 @@
  * units and samples separately, whose product could still reach many gigabytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { completeByHand } from './by-hand.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 /** Authentication: every /v1 route needs a live API key; the key decides the tenant. */
 import { revokeApiKey } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {

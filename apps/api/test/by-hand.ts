@@ -7,7 +7,7 @@ import { Layer } from '@backprop/contracts';
 import { claimJob, completeJob, type Db, type LayerSpec, type Prisma, type Task } from '@backprop/db';
 import { Network, type NetworkParameters, serializeBinary } from '@backprop/nn';
 import { assert } from 'vitest';
-import type { ApiContext } from './context.ts';
+import type { ApiContext } from '../../../harness/api-context.ts';
 import { createdId } from './support.ts';
 
 /**

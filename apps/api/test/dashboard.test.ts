@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { DASHBOARD_CSP } from '../src/dashboard.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 
 const built = mkdtempSync(join(tmpdir(), 'bp-dashboard-built-'));
 const empty = mkdtempSync(join(tmpdir(), 'bp-dashboard-empty-'));

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { getDatasetWithValues } from '@backprop/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv } from './context.ts';
+import { type ApiContext, createApiContext, planarCsv } from '../../../harness/api-context.ts';
 import { expectError, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;

@@ -19,9 +19,9 @@ import {
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { createApi } from '../src/api.ts';
 import { claimByHand, completeByHand } from './by-hand.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint } from './support.ts';
 
 /** 12 samples × 2 small integer features, stored as bytes, and 12 float64 labels. */

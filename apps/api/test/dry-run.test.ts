@@ -4,7 +4,7 @@
  * where it applies and absent where it does not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { createdId, expectError, fingerprint, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;

@@ -7,7 +7,7 @@ import net, { type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { ERRORS, ErrorBody } from '@backprop/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { expectError, postBody } from './support.ts';
 
 interface RawResponse {

@@ -8,9 +8,9 @@
 import type { Prisma, Task } from '@backprop/db';
 import { binaryMetrics, fromNested, type Matrix, multiclassMetrics, Network } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { evaluationThreadsStarted } from '../src/evaluation/run.ts';
 import { storeModel } from './by-hand.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 import { createdId, expectError, postJson, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;

@@ -21,9 +21,9 @@ import {
 import { claimJob, recordProgress } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
+import { openSse, type SseMessage } from '../../../harness/sse.ts';
 import { createApi } from '../src/api.ts';
-import { type ApiContext, createApiContext } from './context.ts';
-import { openSse, type SseMessage } from './sse.ts';
 import { createdId, smallestJobInputs } from './support.ts';
 
 const TOKEN_TTL_MS = 1500;

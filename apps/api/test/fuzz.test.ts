@@ -12,8 +12,8 @@
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext, XOR_DATASET } from '../../../harness/api-context.ts';
 import { completeByHand } from './by-hand.ts';
-import { type ApiContext, createApiContext, XOR_DATASET } from './context.ts';
 import { expectErrorShape, fingerprint } from './support.ts';
 
 const SEED = 1126;

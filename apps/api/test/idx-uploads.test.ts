@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { getDatasetWithValues } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { expectError, fingerprint } from './support.ts';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';

@@ -11,8 +11,8 @@ import { claimJob, storedModelBytes } from '@backprop/db';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext, XOR_DATASET } from '../../../harness/api-context.ts';
 import { completeClaimed } from './by-hand.ts';
-import { type ApiContext, createApiContext, XOR_DATASET } from './context.ts';
 import { expectError } from './support.ts';
 
 const SEED = 20261126;

@@ -6,7 +6,7 @@
  */
 import { claimJob, releaseJob, renewLease } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { createdId } from './support.ts';
 
 let ctx: ApiContext;

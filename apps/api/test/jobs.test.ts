@@ -7,8 +7,8 @@ import { Queue } from 'bullmq';
 import type { LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { claimByHand } from './by-hand.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 import { createdId, expectError, postJson, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;

@@ -9,8 +9,8 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { completeByHand } from './by-hand.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;

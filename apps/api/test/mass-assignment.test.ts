@@ -6,8 +6,8 @@
  */
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { completeByHand } from './by-hand.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint } from './support.ts';
 
 let ctx: ApiContext;

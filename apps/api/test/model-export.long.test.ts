@@ -11,8 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { readModelExport } from '@backprop/nn';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkerProcess } from '../../worker/test/processes.ts';
-import { type ApiContext, createApiContext, planarCsv } from './context.ts';
+import { type ApiContext, createApiContext, planarCsv } from '../../../harness/api-context.ts';
+import type { WorkerProcess } from '../../../harness/processes.ts';
 import { createdId, expectError, UNKNOWN_ID } from './support.ts';
 import { startTestWorker, type TrainedModel, trainModel } from './trained.ts';
 

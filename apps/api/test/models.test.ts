@@ -4,8 +4,8 @@
  * be computed by hand.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { type StoredModel, storeModel } from './by-hand.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, postJson, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { expectError, postBody, postJson, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;

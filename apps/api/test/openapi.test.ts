@@ -13,7 +13,7 @@ import { createConfig, lintFromString } from '@redocly/openapi-core';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 
 const apiDir = fileURLToPath(new URL('..', import.meta.url));
 const tscBin = fileURLToPath(new URL('../../../node_modules/typescript/bin/tsc', import.meta.url));

@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { createApi } from '../src/api.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 import { expectError } from './support.ts';
 
 let ctx: ApiContext;

@@ -6,7 +6,7 @@
 import { PlannedTraining } from '@backprop/contracts';
 import { OPTIMIZER_DEFAULTS } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { createdId, expectError, postJson } from './support.ts';
 
 let ctx: ApiContext;

@@ -7,7 +7,7 @@
 import { PlannedTraining, type Training } from '@backprop/contracts';
 import { Network, train } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { createdId, expectError, postJson } from './support.ts';
 
 let ctx: ApiContext;

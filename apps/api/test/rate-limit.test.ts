@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { createApi } from '../src/api.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint, UNKNOWN_ID } from './support.ts';
 
 const PER_KEY = 5;

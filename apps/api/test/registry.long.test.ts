@@ -4,8 +4,8 @@
  * model behind it changes), and the rule that an aliased model is neither deleted nor renamed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkerProcess } from '../../worker/test/processes.ts';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
+import type { WorkerProcess } from '../../../harness/processes.ts';
 import { createdId, expectError } from './support.ts';
 import { startTestWorker, type TrainedModel, trainModel } from './trained.ts';
 

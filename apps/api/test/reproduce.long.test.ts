@@ -5,8 +5,8 @@
  */
 import { ensureDatasetContentHash } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkerProcess } from '../../worker/test/processes.ts';
-import { type ApiContext, createApiContext, planarCsv } from './context.ts';
+import { type ApiContext, createApiContext, planarCsv } from '../../../harness/api-context.ts';
+import type { WorkerProcess } from '../../../harness/processes.ts';
 import { createdId, expectError, UNKNOWN_ID } from './support.ts';
 import { startTestWorker, type TrainedModel, trainModel, waitForModel } from './trained.ts';
 

@@ -4,7 +4,7 @@
  * origins; no stack traces, and 5xx messages masked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { expectError, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;

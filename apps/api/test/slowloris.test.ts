@@ -9,7 +9,7 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext } from './context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 
 const REQUEST_TIMEOUT_MS = 5000;
 const SLOW_SOCKETS = 100;

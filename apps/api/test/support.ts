@@ -7,7 +7,7 @@ import { ErrorBody } from '@backprop/contracts';
 import type { Db } from '@backprop/db';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
-import type { ApiContext } from './context.ts';
+import type { ApiContext } from '../../../harness/api-context.ts';
 
 /** POSTs `body` as is, with this Content-Type and any further headers, as the context's tenant. */
 export function postBody(

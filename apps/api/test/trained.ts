@@ -3,8 +3,8 @@
  * receipts): the API in-process, one worker process started as the README says, small jobs.
  */
 import { expect } from 'vitest';
-import { eventually, startWorker, type WorkerProcess } from '../../worker/test/processes.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiContext } from '../../../harness/api-context.ts';
+import { eventually, startWorker, type WorkerProcess } from '../../../harness/processes.ts';
 
 export function startTestWorker(ctx: ApiContext): WorkerProcess {
   return startWorker({

@@ -5,7 +5,7 @@
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiContext } from './context.ts';
+import { createApiContext } from '../../../harness/api-context.ts';
 import { expectError } from './support.ts';
 
 /** An API with LIMIT_TRAINING_THREADS = `limit`, one dataset and one network. */

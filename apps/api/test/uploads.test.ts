@@ -13,7 +13,7 @@ import { createGzip, gzipSync } from 'node:zlib';
 import { getDatasetWithValues } from '@backprop/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv } from './context.ts';
+import { type ApiContext, createApiContext, planarCsv } from '../../../harness/api-context.ts';
 import { expectError, UNKNOWN_ID } from './support.ts';
 
 const MiB = 1024 * 1024;

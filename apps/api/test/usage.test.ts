@@ -2,8 +2,8 @@
 import { LIMIT_NAMES } from '@backprop/contracts';
 import { storedModelBytes } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { completeByHand } from './by-hand.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {

@@ -5,8 +5,8 @@
  */
 import type { Prisma } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { storeModel } from './by-hand.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 import { expectError, fingerprint, postJson } from './support.ts';
 
 let ctx: ApiContext;

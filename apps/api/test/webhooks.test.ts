@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { cancelJob, failJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { claimByHand, completeByHand } from './by-hand.ts';
-import { type ApiContext, createApiContext } from './context.ts';
 import { createdId, expectError, smallestJobInputs } from './support.ts';
 
 /** A public address literal: registration needs no DNS, and nothing here ever calls it. */

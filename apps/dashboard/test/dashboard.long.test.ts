@@ -20,8 +20,8 @@ import { createTestDatabase, type TestDatabase } from '@backprop/db/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../worker/test/infra/services.ts';
-import { eventually, ROOT, type ServiceProcess, startService } from '../../worker/test/processes.ts';
+import { eventually, ROOT, type ServiceProcess, startService } from '../../../harness/processes.ts';
+import { freePort } from '../../../harness/services.ts';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const PLANAR = readFileSync(join(ROOT, 'data/planar_flower.csv'), 'utf8');

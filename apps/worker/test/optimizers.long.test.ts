@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv } from '../../api/test/context.ts';
-import { eventually, startWorker, type WorkerProcess } from './processes.ts';
+import { type ApiContext, createApiContext, planarCsv } from '../../../harness/api-context.ts';
+import { eventually, startWorker, type WorkerProcess } from '../../../harness/processes.ts';
 
 interface Reference {
   network: { inputSize: number; layers: { units: number; activation: string }[] };

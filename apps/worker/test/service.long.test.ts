@@ -4,8 +4,8 @@
  */
 import { fromRows, Network, type TrainProgress, train } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../harness/processes.ts';
 import { createStack, networkBody, planarMatrices, planarNetwork, type Stack } from './process/harness.ts';
-import { eventually } from './processes.ts';
 
 let stack: Stack;
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dataset, ErrorBody, Job, JobPage, Network } from '@backprop/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv } from '../../../apps/api/test/context.ts';
+import { type ApiContext, createApiContext, planarCsv } from '../../../harness/api-context.ts';
 import { PLANAR_NETWORK_ARGS, runCli } from './cli-process.ts';
 
 const MISSING = '00000000-0000-4000-8000-000000000000';

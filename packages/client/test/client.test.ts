@@ -6,7 +6,7 @@
 import { gzipSync } from 'node:zlib';
 import type { JobEvent } from '@backprop/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv, XOR_DATASET } from '../../../apps/api/test/context.ts';
+import { type ApiContext, createApiContext, planarCsv, XOR_DATASET } from '../../../harness/api-context.ts';
 import { BackpropClient, BackpropError } from '../src/index.ts';
 
 const MISSING = '00000000-0000-4000-8000-000000000000';

@@ -11,8 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { Dataset, JobEvent, Network, PredictResponse } from '@backprop/contracts';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planarCsv } from '../../../apps/api/test/context.ts';
 import { createStack, type Stack } from '../../../apps/worker/test/process/harness.ts';
+import { planarCsv } from '../../../harness/api-context.ts';
 import { BackpropClient } from '../src/index.ts';
 import { type CliResult, type LiveCli, PLANAR_NETWORK_ARGS, runCli, spawnCli } from './cli-process.ts';
 

@@ -5,9 +5,9 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { countBy } from './checks.ts';
+import { countBy } from '../../../../harness/checks.ts';
+import { createFixtures } from '../../../../harness/stack.ts';
 import { usePrivateSpace } from './file-servers.ts';
-import { createFixtures } from './stack.ts';
 
 const file = usePrivateSpace();
 

@@ -4,8 +4,12 @@
  * outlives the servers it was pointed at.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { type PrivatePostgres, PrivateRedis, type PrivateRedisOptions } from './services.ts';
-import { Space, startServers } from './stack.ts';
+import {
+  type PrivatePostgres,
+  PrivateRedis,
+  type PrivateRedisOptions,
+} from '../../../../harness/services.ts';
+import { Space, startServers } from '../../../../harness/stack.ts';
 
 export interface FileServers {
   readonly pg: PrivatePostgres;

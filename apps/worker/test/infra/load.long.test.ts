@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../processes.ts';
-import { percentile } from './checks.ts';
+import { percentile } from '../../../../harness/checks.ts';
+import { eventually } from '../../../../harness/processes.ts';
 import { usePrivateSpace } from './file-servers.ts';
 
 const DURATION_MS = Number(process.env['LOAD_DURATION_MS'] ?? 20_000);

@@ -6,8 +6,8 @@
 import { createDb, isDatabaseUnavailable } from '@backprop/db';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../processes.ts';
-import { checkInvariants, countBy, percentile } from './checks.ts';
+import { checkInvariants, countBy, percentile } from '../../../../harness/checks.ts';
+import { eventually } from '../../../../harness/processes.ts';
 import { usePrivateServers } from './file-servers.ts';
 
 const servers = usePrivateServers();

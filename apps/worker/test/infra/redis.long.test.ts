@@ -9,11 +9,17 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../processes.ts';
-import { checkInvariants, countBy } from './checks.ts';
+import { checkInvariants, countBy } from '../../../../harness/checks.ts';
+import { eventually } from '../../../../harness/processes.ts';
+import type { PrivateRedis } from '../../../../harness/services.ts';
+import {
+  createFixtures,
+  FAST_WORKER_ENV,
+  type InProcessApi,
+  type Space,
+  Submitter,
+} from '../../../../harness/stack.ts';
 import { usePrivateServers } from './file-servers.ts';
-import type { PrivateRedis } from './services.ts';
-import { createFixtures, FAST_WORKER_ENV, type InProcessApi, type Space, Submitter } from './stack.ts';
 
 const servers = usePrivateServers();
 

@@ -10,7 +10,7 @@
  */
 import { TRAIN_JOB_NAME } from '@backprop/contracts';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../processes.ts';
+import { eventually } from '../../../../harness/processes.ts';
 import { jobLine, type Stack, useStack, waitUntilStopped } from './harness.ts';
 
 let stack: Stack;

@@ -6,7 +6,7 @@
  * the reconciler sweeps away a checkpoint that a finished job still has (as older code left them).
  */
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../processes.ts';
+import { eventually } from '../../../../harness/processes.ts';
 import { jobLine, type Stack, useStack } from './harness.ts';
 
 let stack: Stack;

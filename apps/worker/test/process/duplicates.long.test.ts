@@ -9,7 +9,7 @@
  *      sigstop-before-complete fault; only the moment is injected, the SIGSTOP is real.)
  */
 import { describe, expect, it } from 'vitest';
-import { eventually, type WorkerProcess } from '../processes.ts';
+import { eventually, type WorkerProcess } from '../../../../harness/processes.ts';
 import {
   expectTrainedAsNn,
   holderOf,

@@ -11,7 +11,7 @@
  */
 import type { TrainOptions } from '@backprop/nn';
 import { describe, expect, it } from 'vitest';
-import { eventually, type LogLine } from '../processes.ts';
+import { eventually, type LogLine } from '../../../../harness/processes.ts';
 import { expectTrainedAsNn, jobLine, type Stack, useStack } from './harness.ts';
 
 let stack: Stack;

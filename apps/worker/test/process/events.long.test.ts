@@ -6,7 +6,7 @@
  * The events themselves, case by case, are in apps/api/test/events.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { openSse, type SseMessage } from '../../../api/test/sse.ts';
+import { openSse, type SseMessage } from '../../../../harness/sse.ts';
 import { type Stack, useStack } from './harness.ts';
 
 let stack: Stack;

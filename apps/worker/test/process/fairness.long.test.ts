@@ -6,8 +6,8 @@
  * no attempt, and is taken once A's running job ends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planarCsv } from '../../../api/test/context.ts';
-import { eventually } from '../processes.ts';
+import { planarCsv } from '../../../../harness/api-context.ts';
+import { eventually } from '../../../../harness/processes.ts';
 import { createReport, createStack, type JobView, networkBody, type Stack } from './harness.ts';
 
 let stack: Stack;

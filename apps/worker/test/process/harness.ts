@@ -1,6 +1,6 @@
 /**
  * The service for process-fault tests: the API in-process on its own database and queue prefix
- * (apps/api/test/context.ts), workers as child processes started the way the README says
+ * (harness/api-context.ts), workers as child processes started the way the README says
  * (../processes.ts), real Postgres and Redis. Faults here hit worker processes and their threads
  * only: the machine's Postgres and Redis are shared with parallel test files and are never
  * stopped. `close()` kills every worker the stack started.
@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { fromRows, type LayerSpec, type Matrix, Network, type TrainOptions, train } from '@backprop/nn';
 import type { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv } from '../../../api/test/context.ts';
-import { eventually, type LogLine, startWorker, type WorkerProcess } from '../processes.ts';
+import { type ApiContext, createApiContext, planarCsv } from '../../../../harness/api-context.ts';
+import { eventually, type LogLine, startWorker, type WorkerProcess } from '../../../../harness/processes.ts';
 
 /** The knobs of RELIABILITY.md section 3: short locks so that recoveries take seconds. */
 export const FAST = {

@@ -6,7 +6,7 @@
  *    time even though the worker that fails it in the queue is neither of the killed ones.
  */
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../processes.ts';
+import { eventually } from '../../../../harness/processes.ts';
 import {
   expectTrainedAsNn,
   FAST,

@@ -4,7 +4,7 @@
  * and exits 0 within SHUTDOWN_TIMEOUT_MS; another worker resumes from that very checkpoint.
  */
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../processes.ts';
+import { eventually } from '../../../../harness/processes.ts';
 import { jobLine, type Stack, useStack } from './harness.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;

@@ -6,7 +6,7 @@
  * checkpoint instead of training again.
  */
 import { describe, expect, it } from 'vitest';
-import type { LogLine, WorkerProcess } from '../processes.ts';
+import type { LogLine, WorkerProcess } from '../../../../harness/processes.ts';
 import { jobLine, type Stack, useStack } from './harness.ts';
 
 let stack: Stack;

@@ -9,7 +9,7 @@
  *   refused at boot.
  */
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../processes.ts';
+import { eventually } from '../../../../harness/processes.ts';
 import { holderOf, type JobView, jobLine, type Stack, useStack } from './harness.ts';
 
 /** A longer lock than FAST's, so the "waiting" window between lease expiry and retake is wide. */

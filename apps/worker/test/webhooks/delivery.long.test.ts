@@ -11,8 +11,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually, type WorkerProcess } from '../../../../harness/processes.ts';
 import { createReport, createStack, type Stack } from '../process/harness.ts';
-import { eventually, type WorkerProcess } from '../processes.ts';
 import { type Received, type Receiver, startReceiver } from './receiver.ts';
 
 const SECRET_KEY = randomBytes(32).toString('base64');

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createApiKey, createDb, createTenant, type Db, migrate } from '@backprop/db';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { createApi } from '../../../api/src/api.ts';
-import { loadApiEnv } from '../../../api/src/env.ts';
-import { ROOT, type ServiceProcess, startService } from '../processes.ts';
+import { createApi } from '../apps/api/src/api.ts';
+import { loadApiEnv } from '../apps/api/src/env.ts';
+import { ROOT, type ServiceProcess, startService } from './processes.ts';
 import { freePort, PrivatePostgres, PrivateRedis, type PrivateRedisOptions, waitUntil } from './services.ts';
 
 /** An API process listening on a free loopback port. */

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { createApiKey, createTenant } from '@backprop/db';
 import { createTestDatabase, type TestDatabase } from '@backprop/db/testing';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { type ApiOptions, createApi } from '../src/api.ts';
-import { type ApiEnv, loadApiEnv } from '../src/env.ts';
+import { type ApiOptions, createApi } from '../apps/api/src/api.ts';
+import { type ApiEnv, loadApiEnv } from '../apps/api/src/env.ts';
 
 export interface ApiContext {
   app: FastifyInstance;
@@ -82,5 +82,5 @@ export const XOR_DATASET = {
 /** The planar "flower" data of the course as CSV text (label,x1,x2). */
 export async function planarCsv(): Promise<string> {
   const { readFile } = await import('node:fs/promises');
-  return readFile(new URL('../../../data/planar_flower.csv', import.meta.url), 'utf8');
+  return readFile(new URL('../data/planar_flower.csv', import.meta.url), 'utf8');
 }
