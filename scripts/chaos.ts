@@ -13,7 +13,9 @@
  * It exits 1 on a violation (or if the run does not settle in time), 0 otherwise, and prints the
  * schedule so a failing seed can be replayed. Everything it started is stopped on the way out.
  */
+
 import { parseCommandLine, usageError } from '@backprop/db/cli';
+import { Rng } from '@backprop/nn';
 import { checkInvariants } from '../harness/checks.ts';
 import type { ServiceProcess } from '../harness/processes.ts';
 import { freePort, type PrivatePostgres, type PrivateRedis } from '../harness/services.ts';
@@ -57,18 +59,9 @@ const seed = count('seed');
 const jobCount = count('jobs');
 const settleMs = count('settle-ms');
 
-/** mulberry32: a small seeded PRNG, so a seed replays the same schedule. */
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(seed);
+// nn's seeded generator (the one training uses), so a seed replays the same schedule.
+const rng = new Rng(seed);
+const random = () => rng.uniform();
 const between = (lo: number, hi: number) => Math.round(lo + random() * (hi - lo));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const started = Date.now();
