@@ -30,9 +30,6 @@ import { startTrainingThread, type ThreadOutcome } from './thread-runner.ts';
 import { threadsOf, trainingThreadsCap } from './training-threads.ts';
 import { type ProcessResult, TrainingWrites } from './training-writes.ts';
 
-export type { ActiveTraining } from './delivery.ts';
-export type { ProcessResult } from './training-writes.ts';
-
 export interface ProcessorDeps {
   env: WorkerEnv;
   db: Db;

@@ -9,12 +9,13 @@ import { assertMigrated, createDb, type Db, isDatabaseUnavailable } from '@backp
 import { DelayedError, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
+import type { ActiveTraining } from './delivery.ts';
 import type { WorkerEnv } from './env.ts';
 import { errorText } from './error-text.ts';
 import { JobEventPublisher } from './events.ts';
 import { failJob, type JobFailure } from './fail-job.ts';
 import { memoryMb, monitorEventLoop } from './health.ts';
-import { type ActiveTraining, processTrainingJob } from './process-job.ts';
+import { processTrainingJob } from './process-job.ts';
 import { reconcileOnce } from './reconciler.ts';
 import { threadEntries } from './thread-entries.ts';
 import { startWebhooks } from './webhooks/index.ts';
