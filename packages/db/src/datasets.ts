@@ -7,9 +7,10 @@ import { float64ToBytes } from './bytes.ts';
 import type { Db } from './client.ts';
 import { decodeDatasetValues, encodeChunks } from './dataset-chunks.ts';
 import { type Dataset, Prisma, type Task } from './generated/prisma/client.ts';
-import { assertCount, assertFiniteJson, type DbOrTx, isUuid } from './internal.ts';
+import { assertCount, assertFiniteJson, type DbOrTx } from './internal.ts';
 import { findPage, type Page, type PageOptions } from './page.ts';
 import { type SoftDeleteResult, softDelete } from './soft-delete.ts';
+import { tenantLookup } from './tenant-lookup.ts';
 
 export interface FeatureStats {
   mean: number;
@@ -112,26 +113,20 @@ export async function createDataset(db: DbOrTx, input: CreateDatasetInput): Prom
  * A deleted dataset that finished jobs refer to is returned with deletedAt set (its values are
  * gone).
  */
-export async function getDataset(db: DbOrTx, tenantId: string, id: string): Promise<DatasetSummary | null> {
-  if (!isUuid(id)) return null;
-  return db.dataset.findFirst({ where: { id, tenantId, ...READY }, omit: withoutValues });
-}
+export const getDataset = tenantLookup<DatasetSummary>((db, key) =>
+  db.dataset.findFirst({ where: { ...key, ...READY }, omit: withoutValues }),
+);
 
 /**
  * The whole dataset with its values decoded (x: samples × features, row per sample; y), chunk by
  * chunk. A deleted dataset's values are empty.
  */
-export async function getDatasetWithValues(
-  db: DbOrTx,
-  tenantId: string,
-  id: string,
-): Promise<DatasetWithValues | null> {
-  if (!isUuid(id)) return null;
-  const row = await db.dataset.findFirst({ where: { id, tenantId, ...READY } });
+export const getDatasetWithValues = tenantLookup<DatasetWithValues>(async (db, key) => {
+  const row = await db.dataset.findFirst({ where: { ...key, ...READY } });
   if (row === null) return null;
   const { y, ...summary } = row;
   return { ...summary, ...(await decodeDatasetValues(db, row, y)) };
-}
+});
 
 /** The tenant's datasets, newest first, without values; deleted ones are left out. */
 export async function listDatasets(

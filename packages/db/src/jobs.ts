@@ -29,6 +29,7 @@ import {
 } from './internal.ts';
 import { type LayerSpec, storedLayer } from './networks.ts';
 import { findPage, type Page, type PageOptions } from './page.ts';
+import { tenantLookup } from './tenant-lookup.ts';
 import { recordJobEvents } from './webhook-events.ts';
 
 /** An empty history (a job without a validation split). */
@@ -123,10 +124,9 @@ export async function createJob(db: DbOrTx, input: CreateJobInput): Promise<Crea
 // ---- read ------------------------------------------------------------------------------------
 
 /** The whole job, cost history included; null if missing or another tenant's. */
-export async function getJob(db: DbOrTx, tenantId: string, id: string): Promise<JobWithModel | null> {
-  if (!isUuid(id)) return null;
-  return db.trainingJob.findFirst({ where: { id, tenantId }, include: withModelId });
-}
+export const getJob = tenantLookup<JobWithModel>((db, key) =>
+  db.trainingJob.findFirst({ where: key, include: withModelId }),
+);
 
 export interface ListJobsOptions extends PageOptions {
   status?: JobStatus | readonly JobStatus[];

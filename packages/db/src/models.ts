@@ -2,6 +2,7 @@
 // They are created only by completeJob (jobs.ts), once per job, and deleted only by deleteModel.
 import type { Model, Prisma } from './generated/prisma/client.ts';
 import { type DbOrTx, isUuid } from './internal.ts';
+import { tenantLookup } from './tenant-lookup.ts';
 
 /**
  * A model without its parameters, with the resolved training plan of the job that made it (the
@@ -11,24 +12,16 @@ import { type DbOrTx, isUuid } from './internal.ts';
 export type ModelSummary = Omit<Model, 'parameters'> & { job: { training: Prisma.JsonValue } };
 
 /** null if missing or another tenant's. */
-export async function getModel(db: DbOrTx, tenantId: string, id: string): Promise<ModelSummary | null> {
-  if (!isUuid(id)) return null;
-  return db.model.findFirst({
-    where: { id, tenantId },
+export const getModel = tenantLookup<ModelSummary>((db, key) =>
+  db.model.findFirst({
+    where: key,
     omit: { parameters: true },
     include: { job: { select: { training: true } } },
-  });
-}
+  }),
+);
 
 /** The whole model, parameters included (decode them with bytesToFloat64). */
-export async function getModelWithParameters(
-  db: DbOrTx,
-  tenantId: string,
-  id: string,
-): Promise<Model | null> {
-  if (!isUuid(id)) return null;
-  return db.model.findFirst({ where: { id, tenantId } });
-}
+export const getModelWithParameters = tenantLookup<Model>((db, key) => db.model.findFirst({ where: key }));
 
 /**
  * Deletes a model (its parameters are freed). Its job stays, succeeded, with no model: a

@@ -1,9 +1,10 @@
 // Networks: a definition (input width, layers, initialisation), no weights: those belong to models.
 import type { Db } from './client.ts';
 import type { Network } from './generated/prisma/client.ts';
-import { assertCount, assertFiniteJson, type DbOrTx, isUuid } from './internal.ts';
+import { assertCount, assertFiniteJson, type DbOrTx } from './internal.ts';
 import { findPage, type Page, type PageOptions } from './page.ts';
 import { type SoftDeleteResult, softDelete } from './soft-delete.ts';
+import { tenantLookup } from './tenant-lookup.ts';
 
 // A type alias, not an interface, so that it is assignable to Prisma's Json input type.
 export type LayerSpec = {
@@ -45,10 +46,7 @@ export async function createNetwork(db: DbOrTx, input: CreateNetworkInput): Prom
 }
 
 /** null if missing or another tenant's; a deleted network that jobs refer to has deletedAt set. */
-export async function getNetwork(db: DbOrTx, tenantId: string, id: string): Promise<Network | null> {
-  if (!isUuid(id)) return null;
-  return db.network.findFirst({ where: { id, tenantId } });
-}
+export const getNetwork = tenantLookup<Network>((db, key) => db.network.findFirst({ where: key }));
 
 /** The tenant's networks, newest first; deleted ones are left out. */
 export async function listNetworks(

@@ -5,6 +5,7 @@ import type { Prisma } from './generated/prisma/client.ts';
 import { type DbOrTx, isUuid } from './internal.ts';
 import type { ModelSummary } from './models.ts';
 import { findPage, type Page, type PageOptions } from './page.ts';
+import { tenantLookup } from './tenant-lookup.ts';
 
 /** What a model export says about its inputs and its origin. */
 export interface ModelOrigin {
@@ -19,10 +20,9 @@ export interface ModelOrigin {
 }
 
 /** null if missing or another tenant's. */
-export async function getModelOrigin(db: DbOrTx, tenantId: string, id: string): Promise<ModelOrigin | null> {
-  if (!isUuid(id)) return null;
+export const getModelOrigin = tenantLookup<ModelOrigin>(async (db, key) => {
   const row = await db.model.findFirst({
-    where: { id, tenantId },
+    where: key,
     select: {
       id: true,
       jobId: true,
@@ -46,7 +46,7 @@ export async function getModelOrigin(db: DbOrTx, tenantId: string, id: string): 
     labelName: row.job.dataset.labelName,
     createdAt: row.createdAt,
   };
-}
+});
 
 // ---- names, tags, versions, aliases ----------------------------------------------------------
 
@@ -285,12 +285,7 @@ export async function getJobReceiptSource(db: DbOrTx, tenantId: string, jobId: s
  * bytes, in order, then y), computed in Postgres (no values travel) the first time it is needed
  * and kept on the row. null if the dataset is missing, not ready, or its values were deleted.
  */
-export async function ensureDatasetContentHash(
-  db: DbOrTx,
-  tenantId: string,
-  id: string,
-): Promise<string | null> {
-  if (!isUuid(id)) return null;
+export const ensureDatasetContentHash = tenantLookup<string>(async (db, { id, tenantId }) => {
   const [row] = await db.$queryRaw<{ contentHash: string | null; deletedAt: Date | null }[]>`
     SELECT "contentHash", "deletedAt" FROM "Dataset"
     WHERE "id" = ${id}::uuid AND "tenantId" = ${tenantId}::uuid AND "status" = 'ready'`;
@@ -303,4 +298,4 @@ export async function ensureDatasetContentHash(
     WHERE d."id" = ${id}::uuid AND d."deletedAt" IS NULL
     RETURNING d."contentHash"`;
   return updated?.contentHash ?? null;
-}
+});

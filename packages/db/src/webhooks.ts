@@ -8,6 +8,7 @@ import type { Db } from './client.ts';
 import type { Prisma, WebhookDelivery, WebhookEndpoint } from './generated/prisma/client.ts';
 import { assertCount, type DbOrTx, isUuid } from './internal.ts';
 import { findPage, type Page, type PageOptions } from './page.ts';
+import { tenantLookup } from './tenant-lookup.ts';
 import { withTenantLock } from './usage.ts';
 
 /** An endpoint as tenants see it: never its secret. */
@@ -58,14 +59,9 @@ export async function listWebhookEndpoints(
 }
 
 /** The endpoint, or null if missing or another tenant's. */
-export async function getWebhookEndpoint(
-  db: DbOrTx,
-  tenantId: string,
-  id: string,
-): Promise<WebhookEndpointSummary | null> {
-  if (!isUuid(id)) return null;
-  return db.webhookEndpoint.findFirst({ where: { id, tenantId }, omit: withoutSecret });
-}
+export const getWebhookEndpoint = tenantLookup<WebhookEndpointSummary>((db, key) =>
+  db.webhookEndpoint.findFirst({ where: key, omit: withoutSecret }),
+);
 
 /** Deletes the endpoint and its delivery log (pending deliveries are dropped). False if missing. */
 export async function deleteWebhookEndpoint(db: DbOrTx, tenantId: string, id: string): Promise<boolean> {
