@@ -10,7 +10,6 @@ import {
   type ActivationName,
   gradientCheck,
   HIDDEN_ACTIVATIONS,
-  type LayerSpec,
   Network,
   OUTPUT_ACTIVATIONS,
   type OutputActivationName,
@@ -20,6 +19,7 @@ import {
   toNested,
   zeros,
 } from '../src/index.ts';
+import { dense } from './networks.ts';
 
 const EPSILON = 1e-7;
 /** The course: "if difference < 2e-7 the gradient is correct". */
@@ -50,10 +50,7 @@ describe('gradient check of the whole model', () => {
   );
 
   it.each(combos)('hidden $hidden, output $output', ({ hidden, output }) => {
-    const layers: LayerSpec[] = [
-      { units: 5, activation: hidden },
-      { units: unitsOf(output), activation: output },
-    ];
+    const layers = dense([5, hidden], [unitsOf(output), output]);
     const net = Network.create({ inputSize: 4, layers, init: 'xavier', seed: 11 });
     const { X, Y } = data(4, 6, output, unitsOf(output), 12);
     const result = gradientCheck(net, X, Y, { epsilon: EPSILON });
@@ -63,11 +60,7 @@ describe('gradient check of the whole model', () => {
   });
 
   it.each(OUTPUT_ACTIVATIONS)('3-layer model relu → tanh → %s, with and without L2', (output) => {
-    const layers: LayerSpec[] = [
-      { units: 5, activation: 'relu' },
-      { units: 4, activation: 'tanh' },
-      { units: unitsOf(output), activation: output },
-    ];
+    const layers = dense([5, 'relu'], [4, 'tanh'], [unitsOf(output), output]);
     const net = Network.create({ inputSize: 3, layers, init: 'he', seed: 21 });
     const { X, Y } = data(3, 7, output, unitsOf(output), 22);
     for (const l2 of [0, 0.7]) {
@@ -78,27 +71,14 @@ describe('gradient check of the whole model', () => {
   });
 
   it('leaky_relu with a custom slope and a deep stack of every hidden activation', () => {
-    const layers: LayerSpec[] = [
-      { units: 4, activation: 'leaky_relu', slope: 0.2 },
-      { units: 4, activation: 'sigmoid' },
-      { units: 3, activation: 'relu' },
-      { units: 3, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ];
+    const layers = dense([4, 'leaky_relu', 0.2], [4, 'sigmoid'], [3, 'relu'], [3, 'tanh'], [1, 'sigmoid']);
     const net = Network.create({ inputSize: 3, layers, init: 'he', seed: 31 });
     const { X, Y } = data(3, 8, 'sigmoid', 1, 32);
     expect(gradientCheck(net, X, Y).difference).toBeLessThan(THRESHOLD);
   });
 
   it('leaves the network unchanged', () => {
-    const net = Network.create({
-      inputSize: 3,
-      layers: [
-        { units: 2, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-      seed: 1,
-    });
+    const net = Network.create({ inputSize: 3, layers: dense([2, 'tanh'], [1, 'sigmoid']), seed: 1 });
     const before = net.parameters();
     const { X, Y } = data(3, 4, 'sigmoid', 1, 2);
     gradientCheck(net, X, Y);
@@ -107,11 +87,7 @@ describe('gradient check of the whole model', () => {
 });
 
 describe('negative controls: the checker catches wrong gradients', () => {
-  const layers: LayerSpec[] = [
-    { units: 4, activation: 'tanh' },
-    { units: 3, activation: 'softmax' },
-  ];
-  const net = Network.create({ inputSize: 3, layers, seed: 41 });
+  const net = Network.create({ inputSize: 3, layers: dense([4, 'tanh'], [3, 'softmax']), seed: 41 });
   const d = data(3, 6, 'softmax', 3, 42);
   const X = toNested(d.X); // nested X: gradients come back as nested arrays
   const Y = toNested(d.Y);
@@ -137,20 +113,10 @@ describe('negative controls: the checker catches wrong gradients', () => {
   it('a wrong activation derivative (tanh backward using the sigmoid rule)', () => {
     // The gradients of a tanh network computed as if its hidden layer were sigmoid: same
     // parameters, wrong g'. The check against the tanh network's cost must fail.
-    const tanhNet = Network.create({
-      inputSize: 3,
-      layers: [
-        { units: 4, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-      seed: 43,
-    });
+    const tanhNet = Network.create({ inputSize: 3, layers: dense([4, 'tanh'], [1, 'sigmoid']), seed: 43 });
     const sigmoidNet = Network.fromParameters({
       inputSize: 3,
-      layers: [
-        { units: 4, activation: 'sigmoid' },
-        { units: 1, activation: 'sigmoid' },
-      ],
+      layers: dense([4, 'sigmoid'], [1, 'sigmoid']),
       parameters: tanhNet.parameters(),
     });
     const d = data(3, 6, 'sigmoid', 1, 44);

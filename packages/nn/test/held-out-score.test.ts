@@ -16,7 +16,7 @@ import {
   train,
 } from '../src/index.ts';
 import { loadPlanar } from './helpers.ts';
-import { planarNetwork } from './networks.ts';
+import { dense, planarNetwork } from './networks.ts';
 
 /** train, keeping every progress report (`seen`) beside the result. */
 function trainSeeing(net: Network, X: MatrixInput, Y: MatrixInput, options: TrainOptions) {
@@ -63,14 +63,7 @@ describe('held-out score at every recorded cost', () => {
       cols: Y.cols,
       data: Float64Array.from([...Y.data, ...Y.data.map((y) => 1 - y)]),
     };
-    const net = Network.create({
-      inputSize: 2,
-      layers: [
-        { units: 4, activation: 'tanh' },
-        { units: 2, activation: 'sigmoid' },
-      ],
-      seed: 3,
-    });
+    const net = Network.create({ inputSize: 2, layers: dense([4, 'tanh'], [2, 'sigmoid']), seed: 3 });
     const { result, seen } = trainSeeing(net, X, Y2, {
       learningRate: 1.2,
       iterations: 200,

@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  type LayerSpec,
   type ModelExport,
   Network,
   NnInputError,
@@ -13,12 +12,9 @@ import {
   serialize,
   writeModelExport,
 } from '../src/index.ts';
-import { parameterBits } from './networks.ts';
+import { dense, parameterBits } from './networks.ts';
 
-const layers: LayerSpec[] = [
-  { units: 3, activation: 'leaky_relu', slope: 0.05 },
-  { units: 3, activation: 'softmax' },
-];
+const layers = dense([3, 'leaky_relu', 0.05], [3, 'softmax']);
 
 function model(): ModelExport {
   const network = Network.create({ inputSize: 2, layers, seed: 7 });

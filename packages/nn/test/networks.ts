@@ -1,6 +1,7 @@
 /** Networks several test files build the same way, their parameters' exact bits, and resuming them. */
 import { expect } from 'vitest';
 import {
+  type ActivationName,
   type CreateOptions,
   deserializeCheckpoint,
   type LayerSpec,
@@ -13,6 +14,16 @@ import {
   train,
 } from '../src/index.ts';
 import { bits } from './helpers.ts';
+
+/** One layer as the tests write it: units, activation and, for leaky_relu, the slope. */
+export type DenseLayer = readonly [units: number, activation: ActivationName, slope?: number];
+
+/** A layer list from `[units, activation]` pairs: `dense([4, 'tanh'], [1, 'sigmoid'])`. */
+export function dense(...layers: readonly DenseLayer[]): LayerSpec[] {
+  return layers.map(([units, activation, slope]) =>
+    slope === undefined ? { units, activation } : { units, activation, slope },
+  );
+}
 
 /** The course's week 3 planar network: 2 inputs → 4 tanh → 1 sigmoid. */
 export const PLANAR_LAYERS: readonly LayerSpec[] = [

@@ -12,6 +12,7 @@ import {
   train,
   type UpdatePlan,
 } from '../src/index.ts';
+import { dense } from './networks.ts';
 
 /** m samples of 2 features with 0/1 labels, seeded. */
 function data(m: number): { X: number[][]; Y: number[][] } {
@@ -21,15 +22,7 @@ function data(m: number): { X: number[][]; Y: number[][] } {
   return { X, Y };
 }
 
-const net = () =>
-  Network.create({
-    inputSize: 2,
-    layers: [
-      { units: 3, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-    seed: 1,
-  });
+const net = () => Network.create({ inputSize: 2, layers: dense([3, 'tanh'], [1, 'sigmoid']), seed: 1 });
 
 /** What train actually does with these options on m samples. */
 function trainedCounts(m: number, options: PlanOptions) {

@@ -6,19 +6,14 @@ import { describe, expect, it } from 'vitest';
 import {
   deserialize,
   FORMAT_VERSION,
-  type LayerSpec,
   Network,
   NnInputError,
   serialize,
   serializeBinary,
 } from '../src/index.ts';
-import { parameterBits } from './networks.ts';
+import { dense, parameterBits } from './networks.ts';
 
-const layers: LayerSpec[] = [
-  { units: 3, activation: 'leaky_relu', slope: 0.05 },
-  { units: 2, activation: 'tanh' },
-  { units: 3, activation: 'softmax' },
-];
+const layers = dense([3, 'leaky_relu', 0.05], [2, 'tanh'], [3, 'softmax']);
 
 /** A network whose parameters hold the awkward values: −0, subnormals, ±1e308, 0.1 + 0.2, ... */
 function awkward(dtype: 'float64' | 'float32' = 'float64'): Network {

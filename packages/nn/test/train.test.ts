@@ -18,7 +18,7 @@ import {
   zeros,
 } from '../src/index.ts';
 import { bits, expectTrainingAborted, loadPlanar } from './helpers.ts';
-import { planarNetwork } from './networks.ts';
+import { dense, planarNetwork } from './networks.ts';
 
 const planar = loadPlanar();
 const makeNet = () => planarNetwork({ init: 'random', seed: 2 });
@@ -206,11 +206,7 @@ describe('validation split and early stopping', () => {
   const big = () =>
     Network.create({
       inputSize: 2,
-      layers: [
-        { units: 40, activation: 'relu' },
-        { units: 40, activation: 'relu' },
-        { units: 1, activation: 'sigmoid' },
-      ],
+      layers: dense([40, 'relu'], [40, 'relu'], [1, 'sigmoid']),
       init: 'he',
       seed: 4,
     });

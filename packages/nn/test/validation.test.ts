@@ -12,18 +12,11 @@ import {
   type TrainProgress,
   train,
 } from '../src/index.ts';
-import { PLANAR_LAYERS, planarNetwork } from './networks.ts';
+import { dense, PLANAR_LAYERS, planarNetwork } from './networks.ts';
 
 const net = () => planarNetwork({ seed: 1 });
 const softmaxNet = () =>
-  Network.create({
-    inputSize: 2,
-    layers: [
-      { units: 3, activation: 'relu' },
-      { units: 3, activation: 'softmax' },
-    ],
-    seed: 1,
-  });
+  Network.create({ inputSize: 2, layers: dense([3, 'relu'], [3, 'softmax']), seed: 1 });
 const X = [
   [0.1, 0.2, 0.3],
   [1, 2, 3],
