@@ -11,6 +11,23 @@ import { bits } from './helpers.ts';
 export type Variant = 'matmul' | 'matmulTransB' | 'matmulTransA';
 export const VARIANTS: Variant[] = ['matmul', 'matmulTransB', 'matmulTransA'];
 
+/**
+ * Shapes [r, c, k] every kernel set is checked on, besides the block edges of its own: single rows,
+ * columns and k = 1; layer products of the benchmark workloads (W3 planar, the small layers of W1);
+ * and mid-sized products that cross a K or column block of both the blocked and the wasm kernels.
+ */
+export const COMMON_SHAPES: readonly (readonly [number, number, number])[] = [
+  [1, 1, 1],
+  [1, 1, 7],
+  [1, 9, 1],
+  [9, 1, 1],
+  [4, 400, 2],
+  [7, 209, 20],
+  [5, 20, 209],
+  [33, 100, 600],
+  [10, 1100, 130],
+];
+
 /** A seeded uniform [0, 1) source (nn's own generator), so failures reproduce. */
 export function rng(seed: number): () => number {
   const generator = new Rng(seed);

@@ -3,6 +3,7 @@ import { defaultKernels, type Kernels, kernels, referenceKernels, wasmKernels } 
 import { blockedKernels } from '../src/kernels-blocked.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
 import {
+  COMMON_SHAPES,
   expectNoStateBetweenCalls,
   expectZerosWhenKIsZero,
   itMatchesTheReference,
@@ -52,17 +53,13 @@ function check(
   }
 }
 
-// Edge shapes: single rows/columns, k = 1, sizes that are not multiples of the 2×3 micro-tile, both
-// sides of the small-product cutoff (4096 multiply-adds) and of the K (256), M (128) and N (1020)
-// blocks (so both the contiguous, staged packing and the strided one run), and the workloads' own
-// shapes (W3 planar, the small layers of W1).
-const SHAPES: [number, number, number][] = [
-  [1, 1, 1],
-  [1, 1, 7],
-  [1, 9, 1],
-  [9, 1, 1],
+// Edge shapes besides the common ones: single rows/columns, sizes that are not multiples of the 2×3
+// micro-tile, both sides of the small-product cutoff (4096 multiply-adds) and of the K (256), M
+// (128) and N (1020) blocks (so both the contiguous, staged packing and the strided one run), and
+// more of the workloads' own shapes.
+const SHAPES: (readonly [number, number, number])[] = [
+  ...COMMON_SHAPES,
   [1, 400, 4],
-  [4, 400, 2],
   [4, 2, 400],
   [4, 400, 1],
   [1, 4, 400],
@@ -72,8 +69,6 @@ const SHAPES: [number, number, number][] = [
   [17, 17, 17],
   [20, 209, 1],
   [1, 209, 5],
-  [7, 209, 20],
-  [5, 20, 209],
   [3, 1, 2000],
   [1, 3000, 3],
   [1, 1, 5000],
@@ -86,12 +81,10 @@ const SHAPES: [number, number, number][] = [
   [4, 1025, 2],
   [3, 1021, 3],
   [7, 2041, 5],
-  [33, 100, 600],
   [10, 128, 300],
   [100, 100, 1],
   [1, 5000, 2],
   [70, 2, 50],
-  [10, 1100, 130],
 ];
 
 describe('blocked kernels match the reference', () => {
