@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TRAINING_QUEUE, trainingJobOptions } from '@backprop/contracts';
-import { createDataset, createJob, createNetwork, createTenant, getJob } from '@backprop/db';
-import { createTestDatabase, databaseUrlFor, type TestDatabase } from '@backprop/db/testing';
+import { createDataset, createJob, createTenant, getJob } from '@backprop/db';
+import { createTestDatabase, databaseUrlFor, makeNetwork, type TestDatabase } from '@backprop/db/testing';
 import { Queue } from 'bullmq';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,19 +52,7 @@ beforeAll(async () => {
       ],
     })
   ).id;
-  networkId = (
-    await createNetwork(database.db, {
-      tenantId,
-      name: '2-4-1',
-      inputSize: 2,
-      layers: [
-        { units: 4, activation: 'tanh' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-      init: 'xavier',
-      parameterCount: 17,
-    })
-  ).id;
+  networkId = (await makeNetwork(database.db, tenantId)).id;
 });
 
 afterAll(async () => {

@@ -1,9 +1,12 @@
 // Test support: a fresh, migrated database per test file, so test files run in parallel without
-// seeing each other's rows. Real Postgres, no mocks.
+// seeing each other's rows (real Postgres, no mocks), and the small network the tests train.
 import { randomBytes } from 'node:crypto';
 import { createDb, type Db } from './client.ts';
 import { dropDatabase, withDatabase } from './databases.ts';
+import type { Network } from './generated/prisma/client.ts';
 import { DEFAULT_DATABASE_URL, migrate } from './migrate.ts';
+import { createNetwork } from './networks.ts';
+import { DEFAULT_TENANT_ID } from './tenants.ts';
 
 export interface TestDatabase {
   url: string;
@@ -30,4 +33,19 @@ export async function createTestDatabase(options: { poolMax?: number } = {}): Pr
       await dropDatabase(url);
     },
   };
+}
+
+/** A 2-4-1 network of the tenant (tanh, then sigmoid: 17 parameters), small enough to train in a test. */
+export async function makeNetwork(db: Db, tenantId = DEFAULT_TENANT_ID): Promise<Network> {
+  return createNetwork(db, {
+    tenantId,
+    name: 'tiny',
+    inputSize: 2,
+    layers: [
+      { units: 4, activation: 'tanh' },
+      { units: 1, activation: 'sigmoid' },
+    ],
+    init: 'xavier',
+    parameterCount: 17,
+  });
 }

@@ -7,11 +7,9 @@ import {
   type CreateJobInput,
   createDataset,
   createJob,
-  createNetwork,
   type DatasetSummary,
   type Db,
   DEFAULT_TENANT_ID,
-  type Network,
 } from '../src/index.ts';
 import { createTestDatabase } from '../src/testing.ts';
 
@@ -78,19 +76,8 @@ export function tinyDataset(tenantId: string, name = 'tiny'): CreateDatasetInput
 }
 export const TINY_DATASET_BYTES = 2 * 1 + 2 * 8;
 
-export async function makeNetwork(db: Db, tenantId = DEFAULT_TENANT_ID): Promise<Network> {
-  return createNetwork(db, {
-    tenantId,
-    name: 'tiny',
-    inputSize: 2,
-    layers: [
-      { units: 4, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-    init: 'xavier',
-    parameterCount: 17,
-  });
-}
+// In testing.ts because the worker's tests train it too.
+export { makeNetwork } from '../src/testing.ts';
 
 export async function makeJob(
   db: Db,
