@@ -89,47 +89,20 @@ interface Workload {
 /** The course's cat images: 64×64×3 pixels, 209 training images, at the course's learning rate. */
 const CAT = { inputSize: 12288, m: 209, learningRate: 0.0075 } as const;
 
+/** Every workload's layers: hidden layers of one activation, then a sigmoid output layer. */
+function layers(hidden: readonly number[], activation: 'relu' | 'tanh', outputs: number): LayerSpec[] {
+  return [...hidden.map((units) => ({ units, activation })), { units: outputs, activation: 'sigmoid' }];
+}
+
 const WORKLOADS: readonly Workload[] = [
-  {
-    name: 'W1',
-    title: 'cat-Llayer',
-    ...CAT,
-    layers: [
-      { units: 20, activation: 'relu' },
-      { units: 7, activation: 'relu' },
-      { units: 5, activation: 'relu' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-  },
-  {
-    name: 'W2',
-    title: 'cat-2layer',
-    ...CAT,
-    layers: [
-      { units: 7, activation: 'relu' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-  },
-  {
-    name: 'W3',
-    title: 'planar',
-    inputSize: 2,
-    layers: [
-      { units: 4, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-    m: 400,
-    learningRate: 1.2,
-  },
+  { name: 'W1', title: 'cat-Llayer', ...CAT, layers: layers([20, 7, 5], 'relu', 1) },
+  { name: 'W2', title: 'cat-2layer', ...CAT, layers: layers([7], 'relu', 1) },
+  { name: 'W3', title: 'planar', inputSize: 2, layers: layers([4], 'tanh', 1), m: 400, learningRate: 1.2 },
   {
     name: 'W4',
     title: 'wide',
     inputSize: 784,
-    layers: [
-      { units: 256, activation: 'relu' },
-      { units: 128, activation: 'relu' },
-      { units: 10, activation: 'sigmoid' },
-    ],
+    layers: layers([256, 128], 'relu', 10),
     m: 10000,
     learningRate: 0.1,
   },
