@@ -20,15 +20,14 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { matrix, Network, oneHot, train } from '@backprop/nn';
-import { startPrivateService } from '../../harness/stack.ts';
 import {
   type Client,
   fashionFiles,
   NETWORK,
+  startFashionService,
   trainAndEvaluate,
   trainingOptions,
   uploadIdx,
-  WORKER_SETTINGS,
 } from '../fashion/recipe.ts';
 
 const FLOOR = 0.8833;
@@ -115,7 +114,7 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
-  const service = await startPrivateService({ api: { LOG_LEVEL: 'warn' }, worker: WORKER_SETTINGS }, 300_000);
+  const service = await startFashionService();
   const { space, api } = service;
   try {
     const client: Client = { url: api.url, apiKey: space.apiKey };

@@ -27,7 +27,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { matrix, Network, train } from '@backprop/nn';
+import { Job } from '@backprop/contracts';
+import { fromRows, Network, train } from '@backprop/nn';
 import { z } from 'zod';
 import { ROOT } from '../../harness/processes.ts';
 import { type ApiProcess, Space, startServers } from '../../harness/stack.ts';
@@ -69,14 +70,6 @@ const WORKER_DEFAULTS: Record<string, string> = {
   LOG_LEVEL: 'info',
 };
 
-const Job = z.object({
-  id: z.string(),
-  status: z.string(),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
-  cost: z.number().nullable(),
-  error: z.unknown(),
-});
 const Created = z.object({ id: z.string() });
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
@@ -91,26 +84,25 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** The cat training set as the package takes it: X (12288, 209) standard-normalised, Y (1, 209). */
 function catData(csv: string) {
-  const lines = csv.trim().split('\n').slice(1);
-  const m = lines.length;
-  const n = lines[0]!.split(',').length - 1;
-  const X = new Float64Array(n * m);
-  const Y = new Float64Array(m);
-  lines.forEach((line, j) => {
-    const cells = line.split(',');
-    Y[j] = Number(cells[0]);
-    for (let i = 0; i < n; i++) X[i * m + j] = Number(cells[i + 1]);
-  });
+  // one row per sample, the label first
+  const rows = csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(',').map(Number));
+  const X = fromRows(rows.map((row) => row.slice(1)));
+  const Y = fromRows(rows.map((row) => row.slice(0, 1)));
+  const { rows: n, cols: m } = X;
   for (let i = 0; i < n; i++) {
     let mean = 0;
-    for (let j = 0; j < m; j++) mean += X[i * m + j]!;
+    for (let j = 0; j < m; j++) mean += X.data[i * m + j]!;
     mean /= m;
     let v = 0;
-    for (let j = 0; j < m; j++) v += (X[i * m + j]! - mean) ** 2;
+    for (let j = 0; j < m; j++) v += (X.data[i * m + j]! - mean) ** 2;
     const std = Math.sqrt(v / m) || 1;
-    for (let j = 0; j < m; j++) X[i * m + j] = (X[i * m + j]! - mean) / std;
+    for (let j = 0; j < m; j++) X.data[i * m + j] = (X.data[i * m + j]! - mean) / std;
   }
-  return { X: matrix(n, m, X), Y: matrix(1, m, Y), n };
+  return { X, Y, n };
 }
 
 async function main(): Promise<void> {
@@ -170,7 +162,7 @@ async function main(): Promise<void> {
       const res = await space.fetch(api, 'POST', '/v1/jobs', { datasetId, networkId, training });
       if (res.status !== 202) throw new Error(`job: ${res.status} ${JSON.stringify(res.body)}`);
       const jobId = Created.parse(res.body).id;
-      let job: z.infer<typeof Job>;
+      let job: Job;
       for (;;) {
         await new Promise((r) => setTimeout(r, 200));
         job = Job.parse((await space.fetch(api, 'GET', `/v1/jobs/${jobId}`)).body);

@@ -7,7 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { Job } from '@backprop/contracts';
 import { z } from 'zod';
+import { startPrivateService } from '../../harness/stack.ts';
 
 export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 
@@ -26,7 +28,7 @@ export const NETWORK = {
  * The worker's production timings (apps/worker/src/env.ts), not the fault tests' fast ones: a
  * 4-second lock on a loaded machine would count a healthy job as stalled.
  */
-export const WORKER_SETTINGS: Record<string, string> = {
+const WORKER_SETTINGS: Record<string, string> = {
   LOG_LEVEL: 'info', // its 'worker ready' line
   LOCK_DURATION_MS: '30000',
   STALLED_INTERVAL_MS: '15000',
@@ -35,6 +37,11 @@ export const WORKER_SETTINGS: Record<string, string> = {
   CHECKPOINT_EVERY_MS: '10000',
   HEARTBEAT_EVERY_MS: '10000',
 };
+
+/** The API and a worker as their own processes, as `npm start` runs them, on private servers. */
+export function startFashionService() {
+  return startPrivateService({ api: { LOG_LEVEL: 'warn' }, worker: WORKER_SETTINGS }, 300_000);
+}
 
 export function trainingOptions(epochs: number) {
   return {
@@ -78,14 +85,6 @@ export interface Client {
 }
 
 const Created = z.object({ id: z.string() });
-const Job = z.object({
-  id: z.string(),
-  status: z.string(),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
-  modelId: z.string().nullable(),
-  error: z.unknown(),
-});
 const Evaluation = z.object({ metrics: z.object({ accuracy: z.number() }) });
 
 /** One API request as JSON; anything but a 2xx is thrown with its status and body. */
@@ -127,25 +126,30 @@ export interface RecipeResult {
   testAccuracy: number;
 }
 
+/** The job as the API shows it now. */
+export async function getJob(client: Client, jobId: string): Promise<Job> {
+  return Job.parse(await call(client, 'GET', `/v1/jobs/${jobId}`));
+}
+
+/** Defines the network and submits a job training it on `datasetId` for `epochs`; the job's id. */
+export async function startTraining(client: Client, datasetId: string, epochs: number): Promise<string> {
+  const network = Created.parse(await call(client, 'POST', '/v1/networks', NETWORK));
+  const job = { datasetId, networkId: network.id, training: trainingOptions(epochs) };
+  return Created.parse(await call(client, 'POST', '/v1/jobs', job)).id;
+}
+
 /** Defines the network, trains it on `trainId` for `epochs` and evaluates it on `testId`. */
 export async function trainAndEvaluate(
   client: Client,
   datasets: { trainId: string; testId: string },
   epochs: number,
-  onProgress: (job: z.infer<typeof Job>) => void = () => undefined,
+  onProgress: (job: Job) => void = () => undefined,
 ): Promise<RecipeResult> {
-  const network = Created.parse(await call(client, 'POST', '/v1/networks', NETWORK));
-  const created = Created.parse(
-    await call(client, 'POST', '/v1/jobs', {
-      datasetId: datasets.trainId,
-      networkId: network.id,
-      training: trainingOptions(epochs),
-    }),
-  );
-  let job: z.infer<typeof Job>;
+  const jobId = await startTraining(client, datasets.trainId, epochs);
+  let job: Job;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    job = Job.parse(await call(client, 'GET', `/v1/jobs/${created.id}`));
+    job = await getJob(client, jobId);
     onProgress(job);
     if (job.status !== 'queued' && job.status !== 'running') break;
   }

@@ -5,16 +5,15 @@
  * The full recipe (60,000 images, 10 epochs: at least 0.8833) is `npm run bench:fashion`.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { z } from 'zod';
-import { type PrivateService, startPrivateService } from '../../harness/stack.ts';
+import type { PrivateService } from '../../harness/stack.ts';
 import {
   call,
   fashionFiles,
-  NETWORK,
+  getJob,
+  startFashionService,
+  startTraining,
   trainAndEvaluate,
-  trainingOptions,
   uploadIdx,
-  WORKER_SETTINGS,
 } from '../fashion/recipe.ts';
 
 const TRAIN_SAMPLES = 6000;
@@ -26,7 +25,7 @@ const SUBSET_FLOOR = 0.8;
 let service: PrivateService;
 let trainId: string;
 beforeAll(async () => {
-  service = await startPrivateService({ api: { LOG_LEVEL: 'warn' }, worker: WORKER_SETTINGS }, 300_000);
+  service = await startFashionService();
 }, 600_000); // private servers and two processes: minutes on a loaded machine
 afterAll(async () => {
   await service?.close();
@@ -54,19 +53,10 @@ it(`Fashion-MNIST through the service: ${TRAIN_SAMPLES} images, ${EPOCHS} epochs
 
 it('a cancelled job at this size stops its training thread promptly', async () => {
   const client = { url: service.api.url, apiKey: service.space.apiKey };
-  const Created = z.object({ id: z.string() });
-  const Shown = z.object({ status: z.string(), progress: z.object({ iteration: z.number() }) });
-  const network = Created.parse(await call(client, 'POST', '/v1/networks', NETWORK));
-  const { id: jobId } = Created.parse(
-    await call(client, 'POST', '/v1/jobs', {
-      datasetId: trainId,
-      networkId: network.id,
-      training: trainingOptions(50),
-    }),
-  );
+  const jobId = await startTraining(client, trainId, 50);
   // Cancel once it is training (a progress report has arrived), not while it loads.
   for (;;) {
-    const shown = Shown.parse(await call(client, 'GET', `/v1/jobs/${jobId}`));
+    const shown = await getJob(client, jobId);
     if (shown.status === 'running' && shown.progress.iteration > 0) break;
     expect(['queued', 'running']).toContain(shown.status);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -81,5 +71,5 @@ it('a cancelled job at this size stops its training thread promptly', async () =
   console.log(`fashion cancel: the training thread ended ${latency} ms after the cancel`);
   // The figure is printed; the bound only says the cancel reached the thread, not the next epoch.
   expect(latency).toBeLessThan(30_000);
-  expect(Shown.parse(await call(client, 'GET', `/v1/jobs/${jobId}`)).status).toBe('cancelled');
+  expect((await getJob(client, jobId)).status).toBe('cancelled');
 });
