@@ -12,25 +12,14 @@
  * Places that break a rule today are listed in KNOWN_VIOLATIONS until they are moved; a
  * violation not listed fails the test, and so does a listed one that is gone (delete its entry).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const SKIPPED_DIRECTORIES = new Set(['node_modules', 'generated', 'dist']);
+import { repoRoot, sourceFiles } from './source-files.ts';
 
 /** Each as `file -> import` (repository-relative, `/`-separated). */
 const KNOWN_VIOLATIONS = new Set<string>([]);
-
-function sourceFiles(directory: string): string[] {
-  return readdirSync(directory).flatMap((name) => {
-    const path = join(directory, name);
-    if (statSync(path).isDirectory()) return SKIPPED_DIRECTORIES.has(name) ? [] : sourceFiles(path);
-    return /\.(ts|tsx|mts)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
-  });
-}
 
 const repoPath = (path: string) => relative(repoRoot, path).split(sep).join('/');
 

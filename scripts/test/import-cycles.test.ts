@@ -4,26 +4,16 @@
  * order in which modules initialise matter and keeps a part from being read or moved on its own.
  * The graph is read with the TypeScript compiler's own import scanner; generated code is left out.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { repoRoot, sourceFiles } from './source-files.ts';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const ROOTS = ['apps', 'harness', 'packages/contracts/src', 'packages/db/src', 'packages/nn/src', 'scripts'];
-const SKIPPED_DIRECTORIES = new Set(['node_modules', 'generated', 'dist']);
 /** Cycles being removed elsewhere, each as its files sorted and joined by ' ↔ '. Delete the entry
  * when its cycle goes; a cycle not listed here fails the test. */
 const KNOWN_CYCLES = new Set<string>([]);
-
-function sourceFiles(directory: string): string[] {
-  return readdirSync(directory).flatMap((name) => {
-    const path = join(directory, name);
-    if (statSync(path).isDirectory()) return SKIPPED_DIRECTORIES.has(name) ? [] : sourceFiles(path);
-    return /\.(ts|mts)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
-  });
-}
 
 /** The files a file imports by a relative path (packages are imported by name, which never cycles
  * across the workspace's one-direction dependency rules; within a package, imports are relative). */
@@ -34,7 +24,9 @@ function relativeImports(file: string): string[] {
     .filter((specifier) => specifier.startsWith('./') || specifier.startsWith('../'))
     .map((specifier) => resolve(dirname(file), specifier))
     .map((path) =>
-      [path, `${path}.ts`, join(path, 'index.ts')].find((p) => existsSync(p) && statSync(p).isFile()),
+      [path, `${path}.ts`, `${path}.tsx`, join(path, 'index.ts')].find(
+        (p) => existsSync(p) && statSync(p).isFile(),
+      ),
     )
     .filter((path): path is string => path !== undefined);
 }
