@@ -184,6 +184,14 @@ function data(w: Workload, dtype: DType): { X: Matrix; Y: Matrix } {
   return { X, Y };
 }
 
+/**
+ * The workload's network as every implementation starts it (He, seed 1), so nn, numpy and tfjs
+ * begin from the same weights.
+ */
+function initialNetwork(w: Workload, dtype: DType): Network {
+  return Network.create({ inputSize: w.inputSize, layers: w.layers, init: 'he', seed: 1, dtype });
+}
+
 interface Timing {
   readonly ms: number;
   readonly n: number;
@@ -308,13 +316,7 @@ function relativeGap(got: readonly number[], want: readonly number[]): number {
 function writeSmokeData(w: Workload): string {
   const dir = mkdtempSync(join(os.tmpdir(), 'nn-bench-smoke-'));
   const { X, Y } = data(w, 'float64');
-  const net = Network.create({
-    inputSize: w.inputSize,
-    layers: w.layers,
-    init: 'he',
-    seed: 1,
-    dtype: 'float64',
-  });
+  const net = initialNetwork(w, 'float64');
   const arrays: Record<string, Matrix> = { X, Y };
   w.layers.forEach((_, i) => {
     arrays[`W${i + 1}`] = net.weights.W[i + 1]!;
@@ -366,7 +368,7 @@ function measureOurs(
   threads: number,
 ): OursResult {
   const { X, Y } = data(w, dtype);
-  const net = Network.create({ inputSize: w.inputSize, layers: w.layers, init: 'he', seed: 1, dtype });
+  const net = initialNetwork(w, dtype);
   const lr = { learningRate: w.learningRate };
   // With threads, each train() call starts its helpers at its first product: a call of n + 1
   // iterations against one of 1 leaves the n iterations alone.
@@ -398,7 +400,7 @@ function measureOurs(
 /** The costs J_0..J_N of SMOKE_ITERATIONS full-batch iterations from the bench's data and seed-1 weights. */
 function smokeCosts(w: Workload, dtype: DType): number[] {
   const { X, Y } = data(w, dtype);
-  const net = Network.create({ inputSize: w.inputSize, layers: w.layers, init: 'he', seed: 1, dtype });
+  const net = initialNetwork(w, dtype);
   return train(net, X, Y, { learningRate: w.learningRate, iterations: SMOKE_ITERATIONS, costEvery: 1 }).costs;
 }
 
@@ -432,13 +434,7 @@ async function measureTfjs(
   const rt = await loadTfjs();
   if ('error' in rt) return rt;
   const { X, Y } = data(w, 'float32');
-  const net = Network.create({
-    inputSize: w.inputSize,
-    layers: w.layers,
-    init: 'he',
-    seed: 1,
-    dtype: 'float32',
-  });
+  const net = initialNetwork(w, 'float32');
   const spec = { activations: w.layers.map((l) => l.activation), learningRate: w.learningRate };
   let costs: number[] | undefined;
   if (smoke) {
