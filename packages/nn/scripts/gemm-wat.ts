@@ -297,44 +297,56 @@ function stripsSimd(t: 'f64' | 'f32'): string {
  * da where z > 0 and writes +0 elsewhere (NaN z included), as the ternary `z > 0 ? da : 0` does.
  */
 function relu(t: 'f64' | 'f32'): string {
-  const es = ES[t];
-  const lanes = LANES[t];
-  const v = `${t}x${lanes}`;
-  return `
-  (func (export "relu_${t}") (param $src i32) (param $dst i32) (param $n i32)
-    (local $o i32) (local $vecEnd i32) (local $end i32)
-    (local.set $end (i32.mul (local.get $n) (i32.const ${es})))
-    (local.set $vecEnd (i32.mul (i32.sub (local.get $n) (i32.rem_u (local.get $n) (i32.const ${lanes}))) (i32.const ${es})))
-    (block $vdone (loop $vloop
-      (br_if $vdone (i32.ge_u (local.get $o) (local.get $vecEnd)))
-      (v128.store (i32.add (local.get $dst) (local.get $o))
-        (${v}.max (v128.load (i32.add (local.get $src) (local.get $o))) (v128.const i64x2 0 0)))
-      (local.set $o (i32.add (local.get $o) (i32.const 16)))
-      (br $vloop)))
-    (block $tdone (loop $tloop
-      (br_if $tdone (i32.ge_u (local.get $o) (local.get $end)))
-      (${t}.store (i32.add (local.get $dst) (local.get $o))
-        (${t}.max (${t}.load (i32.add (local.get $src) (local.get $o))) (${t}.const 0)))
-      (local.set $o (i32.add (local.get $o) (i32.const ${es})))
-      (br $tloop)))
-  )
-
-  (func (export "relu_back_${t}") (param $da i32) (param $z i32) (param $dz i32) (param $n i32)
-    (local $o i32) (local $vecEnd i32) (local $end i32)
-    (local.set $end (i32.mul (local.get $n) (i32.const ${es})))
-    (local.set $vecEnd (i32.mul (i32.sub (local.get $n) (i32.rem_u (local.get $n) (i32.const ${lanes}))) (i32.const ${es})))
-    (block $vdone (loop $vloop
-      (br_if $vdone (i32.ge_u (local.get $o) (local.get $vecEnd)))
-      (v128.store (i32.add (local.get $dz) (local.get $o))
+  const v = `${t}x${LANES[t]}`;
+  const forward = elementwise(
+    t,
+    'relu',
+    ['src', 'dst'],
+    `(v128.store (i32.add (local.get $dst) (local.get $o))
+        (${v}.max (v128.load (i32.add (local.get $src) (local.get $o))) (v128.const i64x2 0 0)))`,
+    `(${t}.store (i32.add (local.get $dst) (local.get $o))
+        (${t}.max (${t}.load (i32.add (local.get $src) (local.get $o))) (${t}.const 0)))`,
+  );
+  const backward = elementwise(
+    t,
+    'relu_back',
+    ['da', 'z', 'dz'],
+    `(v128.store (i32.add (local.get $dz) (local.get $o))
         (v128.and (v128.load (i32.add (local.get $da) (local.get $o)))
-          (${v}.gt (v128.load (i32.add (local.get $z) (local.get $o))) (v128.const i64x2 0 0))))
+          (${v}.gt (v128.load (i32.add (local.get $z) (local.get $o))) (v128.const i64x2 0 0))))`,
+    `(${t}.store (i32.add (local.get $dz) (local.get $o))
+        (select (${t}.load (i32.add (local.get $da) (local.get $o))) (${t}.const 0)
+          (${t}.gt (${t}.load (i32.add (local.get $z) (local.get $o))) (${t}.const 0))))`,
+  );
+  return `${forward}\n${backward}`;
+}
+
+/**
+ * An exported function `${name}_${t}` over the n elements of its arrays at byte offset $o: whole
+ * 16-byte vectors with `vector`, then the tail element by element with `scalar`.
+ */
+function elementwise(
+  t: 'f64' | 'f32',
+  name: string,
+  arrays: string[],
+  vector: string,
+  scalar: string,
+): string {
+  const es = ES[t];
+  const params = arrays.map((a) => `(param $${a} i32) `).join('');
+  return `
+  (func (export "${name}_${t}") ${params}(param $n i32)
+    (local $o i32) (local $vecEnd i32) (local $end i32)
+    (local.set $end (i32.mul (local.get $n) (i32.const ${es})))
+    (local.set $vecEnd (i32.mul (i32.sub (local.get $n) (i32.rem_u (local.get $n) (i32.const ${LANES[t]}))) (i32.const ${es})))
+    (block $vdone (loop $vloop
+      (br_if $vdone (i32.ge_u (local.get $o) (local.get $vecEnd)))
+      ${vector}
       (local.set $o (i32.add (local.get $o) (i32.const 16)))
       (br $vloop)))
     (block $tdone (loop $tloop
       (br_if $tdone (i32.ge_u (local.get $o) (local.get $end)))
-      (${t}.store (i32.add (local.get $dz) (local.get $o))
-        (select (${t}.load (i32.add (local.get $da) (local.get $o))) (${t}.const 0)
-          (${t}.gt (${t}.load (i32.add (local.get $z) (local.get $o))) (${t}.const 0))))
+      ${scalar}
       (local.set $o (i32.add (local.get $o) (i32.const ${es})))
       (br $tloop)))
   )`;
