@@ -47,6 +47,14 @@ export const Name = StoredText.trim().min(1).max(200);
 
 export const Timestamp = z.iso.datetime().describe('ISO 8601 timestamp (UTC)');
 
+/**
+ * When a dataset or network was deleted, null until then: a deleted one stays while finished jobs
+ * refer to it; `whatStays` says what remains of it.
+ */
+export function deletedAt(whatStays: string) {
+  return Timestamp.nullable().describe(`Set once deleted: ${whatStays}`);
+}
+
 export const IdParams = z.strictObject({ id: Id });
 
 export const PageQuery = z.strictObject({

@@ -1,6 +1,16 @@
 /** Datasets: numeric samples with one label each, uploaded as CSV or JSON. */
 import { z } from 'zod';
-import { ABORT, FiniteNumber, Id, Name, PageQuery, page, StoredText, Timestamp } from './common.ts';
+import {
+  ABORT,
+  deletedAt,
+  FiniteNumber,
+  Id,
+  Name,
+  PageQuery,
+  page,
+  StoredText,
+  Timestamp,
+} from './common.ts';
 
 export const Task = z
   .enum(['binary', 'multiclass', 'regression'])
@@ -34,6 +44,8 @@ export const CreateDatasetQuery = z.strictObject({
   task: Task.optional(),
 });
 
+export const ListDatasetsQuery = PageQuery;
+
 export const FeatureStat = z.object({
   name: z.string(),
   mean: z.number(),
@@ -55,12 +67,9 @@ export const Dataset = z
     featureStats: z.array(FeatureStat),
     byteSize: z.number().int().describe('Bytes of values stored now (0 once deleted)'),
     createdAt: Timestamp,
-    deletedAt: Timestamp.nullable().describe(
-      'Set once deleted: the values are gone, the rest stays because finished jobs refer to it',
-    ),
+    deletedAt: deletedAt('the values are gone, the rest stays because finished jobs refer to it'),
   })
   .meta({ id: 'Dataset' });
 export type Dataset = z.infer<typeof Dataset>;
 
 export const DatasetPage = page(Dataset);
-export const ListDatasetsQuery = PageQuery;

@@ -1,6 +1,6 @@
 /** Network definitions: dense layers, the last one being the output layer. */
 import { z } from 'zod';
-import { ABORT, Id, Name, PageQuery, page, Timestamp } from './common.ts';
+import { ABORT, deletedAt, Id, Name, PageQuery, page, Timestamp } from './common.ts';
 
 export const HIDDEN_ACTIVATIONS = ['sigmoid', 'tanh', 'relu', 'leaky_relu'] as const;
 export const OUTPUT_ACTIVATIONS = ['sigmoid', 'softmax', 'linear'] as const;
@@ -87,6 +87,8 @@ export const CreateNetwork = z
   .meta({ id: 'CreateNetwork' });
 export type CreateNetwork = z.infer<typeof CreateNetwork>;
 
+export const ListNetworksQuery = PageQuery;
+
 export const Network = z
   .object({
     id: Id,
@@ -96,15 +98,12 @@ export const Network = z
     init: Init,
     parameterCount: z.number().int(),
     createdAt: Timestamp,
-    deletedAt: Timestamp.nullable().describe(
-      'Set once deleted: kept because finished jobs refer to it; no new job may use it',
-    ),
+    deletedAt: deletedAt('kept because finished jobs refer to it; no new job may use it'),
   })
   .meta({ id: 'Network' });
 export type Network = z.infer<typeof Network>;
 
 export const NetworkPage = page(Network);
-export const ListNetworksQuery = PageQuery;
 
 /** Σ over layers of n[l]·n[l-1] + n[l]: the weights and biases of the network. */
 export function parameterCount(inputSize: number, layers: readonly { units: number }[]): number {
