@@ -36,6 +36,22 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { parseJsonBody, validatorCompiler } from './validation.ts';
 import { webhookOperations } from './webhooks/openapi.ts';
 
+/** The /v1 routes, in the order the OpenAPI document lists them. */
+const V1_ROUTES = [
+  datasetRoutes,
+  networkRoutes,
+  jobRoutes,
+  eventRoutes,
+  modelRoutes,
+  evaluationRoutes,
+  modelExportRoutes,
+  registryRoutes,
+  reproduceRoutes,
+  dryRunRoutes,
+  usageRoutes,
+  webhookRoutes,
+];
+
 export interface AppDeps {
   env: ApiEnv;
   db: Db;
@@ -167,18 +183,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           },
         };
       });
-      await v1.register(datasetRoutes);
-      await v1.register(networkRoutes);
-      await v1.register(jobRoutes);
-      await v1.register(eventRoutes);
-      await v1.register(modelRoutes);
-      await v1.register(evaluationRoutes);
-      await v1.register(modelExportRoutes);
-      await v1.register(registryRoutes);
-      await v1.register(reproduceRoutes);
-      await v1.register(dryRunRoutes);
-      await v1.register(usageRoutes);
-      await v1.register(webhookRoutes);
+      for (const routes of V1_ROUTES) await v1.register(routes);
     },
     { prefix: '/v1' },
   );

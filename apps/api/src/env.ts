@@ -9,21 +9,25 @@ import { z } from 'zod';
 
 const positive = (def: number) => z.coerce.number().int().min(1).default(def);
 
+/** The items of a comma-separated setting, trimmed, without empty ones. */
+function commaSeparated(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
 /** `CORS_ORIGINS`: comma-separated origins (scheme://host[:port]) or `*`; empty means no CORS at all. */
 const origins = z
   .string()
   .default('')
-  .transform((text, ctx) => {
-    const list = text
-      .split(',')
-      .map((o) => o.trim())
-      .filter(Boolean);
+  .transform(commaSeparated)
+  .superRefine((list, ctx) => {
     for (const origin of list) {
       if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/i.test(origin)) {
         ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin (scheme://host[:port]) or *` });
       }
     }
-    return list;
   });
 
 /**
@@ -40,10 +44,7 @@ const trustProxy = z
     if (value === '' || value === 'false') return false;
     if (value === 'true') return true;
     if (/^\d+$/.test(value)) return Number(value);
-    return value
-      .split(',')
-      .map((a) => a.trim())
-      .filter(Boolean);
+    return commaSeparated(value);
   });
 
 export const ApiEnv = z.object({
