@@ -28,14 +28,8 @@ export async function reconcileOnce(
   const swept = await sweepStorage(db);
   if (swept.checkpoints + swept.rows > 0) log.info(swept, 'reconciler swept storage');
   const candidates = await findJobsToReconcile(db, { olderThanMs: queuedAfterMs, limit: ROWS_PER_ROUND });
-  if (candidates.length === 0) return 0;
-  const presence = await queuePresence(
-    queue,
-    candidates.map((row) => row.id),
-  );
   let enqueued = 0;
-  for (const [i, row] of candidates.entries()) {
-    const { held, completed, failed } = presence[i]!;
+  for (const { row, held, completed, failed } of await queuePresence(queue, candidates)) {
     if (held && failed) {
       // BullMQ gave up (retries or stalls exhausted) but the row never heard: close it.
       const existing = await queue.getJob(row.id);

@@ -55,14 +55,8 @@ export async function reconcileDeliveries(
     enqueuedBeforeMs: options.handedOverBeforeMs,
     limit: RECONCILE_BATCH,
   });
-  if (rows.length === 0) return 0;
-  const presence = await queuePresence(
-    queue,
-    rows.map((row) => row.id),
-  );
   let added = 0;
-  for (const [i, row] of rows.entries()) {
-    const { held, completed, failed } = presence[i]!;
+  for (const { row, held, completed, failed } of await queuePresence(queue, rows)) {
     if (held && !completed && !failed) continue; // waiting, delayed or active
     if (held) await queue.remove(row.id);
     const job = queueJob(row);
