@@ -82,30 +82,46 @@ export function withKernels<T>(k: Kernels, f: () => T): T {
   }
 }
 
-/** Checks one product of kernel set under test against the reference; throws when it is off. */
-export type ProductCheck = (v: Variant, r: number, c: number, k: number, dtype: DType, seed: number) => void;
+/** Checks one product of a kernel set against the reference; throws when it is off. */
+export type ProductCheck = (
+  kernelSet: Kernels,
+  v: Variant,
+  r: number,
+  c: number,
+  k: number,
+  dtype: DType,
+  seed: number,
+) => void;
+
+export interface KernelSetCases {
+  /** what the kernel set must give per product (the titles say what it demands) */
+  check: ProductCheck;
+  /** the edges of the set's own blocking, checked after COMMON_SHAPES */
+  shapes: readonly (readonly [number, number, number])[];
+  titles: { shapes: string; float64: string; float32: string };
+  /** the largest c of the random shapes */
+  maxCols: number;
+}
 
 /**
- * The tests every kernel set runs per product: each of `shapes` in float64 (seed 1000 + n) and
- * float32 (2000 + n), then 60 random shapes (r ≤ 150, c ≤ maxCols, k ≤ 700) in both dtypes.
- * The titles say what `check` demands: `${v}: ${shapesTitle}, float64 ${float64Claim}`.
+ * The tests every kernel set runs. Per product: COMMON_SHAPES then `shapes` in float64 (seed
+ * 1000 + n) and float32 (2000 + n), then 60 random shapes (r ≤ 150, c ≤ maxCols, k ≤ 700) in both
+ * dtypes, titled `${v}: ${titles.shapes}, float64 ${titles.float64}`. Then k = 0 and the absence
+ * of state between calls.
  */
-export function itMatchesTheReference(
-  check: ProductCheck,
-  shapes: readonly (readonly [number, number, number])[],
-  titles: { shapes: string; float64: string; float32: string },
-  maxCols: number,
-): void {
+export function itBehavesAsAKernelSet(kernelSet: Kernels, cases: KernelSetCases): void {
+  const { check, titles, maxCols } = cases;
+  const shapes = [...COMMON_SHAPES, ...cases.shapes];
   for (const v of VARIANTS) {
     it(`${v}: ${titles.shapes}, float64 ${titles.float64}`, () => {
       shapes.forEach(([r, c, k], n) => {
-        check(v, r, c, k, 'float64', 1000 + n);
+        check(kernelSet, v, r, c, k, 'float64', 1000 + n);
       });
     });
 
     it(`${v}: ${titles.shapes}, float32 ${titles.float32}`, () => {
       shapes.forEach(([r, c, k], n) => {
-        check(v, r, c, k, 'float32', 2000 + n);
+        check(kernelSet, v, r, c, k, 'float32', 2000 + n);
       });
     });
 
@@ -116,15 +132,23 @@ export function itMatchesTheReference(
         const r = dim(150);
         const c = dim(maxCols);
         const k = dim(700);
-        check(v, r, c, k, 'float64', 3000 + n);
-        check(v, r, c, k, 'float32', 4000 + n);
+        check(kernelSet, v, r, c, k, 'float64', 3000 + n);
+        check(kernelSet, v, r, c, k, 'float32', 4000 + n);
       }
     });
   }
+
+  it('overwrites out with zeros when k = 0', () => {
+    expectZerosWhenKIsZero(kernelSet);
+  });
+
+  it('gives the same result when called again with the same operands (no state leaks between calls)', () => {
+    expectNoStateBetweenCalls(kernelSet);
+  });
 }
 
 /** k = 0: every product overwrites its (garbage-filled) out with zeros. */
-export function expectZerosWhenKIsZero(kernelSet: Kernels): void {
+function expectZerosWhenKIsZero(kernelSet: Kernels): void {
   for (const v of VARIANTS) {
     const [sa, sb] = operands(v, 3, 4, 0);
     const out = zeros(3, 4);
@@ -138,7 +162,7 @@ export function expectZerosWhenKIsZero(kernelSet: Kernels): void {
  * The same product twice, with one of another shape and dtype in between (it reuses the kernels'
  * scratch memory), gives the same bits: no state leaks between calls.
  */
-export function expectNoStateBetweenCalls(kernelSet: Kernels): void {
+function expectNoStateBetweenCalls(kernelSet: Kernels): void {
   const next = rng(7);
   const A = random(70, 300, 'float64', next);
   const B = random(300, 50, 'float64', next);

@@ -26,10 +26,7 @@ import { type DType, type Matrix, zeros } from '../src/matrix.ts';
 import { type GoldenCase, loadGoldenCases } from './golden-cases.ts';
 import { bits, expectClose, loadPlanar } from './helpers.ts';
 import {
-  COMMON_SHAPES,
-  expectNoStateBetweenCalls,
-  expectZerosWhenKIsZero,
-  itMatchesTheReference,
+  itBehavesAsAKernelSet,
   random,
   randomOperands,
   rng,
@@ -87,7 +84,6 @@ function check(fast: Kernels, v: Variant, r: number, c: number, k: number, dtype
 // (2¹⁹ elements: 600 rows make 872-column blocks), B rows whose stride is padded against cache
 // aliasing (64 or 1024 columns), plus more of the workloads' own layer shapes.
 const SHAPES: (readonly [number, number, number])[] = [
-  ...COMMON_SHAPES,
   [2, 3, 5],
   [3, 7, 2],
   [4, 4, 4],
@@ -114,17 +110,16 @@ const SHAPES: (readonly [number, number, number])[] = [
 ];
 
 describe('wasm kernels match the reference', () => {
-  const wk = need(wasmOnly);
-  itMatchesTheReference(
-    (v, r, c, k, dtype, seed) => check(wk, v, r, c, k, dtype, seed),
-    SHAPES,
-    {
+  itBehavesAsAKernelSet(need(wasmOnly), {
+    check,
+    shapes: SHAPES,
+    titles: {
       shapes: 'awkward and block-edge shapes',
       float64: 'bit-identical',
       float32: 'within (k + 2)·2⁻²⁴ of Σ|a·b|',
     },
-    300,
-  );
+    maxCols: 300,
+  });
 
   it('default instance (tiny products on the blocked kernels): same results', () => {
     const wd = need(wasmKernels);
@@ -153,12 +148,6 @@ describe('wasm kernels match the reference', () => {
     need(wasmOnly).matmul(A32, B64, got);
     blockedKernels.matmul(A32, B64, want);
     expect(bits(got.data)).toBe(bits(want.data));
-  });
-
-  it('overwrites out with zeros when k = 0, and leaves no state between calls', () => {
-    const wk2 = need(wasmOnly);
-    expectZerosWhenKIsZero(wk2);
-    expectNoStateBetweenCalls(wk2);
   });
 });
 

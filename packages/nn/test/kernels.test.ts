@@ -3,10 +3,7 @@ import { defaultKernels, type Kernels, kernels, referenceKernels, wasmKernels } 
 import { blockedKernels } from '../src/kernels-blocked.ts';
 import { type DType, type Matrix, zeros } from '../src/matrix.ts';
 import {
-  COMMON_SHAPES,
-  expectNoStateBetweenCalls,
-  expectZerosWhenKIsZero,
-  itMatchesTheReference,
+  itBehavesAsAKernelSet,
   random,
   randomOperands,
   rng,
@@ -58,7 +55,6 @@ function check(
 // (128) and N (1020) blocks (so both the contiguous, staged packing and the strided one run), and
 // more of the workloads' own shapes.
 const SHAPES: (readonly [number, number, number])[] = [
-  ...COMMON_SHAPES,
   [1, 400, 4],
   [4, 2, 400],
   [4, 400, 1],
@@ -88,13 +84,13 @@ const SHAPES: (readonly [number, number, number])[] = [
 ];
 
 describe('blocked kernels match the reference', () => {
-  itMatchesTheReference(
-    (v, r, c, k, dtype, seed) =>
-      check(blockedKernels, v, r, c, k, dtype, seed, dtype === 'float64' ? 1e-12 : 1e-6),
-    SHAPES,
-    { shapes: 'edge and block-boundary shapes', float64: 'within 1e-12', float32: 'within 1e-6' },
-    150,
-  );
+  itBehavesAsAKernelSet(blockedKernels, {
+    check: (fast, v, r, c, k, dtype, seed) =>
+      check(fast, v, r, c, k, dtype, seed, dtype === 'float64' ? 1e-12 : 1e-6),
+    shapes: SHAPES,
+    titles: { shapes: 'edge and block-boundary shapes', float64: 'within 1e-12', float32: 'within 1e-6' },
+    maxCols: 150,
+  });
 
   it('accepts operands and out of different dtypes (widened to double, rounded on the way out)', () => {
     const next = rng(99);
@@ -117,14 +113,6 @@ describe('blocked kernels match the reference', () => {
         expect(Math.abs(out32.data[i]! - want.data[i]!)).toBeLessThan(1e-6 * k);
       }
     }
-  });
-
-  it('overwrites out with zeros when k = 0', () => {
-    expectZerosWhenKIsZero(blockedKernels);
-  });
-
-  it('gives the same result when called again with the same operands (no state leaks between calls)', () => {
-    expectNoStateBetweenCalls(blockedKernels);
   });
 
   it('computes a known product exactly', () => {
