@@ -97,7 +97,18 @@ function waitForDelivery(endpointId: string, done: (d: Delivery) => boolean, tim
   ) as Promise<Delivery>;
 }
 
-const ended = (d: Delivery) => d.status !== 'pending';
+/** The endpoint's delivery once it has ended (no longer pending), checked against `expected`. */
+async function endedDelivery(endpointId: string, expected: Partial<Delivery>): Promise<Delivery> {
+  const delivery = await waitForDelivery(endpointId, (d) => d.status !== 'pending');
+  expect(delivery).toMatchObject(expected);
+  return delivery;
+}
+
+/** Delivered: the last attempt got a 200 and nothing is left to retry. */
+const DELIVERED: Partial<Delivery> = { status: 'succeeded', lastStatusCode: 200, lastError: null };
+
+/** One attempt that got no HTTP answer (refused before sending, or timed out), not retried. */
+const UNANSWERED: Partial<Delivery> = { status: 'failed', attempts: 1, lastStatusCode: null };
 
 /** The request's signature checked as the specification describes it, with node:crypto only. */
 function verifiesWithNodeCrypto(request: Received, secret: string): boolean {
@@ -132,14 +143,11 @@ describe('webhook deliveries', () => {
     const job = await stack.waitForStatus(jobId, ['succeeded', 'failed']);
     expect(job.status).toBe('succeeded');
 
-    const delivery = await waitForDelivery(endpoint.id, ended);
-    expect(delivery).toMatchObject({
+    const delivery = await endedDelivery(endpoint.id, {
+      ...DELIVERED,
       event: 'job.succeeded',
       jobId,
-      status: 'succeeded',
       attempts: 1,
-      lastStatusCode: 200,
-      lastError: null,
       nextAttemptAt: null,
     });
     expect(receiver.received).toHaveLength(1);
@@ -174,13 +182,7 @@ describe('webhook deliveries', () => {
 
     receiver.answer({ status: 500 }, { status: 500 }, { status: 200 });
     await startWorker();
-    const delivery = await waitForDelivery(endpoint.id, ended);
-    expect(delivery).toMatchObject({
-      status: 'succeeded',
-      attempts: 3,
-      lastStatusCode: 200,
-      lastError: null,
-    });
+    const delivery = await endedDelivery(endpoint.id, { ...DELIVERED, attempts: 3 });
     expect(receiver.received).toHaveLength(3);
     expect(new Set(receiver.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([delivery.id]));
     for (const request of receiver.received) {
@@ -212,8 +214,7 @@ describe('webhook deliveries', () => {
     // From here on the receiver accepts: only an attempt made after the kill can succeed.
     receiver.answer({ status: 200 });
     await startWorker(slow);
-    const delivered = await waitForDelivery(endpoint.id, ended);
-    expect(delivered.status).toBe('succeeded');
+    const delivered = await endedDelivery(endpoint.id, DELIVERED);
     expect(delivered.attempts).toBeGreaterThanOrEqual(attemptsBeforeKill + 1);
     const last = receiver.received.at(-1)!;
     expect(last.at).toBeGreaterThan(killedAt);
@@ -225,8 +226,7 @@ describe('webhook deliveries', () => {
     const redirected = await register(`${receiver.url}/hooks/moved`, ['job.cancelled']);
     receiver.answer({ status: 302, headers: { location: `${receiver.url}/elsewhere` } });
     await cancelledJob();
-    const delivery = await waitForDelivery(redirected.id, ended);
-    expect(delivery).toMatchObject({
+    const delivery = await endedDelivery(redirected.id, {
       status: 'failed',
       attempts: 1,
       lastStatusCode: 302,
@@ -240,7 +240,7 @@ describe('webhook deliveries', () => {
     const gone = await register(`${receiver.url}/hooks/gone`, ['job.cancelled']);
     receiver.answer({ status: 410 });
     await cancelledJob();
-    expect(await waitForDelivery(gone.id, ended)).toMatchObject({ status: 'failed', lastStatusCode: 410 });
+    await endedDelivery(gone.id, { status: 'failed', lastStatusCode: 410 });
     const endpoint = await stack.get<{ disabledAt: string | null }>(`/v1/webhooks/${gone.id}`);
     expect(endpoint.body.disabledAt).not.toBeNull();
     // A disabled endpoint gets nothing more: the next job's end writes no delivery for it (the
@@ -256,11 +256,9 @@ describe('webhook deliveries', () => {
     const literal = await register(`${receiver.url}/hooks/literal`, ['job.cancelled']);
     const named = await register(`http://localhost:${receiver.port}/hooks/named`, ['job.cancelled']);
     await cancelledJob();
-    const byLiteral = await waitForDelivery(literal.id, ended);
-    expect(byLiteral).toMatchObject({ status: 'failed', attempts: 1, lastStatusCode: null });
+    const byLiteral = await endedDelivery(literal.id, UNANSWERED);
     expect(byLiteral.lastError).toBe('127.0.0.1 is a loopback address, which webhooks may not call');
-    const byName = await waitForDelivery(named.id, ended);
-    expect(byName).toMatchObject({ status: 'failed', attempts: 1, lastStatusCode: null });
+    const byName = await endedDelivery(named.id, UNANSWERED);
     expect(byName.lastError).toMatch(/^localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
     expect(receiver.received).toEqual([]);
   });
@@ -270,8 +268,7 @@ describe('webhook deliveries', () => {
     const endpoint = await register(`${receiver.url}/hooks/hang`, ['job.cancelled']);
     receiver.answer('hang');
     await cancelledJob();
-    const delivery = await waitForDelivery(endpoint.id, ended);
-    expect(delivery).toMatchObject({ status: 'failed', attempts: 1, lastStatusCode: null });
+    const delivery = await endedDelivery(endpoint.id, UNANSWERED);
     expect(delivery.lastError).toBe('no answer within WEBHOOK_TIMEOUT_MS = 500 ms');
     expect(receiver.received).toHaveLength(1);
   });
