@@ -32,8 +32,14 @@
  * The buffers take ~4.5 MiB of address space at import; pages are touched only by products large
  * enough to use them.
  */
-import type { Kernels } from './kernels-interface.ts';
-import type { FloatArray, Matrix } from './matrix.ts';
+import {
+  type GeneralProduct,
+  type Kernels,
+  productsOf,
+  type StridedProduct,
+  stridedCall,
+} from './kernels-interface.ts';
+import type { FloatArray } from './matrix.ts';
 
 /** Micro-tile rows (A micro-panel width). The micro-kernels below are written for 2. */
 const MR = 2;
@@ -418,18 +424,7 @@ function flushTile(
  * Loop order (BLIS): column blocks of NC → K blocks (pack B) → row blocks of MC (pack A) →
  * B micro-panels → A micro-panels → micro-kernel over kc.
  */
-function gemm(
-  r: number,
-  c: number,
-  k: number,
-  A: FloatArray,
-  lda: number,
-  aT: boolean,
-  B: FloatArray,
-  ldb: number,
-  bT: boolean,
-  out: FloatArray,
-): void {
+const gemm: StridedProduct<void> = (r, c, k, A, lda, aT, B, ldb, bT, out) => {
   const is32 = out instanceof Float32Array;
   // Equal K blocks (784 → 4×196, not 3×256 + 16): no short block paying the per-tile cost.
   const kb = Math.ceil(k / Math.ceil(k / KC));
@@ -452,8 +447,8 @@ function gemm(
           for (let ir = 0, ao = 0; ir < mc; ir += MR, ao += aStep) {
             const i = ic + ir;
             if (nr === NR && mc - ir >= MR) {
-              if (is32) micro32(kc, ao, bo, out as Float32Array, i * c + j, c, add);
-              else micro64(kc, ao, bo, out as Float64Array, i * c + j, c, add);
+              if (is32) micro32(kc, ao, bo, out, i * c + j, c, add);
+              else micro64(kc, ao, bo, out, i * c + j, c, add);
             } else {
               micro64(kc, ao, bo, TILE, 0, NR, false);
               flushTile(out, c, i, j, Math.min(mc - ir, MR), nr, add);
@@ -463,7 +458,7 @@ function gemm(
       }
     }
   }
-}
+};
 
 /**
  * Tiny products on copies: SA holds A, SB holds B (same layouts), the result is built in SO and
@@ -599,18 +594,7 @@ function rowTerms(
   }
 }
 
-function product(
-  r: number,
-  c: number,
-  k: number,
-  A: FloatArray,
-  lda: number,
-  aT: boolean,
-  B: FloatArray,
-  ldb: number,
-  bT: boolean,
-  out: FloatArray,
-): void {
+const product: StridedProduct<void> = (r, c, k, A, lda, aT, B, ldb, bT, out) => {
   if (r === 0 || c === 0) return;
   if (k === 0) {
     out.fill(0, 0, r * c);
@@ -618,20 +602,10 @@ function product(
   }
   if (r * c * k <= SMALL) small(r, c, k, A, aT ? 1 : lda, aT ? lda : 1, B, ldb, bT, out);
   else gemm(r, c, k, A, lda, aT, B, ldb, bT, out);
-}
-
-/** Packed, blocked TypeScript kernels: the default implementation. */
-export const blockedKernels: Kernels = {
-  matmul(A: Matrix, B: Matrix, out: Matrix) {
-    // A: (r, k), B: (k, c)
-    product(A.rows, B.cols, A.cols, A.data, A.cols, false, B.data, B.cols, false, out.data);
-  },
-  matmulTransB(A: Matrix, B: Matrix, out: Matrix) {
-    // A: (r, k), B: (c, k)
-    product(A.rows, B.rows, A.cols, A.data, A.cols, false, B.data, B.cols, true, out.data);
-  },
-  matmulTransA(A: Matrix, B: Matrix, out: Matrix) {
-    // A: (k, r), B: (k, c)
-    product(A.cols, B.cols, A.rows, A.data, A.cols, true, B.data, B.cols, false, out.data);
-  },
 };
+
+/** The blocked general product: what the WebAssembly kernels fall back to where they decline. */
+export const blockedProduct: GeneralProduct = (A, aT, B, bT, out) => stridedCall(product, A, aT, B, bT, out);
+
+/** Packed, blocked TypeScript kernels: the fallback where WebAssembly SIMD is missing. */
+export const blockedKernels: Kernels = productsOf(blockedProduct);

@@ -6,7 +6,7 @@
  * All products write into a caller-provided `out` (no allocation in the training loop) and
  * overwrite it. Shapes are trusted: callers validate at the public edge.
  */
-import type { Matrix } from './matrix.ts';
+import type { FloatArray, Matrix } from './matrix.ts';
 
 export interface Kernels {
   /** out = A·B, A: (r, k), B: (k, c), out: (r, c). */
@@ -37,4 +37,55 @@ export interface Kernels {
    * summed in another order); undefined when it declines.
    */
   binaryCrossEntropySum?(Z: Matrix, Y: Matrix): number | undefined;
+}
+
+/** The interface's three products, which every implementation provides. */
+export type Products = Pick<Kernels, 'matmul' | 'matmulTransB' | 'matmulTransA'>;
+
+/**
+ * out = op(A)·op(B), where op(X) is X, or Xᵀ read in place when its flag is set: the one product
+ * an implementation writes, of which the interface's three are the cases (`productsOf`).
+ */
+export type GeneralProduct = (A: Matrix, aT: boolean, B: Matrix, bT: boolean, out: Matrix) => void;
+
+/** matmul, matmulTransB and matmulTransA as the cases of one general product. */
+export function productsOf(product: GeneralProduct): Products {
+  return {
+    matmul: (A, B, out) => product(A, false, B, false, out),
+    matmulTransB: (A, B, out) => product(A, false, B, true, out),
+    matmulTransA: (A, B, out) => product(A, true, B, false, out),
+  };
+}
+
+/**
+ * A general product on the operands' arrays: out (r×c, row-major) = op(A)·op(B) with inner
+ * dimension k, op(A)(i, p) = A[i·lda + p] or, when aT, A[p·lda + i]; op(B)(p, j) = B[p·ldb + j]
+ * or, when bT, B[j·ldb + p]. What the fast kernels' blocking loops take.
+ */
+export type StridedProduct<Result> = (
+  r: number,
+  c: number,
+  k: number,
+  A: FloatArray,
+  lda: number,
+  aT: boolean,
+  B: FloatArray,
+  ldb: number,
+  bT: boolean,
+  out: FloatArray,
+) => Result;
+
+/** Run a general product as a strided one: sizes and leading dimensions from the matrices. */
+export function stridedCall<Result>(
+  product: StridedProduct<Result>,
+  A: Matrix,
+  aT: boolean,
+  B: Matrix,
+  bT: boolean,
+  out: Matrix,
+): Result {
+  const r = aT ? A.cols : A.rows;
+  const k = aT ? A.rows : A.cols;
+  const c = bT ? B.rows : B.cols;
+  return product(r, c, k, A.data, A.cols, aT, B.data, B.cols, bT, out.data);
 }

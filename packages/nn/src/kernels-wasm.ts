@@ -37,8 +37,14 @@
  * JavaScript loops and everything else is unchanged.
  */
 
-import { blockedKernels } from './kernels-blocked.ts';
-import type { Kernels } from './kernels-interface.ts';
+import { blockedProduct } from './kernels-blocked.ts';
+import {
+  type GeneralProduct,
+  type Kernels,
+  productsOf,
+  type StridedProduct,
+  stridedCall,
+} from './kernels-interface.ts';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm-binary.ts';
 import { KERNELS_WASM_MATH_BASE64 } from './kernels-wasm-math-binary.ts';
 import type { FloatArray, Matrix } from './matrix.ts';
@@ -311,22 +317,12 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
   }
 
   /**
-   * out (r×c) = op(A)·op(B) with inner dimension k; op(A)(i, p) = A[i*lda + p] or, when aT,
-   * A[p*lda + i]; op(B)(p, j) = B[p*ldb + j] or, when bT, B[j*ldb + p]. Returns false (nothing
-   * written) when the product needs more memory than MAX_BYTES.
+   * The product in linear memory (see StridedProduct for the operands). Returns false (nothing
+   * written) for a product of `small` multiply-adds or fewer, where plain loops cost less, and for
+   * one that needs more memory than MAX_BYTES.
    */
-  function product(
-    r: number,
-    c: number,
-    k: number,
-    A: FloatArray,
-    lda: number,
-    aT: boolean,
-    B: FloatArray,
-    ldb: number,
-    bT: boolean,
-    out: FloatArray,
-  ): boolean {
+  const stridedProduct: StridedProduct<boolean> = (r, c, k, A, lda, aT, B, ldb, bT, out) => {
+    if (r * c * k <= small) return false;
     const is64 = out instanceof Float64Array;
     const { mr, nr, es } = is64 ? TILE.float64 : TILE.float32;
     const block = is64 ? wasm.block_f64 : wasm.block_f32;
@@ -386,33 +382,13 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
         }
     }
     return true;
-  }
+  };
 
-  function run(
-    v: 'matmul' | 'matmulTransB' | 'matmulTransA',
-    r: number,
-    c: number,
-    k: number,
-    A: Matrix,
-    aT: boolean,
-    B: Matrix,
-    bT: boolean,
-    out: Matrix,
-  ): void {
-    const sameType =
-      (A.data instanceof Float64Array &&
-        B.data instanceof Float64Array &&
-        out.data instanceof Float64Array) ||
-      (A.data instanceof Float32Array && B.data instanceof Float32Array && out.data instanceof Float32Array);
-    if (r === 0 || c === 0) return;
-    if (k === 0) {
-      out.data.fill(0, 0, r * c);
-      return;
-    }
-    if (sameType && r * c * k > small && product(r, c, k, A.data, A.cols, aT, B.data, B.cols, bT, out.data))
-      return;
-    blockedKernels[v](A, B, out);
-  }
+  /** Products of one dtype too large for the plain loops run here; the rest in the blocked kernels. */
+  const product: GeneralProduct = (A, aT, B, bT, out) => {
+    if (sameDtype([A.data, B.data, out.data]) && stridedCall(stridedProduct, A, aT, B, bT, out)) return;
+    blockedProduct(A, aT, B, bT, out);
+  };
 
   /** Element-wise work runs in chunks of this many elements (bounded memory, cache-sized). */
   const CHUNK = 16384;
@@ -519,14 +495,6 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
     tanhBackward,
     sigmoidForward,
     binaryCrossEntropySum,
-    matmul(A, B, out) {
-      run('matmul', A.rows, B.cols, A.cols, A, false, B, false, out);
-    },
-    matmulTransB(A, B, out) {
-      run('matmulTransB', A.rows, B.rows, A.cols, A, false, B, true, out);
-    },
-    matmulTransA(A, B, out) {
-      run('matmulTransA', A.cols, B.cols, A.rows, A, true, B, false, out);
-    },
+    ...productsOf(product),
   };
 }

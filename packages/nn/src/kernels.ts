@@ -6,47 +6,33 @@
  * both are tested against.
  */
 import { blockedKernels } from './kernels-blocked.ts';
-import type { Kernels } from './kernels-interface.ts';
+import { type GeneralProduct, type Kernels, productsOf } from './kernels-interface.ts';
 import { createWasmKernels, type WasmKernels } from './kernels-wasm.ts';
+import type { Matrix } from './matrix.ts';
 
 export type { Kernels };
 
-/** Reference kernels: plain loops, the definition the fast ones are tested against. */
-export const referenceKernels: Kernels = {
-  matmul(A, B, out) {
-    const { rows: r, cols: k } = A;
-    const c = B.cols;
-    for (let i = 0; i < r; i++) {
-      for (let j = 0; j < c; j++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += A.data[i * k + p]! * B.data[p * c + j]!;
-        out.data[i * c + j] = s;
-      }
+/**
+ * out = op(A)·op(B) by the definition, out(i, j) = Σ_p op(A)(i, p)·op(B)(p, j), summed in order
+ * of p. A transposed operand is read in place: op(X)(i, j) is X(j, i).
+ */
+const definition: GeneralProduct = (A, aT, B, bT, out) => {
+  const element = (X: Matrix, transposed: boolean, i: number, j: number) =>
+    transposed ? X.data[j * X.cols + i]! : X.data[i * X.cols + j]!;
+  const r = aT ? A.cols : A.rows;
+  const k = aT ? A.rows : A.cols;
+  const c = bT ? B.rows : B.cols;
+  for (let i = 0; i < r; i++) {
+    for (let j = 0; j < c; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += element(A, aT, i, p) * element(B, bT, p, j);
+      out.data[i * c + j] = s;
     }
-  },
-  matmulTransB(A, B, out) {
-    const { rows: r, cols: k } = A;
-    const c = B.rows;
-    for (let i = 0; i < r; i++) {
-      for (let j = 0; j < c; j++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += A.data[i * k + p]! * B.data[j * k + p]!;
-        out.data[i * c + j] = s;
-      }
-    }
-  },
-  matmulTransA(A, B, out) {
-    const { rows: k, cols: r } = A;
-    const c = B.cols;
-    for (let i = 0; i < r; i++) {
-      for (let j = 0; j < c; j++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += A.data[p * r + i]! * B.data[p * c + j]!;
-        out.data[i * c + j] = s;
-      }
-    }
-  },
+  }
 };
+
+/** Reference kernels: plain loops, the definition the fast ones are tested against. */
+export const referenceKernels: Kernels = productsOf(definition);
 
 /** Packed, cache- and register-blocked TypeScript loops (kernels-blocked.ts): the fallback. */
 export { blockedKernels };
