@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { defaultKernels, type Kernels, kernels, referenceKernels, wasmKernels } from '../src/kernels.ts';
+import { defaultKernels, kernels, referenceKernels, wasmKernels } from '../src/kernels.ts';
 import { blockedKernels } from '../src/kernels-blocked.ts';
-import { type DType, type Matrix, zeros } from '../src/matrix.ts';
+import { type Matrix, zeros } from '../src/matrix.ts';
 import {
   itBehavesAsAKernelSet,
+  type ProductCheck,
   random,
   randomOperands,
   rng,
-  type Variant,
   withKernels,
 } from './kernel-cases.ts';
 
@@ -17,21 +17,16 @@ function abs(m: Matrix): Matrix {
   return a;
 }
 
+/** How far the blocked kernels may be from the reference, relative to the natural error scale. */
+const TOLERANCE = { float64: 1e-12, float32: 1e-6 } as const;
+
 /**
  * Run `fast` and the reference on the same operands and check every element against the natural
  * error scale Σ_p |a_ip·b_pj| (summation order differs, so cancellation can make element-wise
  * relative error meaningless).
  */
-function check(
-  fast: Kernels,
-  v: Variant,
-  r: number,
-  c: number,
-  k: number,
-  dtype: DType,
-  seed: number,
-  tol: number,
-) {
+const check: ProductCheck = (fast, v, r, c, k, dtype, seed) => {
+  const tol = TOLERANCE[dtype];
   const { A, B } = randomOperands(v, r, c, k, dtype, rng(seed));
   const out = zeros(r, c, dtype);
   out.data.fill(Number.NaN); // garbage: every element must be overwritten, never read
@@ -48,7 +43,7 @@ function check(
   if (!(worst <= tol)) {
     throw new Error(`${v} ${dtype} r=${r} c=${c} k=${k}: worst relative error ${worst} > ${tol}`);
   }
-}
+};
 
 // Edge shapes besides the common ones: single rows/columns, sizes that are not multiples of the 2×3
 // micro-tile, both sides of the small-product cutoff (4096 multiply-adds) and of the K (256), M
@@ -85,8 +80,7 @@ const SHAPES: (readonly [number, number, number])[] = [
 
 describe('blocked kernels match the reference', () => {
   itBehavesAsAKernelSet(blockedKernels, {
-    check: (fast, v, r, c, k, dtype, seed) =>
-      check(fast, v, r, c, k, dtype, seed, dtype === 'float64' ? 1e-12 : 1e-6),
+    check,
     shapes: SHAPES,
     titles: { shapes: 'edge and block-boundary shapes', float64: 'within 1e-12', float32: 'within 1e-6' },
     maxCols: 150,
