@@ -32,14 +32,8 @@
  * The buffers take ~4.5 MiB of address space at import; pages are touched only by products large
  * enough to use them.
  */
-import {
-  type GeneralProduct,
-  type Kernels,
-  productsOf,
-  type StridedProduct,
-  stridedCall,
-} from './kernels-interface.ts';
-import type { FloatArray } from './matrix.ts';
+import { productsOf, type StridedProduct, stridedCall } from './kernels-interface.ts';
+import type { FloatArray, Matrix } from './matrix.ts';
 
 /** Micro-tile rows (A micro-panel width). The micro-kernels below are written for 2. */
 const MR = 2;
@@ -605,7 +599,9 @@ const product: StridedProduct<void> = (r, c, k, A, lda, aT, B, ldb, bT, out) => 
 };
 
 /** The blocked general product: what the WebAssembly kernels fall back to where they decline. */
-export const blockedProduct: GeneralProduct = (A, aT, B, bT, out) => stridedCall(product, A, aT, B, bT, out);
+export function blockedProduct(A: Matrix, aT: boolean, B: Matrix, bT: boolean, out: Matrix): void {
+  stridedCall(product, A, aT, B, bT, out);
+}
 
 /** Packed, blocked TypeScript kernels: the fallback where WebAssembly SIMD is missing. */
-export const blockedKernels: Kernels = productsOf(blockedProduct);
+export const blockedKernels = productsOf(blockedProduct);

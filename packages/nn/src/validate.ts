@@ -3,13 +3,8 @@
  * options) is checked here once, with a message that names the operation, the argument and the
  * sizes; the math files behind it trust their inputs and stay free of checks.
  */
-import {
-  DEFAULT_LEAKY_SLOPE,
-  HIDDEN_ACTIVATIONS,
-  type HiddenActivationName,
-  OUTPUT_ACTIVATIONS,
-  type OutputActivationName,
-} from './activations.ts';
+import type { HiddenActivationName, OutputActivationName } from './activations.ts';
+import { DEFAULT_LEAKY_SLOPE, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS } from './activations.ts';
 import type { Layer } from './architecture.ts';
 import { NnInputError } from './errors.ts';
 import type { DType, FloatArray, Matrix } from './matrix.ts';
