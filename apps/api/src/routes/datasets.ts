@@ -1,6 +1,5 @@
 /** /v1/datasets: upload (CSV stream or JSON), read, list, delete. */
 import {
-  ApiError,
   CreateDatasetJson,
   CreateDatasetQuery,
   Dataset,
@@ -15,9 +14,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { receiveDataset, toDataset } from '../datasets/store.ts';
 import { readUpload, registerUploadParsers, uploadValidatorCompiler } from '../datasets/upload.ts';
+import { deleteSchema, readSchema } from './operations.ts';
 import { storageQuotaExceeded } from './quota.ts';
-import { assertSoftDeleted, presentPage } from './resources.ts';
-import { deleteByIdSchema, NoQuery } from './strict.ts';
+import { assertSoftDeleted, notFound, presentPage } from './resources.ts';
 
 const tags = ['datasets'];
 
@@ -121,18 +120,19 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
   r.get(
     '/datasets/:id',
     {
-      schema: {
-        tags,
-        operationId: 'getDataset',
-        summary: 'Read a dataset (a deleted one that finished jobs refer to shows deletedAt)',
-        params: IdParams,
-        querystring: NoQuery,
-        response: { 200: Dataset, 404: ErrorBody },
-      },
+      schema: readSchema(
+        {
+          tags,
+          operationId: 'getDataset',
+          summary: 'Read a dataset (a deleted one that finished jobs refer to shows deletedAt)',
+        },
+        IdParams,
+        Dataset,
+      ),
     },
     async (request) => {
       const row = await getDataset(app.deps.db, request.tenantId, request.params.id);
-      if (!row) throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `dataset ${request.params.id} does not exist`);
+      if (!row) throw notFound('dataset', request.params.id);
       return toDataset(row);
     },
   );
@@ -140,7 +140,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/datasets/:id',
     {
-      schema: deleteByIdSchema(
+      schema: deleteSchema(
         {
           tags,
           operationId: 'deleteDataset',
@@ -148,6 +148,7 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
           description:
             'If no job refers to the dataset, it is gone (then 404). If finished jobs do, its values are deleted and its row stays with deletedAt set, so GET still explains those jobs; it is left out of lists, and new jobs on it are refused (409 BP_ERR_DATASET_DELETED). Deleting it again is a 204 that changes nothing. Either way its bytes no longer count in /v1/usage.',
         },
+        IdParams,
         { 409: ErrorBody },
       ),
     },

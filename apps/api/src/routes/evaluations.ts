@@ -26,17 +26,24 @@ import {
 import { serializeBinary } from '@backprop/nn';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { toEvaluation } from '../evaluation/present.ts';
 import { runEvaluation } from '../evaluation/run.ts';
 import { checkEvaluable, targetsOf } from '../evaluation/targets.ts';
 import { checkActivations } from '../jobs/plan.ts';
 import { ModelCache } from '../models/cache.ts';
 import { storedClasses } from '../stored.ts';
-import { presentPage } from './resources.ts';
-import { NoBody, NoQuery } from './strict.ts';
+import { deleteSchema, readSchema } from './operations.ts';
+import { notFound, presentPage } from './resources.ts';
+import { NoQuery } from './strict.ts';
 
 const tags = ['models'];
+
+function evaluationNotFound(modelId: string, evaluationId: string): ApiError {
+  return new ApiError(
+    'BP_ERR_EVALUATION_NOT_FOUND',
+    `evaluation ${evaluationId} of model ${modelId} does not exist`,
+  );
+}
 
 /** Dataset values as float64s, whether the repository hands them decoded or as stored bytes. */
 function asFloat64(values: Float64Array | Uint8Array): Float64Array {
@@ -71,7 +78,7 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
         models.get(tenantId, modelId),
         getDataset(db, tenantId, datasetId),
       ]);
-      if (!model) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${modelId} does not exist`);
+      if (!model) throw notFound('model', modelId);
       if (!dataset) {
         throw new ApiError('BP_ERR_DATASET_NOT_FOUND', `datasetId: dataset ${datasetId} does not exist`, {
           field: 'datasetId',
@@ -126,8 +133,7 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
         metrics,
         maxPerModel: env.LIMIT_MODEL_EVALUATIONS,
       });
-      if (created.outcome === 'missing')
-        throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${modelId} does not exist`);
+      if (created.outcome === 'missing') throw notFound('model', modelId);
       if (created.outcome === 'limit') {
         throw limitExceeded(
           'LIMIT_MODEL_EVALUATIONS',
@@ -159,8 +165,7 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { tenantId } = request;
       const modelId = request.params.id;
-      if (!(await models.get(tenantId, modelId)))
-        throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${modelId} does not exist`);
+      if (!(await models.get(tenantId, modelId))) throw notFound('model', modelId);
       return presentPage(await listEvaluations(db, tenantId, modelId, request.query), toEvaluation);
     },
   );
@@ -168,23 +173,16 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
   r.get(
     '/models/:id/evaluations/:evaluationId',
     {
-      schema: {
-        tags,
-        operationId: 'getEvaluation',
-        summary: 'One evaluation of a model',
-        params: EvaluationParams,
-        querystring: NoQuery,
-        response: { 200: Evaluation, 404: ErrorBody },
-      },
+      schema: readSchema(
+        { tags, operationId: 'getEvaluation', summary: 'One evaluation of a model' },
+        EvaluationParams,
+        Evaluation,
+      ),
     },
     async (request) => {
       const { id, evaluationId } = request.params;
       const row = await getEvaluation(db, request.tenantId, id, evaluationId);
-      if (!row)
-        throw new ApiError(
-          'BP_ERR_EVALUATION_NOT_FOUND',
-          `evaluation ${evaluationId} of model ${id} does not exist`,
-        );
+      if (!row) throw evaluationNotFound(id, evaluationId);
       return toEvaluation(row);
     },
   );
@@ -192,23 +190,16 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/models/:id/evaluations/:evaluationId',
     {
-      schema: {
-        tags,
-        operationId: 'deleteEvaluation',
-        summary: 'Delete one evaluation of a model',
-        params: EvaluationParams,
-        querystring: NoQuery,
-        body: NoBody,
-        response: { 204: z.null(), 404: ErrorBody },
-      },
+      schema: deleteSchema(
+        { tags, operationId: 'deleteEvaluation', summary: 'Delete one evaluation of a model' },
+        EvaluationParams,
+        {},
+      ),
     },
     async (request, reply) => {
       const { id, evaluationId } = request.params;
       if (!(await deleteEvaluation(db, request.tenantId, id, evaluationId)))
-        throw new ApiError(
-          'BP_ERR_EVALUATION_NOT_FOUND',
-          `evaluation ${evaluationId} of model ${id} does not exist`,
-        );
+        throw evaluationNotFound(id, evaluationId);
       return reply.code(204).send(null);
     },
   );

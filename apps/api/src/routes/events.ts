@@ -20,6 +20,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { acquireStreamSlot } from '../events/slots.ts';
 import { type EventSink, runSubscription } from '../events/subscription.ts';
 import { issueEventsToken } from '../events/tokens.ts';
+import { notFound } from './resources.ts';
 import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['jobs'];
@@ -54,7 +55,7 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
 
   async function assertJobExists(tenantId: string, id: string): Promise<void> {
     const job = await db.trainingJob.findFirst({ where: { id, tenantId }, select: { id: true } });
-    if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${id} does not exist`);
+    if (!job) throw notFound('job', id);
   }
 
   function assertRedisReady(): void {

@@ -34,9 +34,10 @@ import { toJob } from '../jobs/present.ts';
 import { getJobReferences, referenceNotFound } from '../jobs/references.ts';
 import { isQueueRefusal } from '../queue.ts';
 import { StoredCostEvery, StoredLayers } from '../stored.ts';
+import { deleteSchema, readSchema } from './operations.ts';
 import { storageQuotaExceeded } from './quota.ts';
-import { getJobOrNotFound, presentPage } from './resources.ts';
-import { deleteByIdSchema, NoBody, NoQuery } from './strict.ts';
+import { getJobOrNotFound, notFound, presentPage } from './resources.ts';
+import { NoBody, NoQuery } from './strict.ts';
 
 const tags = ['jobs'];
 
@@ -193,14 +194,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
   r.get(
     '/jobs/:id',
     {
-      schema: {
-        tags,
-        operationId: 'getJob',
-        summary: 'Poll a job',
-        params: IdParams,
-        querystring: NoQuery,
-        response: { 200: Job, 404: ErrorBody },
-      },
+      schema: readSchema({ tags, operationId: 'getJob', summary: 'Poll a job' }, IdParams, Job),
     },
     async (request) => toJob(await getJobOrNotFound(db, request.tenantId, request.params.id)),
   );
@@ -208,14 +202,15 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
   r.get(
     '/jobs/:id/costs',
     {
-      schema: {
-        tags,
-        operationId: 'getJobCosts',
-        summary: 'The cost history: J_0, J_k, J_2k, ... (and the final cost)',
-        params: IdParams,
-        querystring: NoQuery,
-        response: { 200: JobCosts, 404: ErrorBody },
-      },
+      schema: readSchema(
+        {
+          tags,
+          operationId: 'getJobCosts',
+          summary: 'The cost history: J_0, J_k, J_2k, ... (and the final cost)',
+        },
+        IdParams,
+        JobCosts,
+      ),
     },
     async (request) => {
       const job = await getJobOrNotFound(db, request.tenantId, request.params.id);
@@ -254,8 +249,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { id } = request.params;
       const result = await cancelJob(db, request.tenantId, id);
-      if (result.outcome === 'not_found')
-        throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${id} does not exist`);
+      if (result.outcome === 'not_found') throw notFound('job', id);
       if (result.outcome === 'already_terminal') {
         throw new ApiError(
           'BP_ERR_JOB_FINISHED',
@@ -283,7 +277,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/jobs/:id',
     {
-      schema: deleteByIdSchema(
+      schema: deleteSchema(
         {
           tags,
           operationId: 'deleteJob',
@@ -291,6 +285,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
           description:
             'Only a succeeded, failed or cancelled job (a queued or running one: cancel it first, 409 BP_ERR_JOB_ACTIVE), and only once its model is deleted (409 BP_ERR_JOB_HAS_MODEL, details.modelId). Then GET answers 404, and its Idempotency-Key may be used again.',
         },
+        IdParams,
         { 409: ErrorBody },
       ),
     },
@@ -318,7 +313,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
           { modelId: result.modelId },
         );
       }
-      throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${id} does not exist`);
+      throw notFound('job', id);
     },
   );
 }

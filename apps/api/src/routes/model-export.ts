@@ -1,5 +1,5 @@
 /** GET /v1/models/:id/export: a trained model to take away, as JSON, a JS module or ONNX. */
-import { ApiError, ErrorBody, type ExportFormat, ExportQuery, IdParams } from '@backprop/contracts';
+import { ErrorBody, type ExportFormat, ExportQuery, IdParams } from '@backprop/contracts';
 import { getModelOrigin } from '@backprop/db';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,6 +9,7 @@ import { exportJs } from '../models/export/js.ts';
 import { exportJson } from '../models/export/json.ts';
 import { exportOnnx } from '../models/export/onnx.ts';
 import { type ExportSource, StoredFeatureNames } from '../models/export/source.ts';
+import { notFound } from './resources.ts';
 
 const FORMATS: Record<
   ExportFormat,
@@ -59,7 +60,7 @@ export async function modelExportRoutes(app: FastifyInstance): Promise<void> {
         cache.get(request.tenantId, id),
         getModelOrigin(db, request.tenantId, id),
       ]);
-      if (!model || !origin) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${id} does not exist`);
+      if (!model || !origin) throw notFound('model', id);
       const format = FORMATS[request.query.format];
       const body = format.build({
         ...origin,

@@ -1,21 +1,15 @@
 /** /v1/models: trained models, their parameters, and predictions. */
-import {
-  ApiError,
-  ErrorBody,
-  IdParams,
-  Model,
-  Parameters,
-  PredictRequest,
-  PredictResponse,
-} from '@backprop/contracts';
+import { ErrorBody, IdParams, Model, Parameters, PredictRequest, PredictResponse } from '@backprop/contracts';
 import { deleteModelUnlessAliased, getModel } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ModelCache } from '../models/cache.ts';
 import { checkPredictSamples, predictWithinLimits } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
+import { deleteSchema, readSchema } from './operations.ts';
 import { aliasedError } from './registry.ts';
-import { deleteByIdSchema, NoQuery } from './strict.ts';
+import { notFound } from './resources.ts';
+import { NoQuery } from './strict.ts';
 
 const tags = ['models'];
 
@@ -27,18 +21,19 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   r.get(
     '/models/:id',
     {
-      schema: {
-        tags,
-        operationId: 'getModel',
-        summary: 'Read a model: its job, layers, task, classes, metrics and normalisation',
-        params: IdParams,
-        querystring: NoQuery,
-        response: { 200: Model, 404: ErrorBody },
-      },
+      schema: readSchema(
+        {
+          tags,
+          operationId: 'getModel',
+          summary: 'Read a model: its job, layers, task, classes, metrics and normalisation',
+        },
+        IdParams,
+        Model,
+      ),
     },
     async (request) => {
       const row = await getModel(db, request.tenantId, request.params.id);
-      if (!row) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
+      if (!row) throw notFound('model', request.params.id);
       return toModel(row);
     },
   );
@@ -46,18 +41,20 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   r.get(
     '/models/:id/parameters',
     {
-      schema: {
-        tags,
-        operationId: 'getModelParameters',
-        summary: "The trained weights and biases in the course's layout: W1 (n[1], n[0]), b1 (n[1], 1), ...",
-        params: IdParams,
-        querystring: NoQuery,
-        response: { 200: Parameters, 404: ErrorBody },
-      },
+      schema: readSchema(
+        {
+          tags,
+          operationId: 'getModelParameters',
+          summary:
+            "The trained weights and biases in the course's layout: W1 (n[1], n[0]), b1 (n[1], 1), ...",
+        },
+        IdParams,
+        Parameters,
+      ),
     },
     async (request) => {
       const loaded = await cache.get(request.tenantId, request.params.id);
-      if (!loaded) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
+      if (!loaded) throw notFound('model', request.params.id);
       return loaded.network.parameters();
     },
   );
@@ -81,7 +78,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       const { samples } = request.body;
       checkPredictSamples(samples.length, env);
       const loaded = await cache.get(request.tenantId, request.params.id);
-      if (!loaded) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${request.params.id} does not exist`);
+      if (!loaded) throw notFound('model', request.params.id);
       return { modelId: request.params.id, predictions: predictWithinLimits(loaded, samples, env) };
     },
   );
@@ -89,7 +86,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/models/:id',
     {
-      schema: deleteByIdSchema(
+      schema: deleteSchema(
         {
           tags,
           operationId: 'deleteModel',
@@ -97,6 +94,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
           description:
             'The model is gone (then 404, predictions too). Its job stays succeeded with modelId null, and can then be deleted itself. A model a registry alias points to is not deleted: 409 BP_ERR_MODEL_ALIASED names the aliases; move or delete them first.',
         },
+        IdParams,
         { 409: ErrorBody },
       ),
     },
@@ -106,7 +104,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       if ('refused' in result) {
         if (result.refused === 'aliased')
           throw aliasedError('the model cannot be deleted', result.aliases, id);
-        throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${id} does not exist`);
+        throw notFound('model', id);
       }
       cache.evict(id);
       return reply.code(204).send(null);

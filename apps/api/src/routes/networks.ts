@@ -1,6 +1,5 @@
 /** /v1/networks: store and read network definitions. */
 import {
-  ApiError,
   CreateNetwork,
   ErrorBody,
   IdParams,
@@ -17,8 +16,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiEnv } from '../env.ts';
 import { StoredLayers } from '../stored.ts';
-import { assertSoftDeleted, presentPage } from './resources.ts';
-import { deleteByIdSchema, NoQuery } from './strict.ts';
+import { deleteSchema, readSchema } from './operations.ts';
+import { assertSoftDeleted, notFound, presentPage } from './resources.ts';
+import { NoQuery } from './strict.ts';
 
 const tags = ['networks'];
 
@@ -127,18 +127,19 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
   r.get(
     '/networks/:id',
     {
-      schema: {
-        tags,
-        operationId: 'getNetwork',
-        summary: 'Read a network (a deleted one that finished jobs refer to shows deletedAt)',
-        params: IdParams,
-        querystring: NoQuery,
-        response: { 200: Network, 404: ErrorBody },
-      },
+      schema: readSchema(
+        {
+          tags,
+          operationId: 'getNetwork',
+          summary: 'Read a network (a deleted one that finished jobs refer to shows deletedAt)',
+        },
+        IdParams,
+        Network,
+      ),
     },
     async (request) => {
       const row = await getNetwork(app.deps.db, request.tenantId, request.params.id);
-      if (!row) throw new ApiError('BP_ERR_NETWORK_NOT_FOUND', `network ${request.params.id} does not exist`);
+      if (!row) throw notFound('network', request.params.id);
       return toNetwork(row);
     },
   );
@@ -146,7 +147,7 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/networks/:id',
     {
-      schema: deleteByIdSchema(
+      schema: deleteSchema(
         {
           tags,
           operationId: 'deleteNetwork',
@@ -154,6 +155,7 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
           description:
             'If no job refers to the network, it is gone (then 404). If finished jobs do, it stays with deletedAt set, so GET still explains those jobs; it is left out of lists, and new jobs on it are refused (409 BP_ERR_NETWORK_DELETED). Deleting it again is a 204 that changes nothing.',
         },
+        IdParams,
         { 409: ErrorBody },
       ),
     },

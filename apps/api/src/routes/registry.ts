@@ -35,12 +35,12 @@ import {
 } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { ModelCache } from '../models/cache.ts';
 import { checkPredictSamples, predictWithinLimits } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
-import { presentPage } from './resources.ts';
-import { NoBody, NoQuery } from './strict.ts';
+import { deleteSchema, readSchema } from './operations.ts';
+import { notFound, presentPage } from './resources.ts';
+import { NoQuery } from './strict.ts';
 
 const tags = ['registry'];
 
@@ -50,6 +50,10 @@ export function aliasedError(what: string, aliases: string[], modelId: string): 
     `${what}: ${aliases.join(', ')} ${aliases.length === 1 ? 'points' : 'point'} to model ${modelId}; move or delete ${aliases.length === 1 ? 'that alias' : 'those aliases'} first`,
     { reason: 'aliased', modelId, aliases },
   );
+}
+
+function aliasNotFound(name: string, alias: string): ApiError {
+  return new ApiError('BP_ERR_NOT_FOUND', `there is no alias ${name}@${alias}`);
 }
 
 export async function registryRoutes(app: FastifyInstance): Promise<void> {
@@ -102,8 +106,7 @@ export async function registryRoutes(app: FastifyInstance): Promise<void> {
       }
       const result = await updateModelRegistration(db, request.tenantId, id, request.body);
       if ('refused' in result) {
-        if (result.refused === 'not-found')
-          throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${id} does not exist`);
+        if (result.refused === 'not-found') throw notFound('model', id);
         throw aliasedError('its name cannot change', result.aliases, id);
       }
       return toModel(result);
@@ -113,14 +116,15 @@ export async function registryRoutes(app: FastifyInstance): Promise<void> {
   r.get(
     '/registry/:name',
     {
-      schema: {
-        tags,
-        operationId: 'getRegisteredModel',
-        summary: 'A registry name: its versions (newest first) and its aliases',
-        params: RegistryParams,
-        querystring: NoQuery,
-        response: { 200: RegisteredModel, 404: ErrorBody },
-      },
+      schema: readSchema(
+        {
+          tags,
+          operationId: 'getRegisteredModel',
+          summary: 'A registry name: its versions (newest first) and its aliases',
+        },
+        RegistryParams,
+        RegisteredModel,
+      ),
     },
     async (request) => {
       const { name } = request.params;
@@ -161,20 +165,15 @@ export async function registryRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/registry/:name/aliases/:alias',
     {
-      schema: {
-        tags,
-        operationId: 'deleteModelAlias',
-        summary: 'Remove name@alias (the model stays)',
-        params: AliasParams,
-        querystring: NoQuery,
-        body: NoBody,
-        response: { 204: z.null(), 404: ErrorBody },
-      },
+      schema: deleteSchema(
+        { tags, operationId: 'deleteModelAlias', summary: 'Remove name@alias (the model stays)' },
+        AliasParams,
+        {},
+      ),
     },
     async (request, reply) => {
       const { name, alias } = request.params;
-      if (!(await deleteAlias(db, request.tenantId, name, alias)))
-        throw new ApiError('BP_ERR_NOT_FOUND', `there is no alias ${name}@${alias}`);
+      if (!(await deleteAlias(db, request.tenantId, name, alias))) throw aliasNotFound(name, alias);
       return reply.code(204).send(null);
     },
   );
@@ -198,8 +197,7 @@ export async function registryRoutes(app: FastifyInstance): Promise<void> {
       checkPredictSamples(samples.length, env);
       const modelId = await resolveAlias(db, request.tenantId, name, alias);
       const loaded = modelId === null ? null : await cache.get(request.tenantId, modelId);
-      if (modelId === null || !loaded)
-        throw new ApiError('BP_ERR_NOT_FOUND', `there is no alias ${name}@${alias}`);
+      if (modelId === null || !loaded) throw aliasNotFound(name, alias);
       return { modelId, predictions: predictWithinLimits(loaded, samples, env) };
     },
   );

@@ -7,13 +7,14 @@
  * shuffles and split), so the new model's weights are bit-identical.
  */
 import { readFileSync } from 'node:fs';
-import { ApiError, ErrorBody, IdParams, Job, Receipt } from '@backprop/contracts';
+import { ErrorBody, IdParams, Job, Receipt } from '@backprop/contracts';
 import { ensureDatasetContentHash, getJobReceiptSource, getModelOrigin } from '@backprop/db';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { toJob } from '../jobs/present.ts';
-import { getJobOrNotFound } from './resources.ts';
+import { readSchema } from './operations.ts';
+import { getJobOrNotFound, notFound } from './resources.ts';
 import { NoBody, NoQuery } from './strict.ts';
 
 /** The plan resolves costEvery once (PlannedTraining). */
@@ -43,21 +44,22 @@ export async function reproduceRoutes(app: FastifyInstance): Promise<void> {
   r.get(
     '/models/:id/receipt',
     {
-      schema: {
-        tags: ['models'],
-        operationId: 'getModelReceipt',
-        summary: 'What made the model: plan, seed, dataset hash, network, versions, times, costs',
-        params: IdParams,
-        querystring: NoQuery,
-        response: { 200: Receipt, 404: ErrorBody },
-      },
+      schema: readSchema(
+        {
+          tags: ['models'],
+          operationId: 'getModelReceipt',
+          summary: 'What made the model: plan, seed, dataset hash, network, versions, times, costs',
+        },
+        IdParams,
+        Receipt,
+      ),
     },
     async (request) => {
       const { id } = request.params;
       const origin = await getModelOrigin(db, request.tenantId, id);
-      if (!origin) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${id} does not exist`);
+      if (!origin) throw notFound('model', id);
       const job = await getJobReceiptSource(db, request.tenantId, origin.jobId);
-      if (!job) throw new ApiError('BP_ERR_MODEL_NOT_FOUND', `model ${id} does not exist`);
+      if (!job) throw notFound('model', id);
       const plan = z.record(z.string(), z.unknown()).parse(job.training);
       const { run: _run, ...options } = plan;
       return {

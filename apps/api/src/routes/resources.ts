@@ -1,5 +1,5 @@
-/** What the resource routes answer alike: a page of presented rows, a job or its 404, a refused soft delete. */
-import { ApiError } from '@backprop/contracts';
+/** What the resource routes answer alike: a page of presented rows, a 404, a refused soft delete. */
+import { ApiError, type ErrorCode } from '@backprop/contracts';
 import {
   type DbOrTx,
   type DeleteDatasetResult,
@@ -14,6 +14,22 @@ export function presentPage<Row, Item>(
   present: (row: Row) => Item,
 ): { items: Item[]; nextCursor: string | null } {
   return { items: page.items.map(present), nextCursor: page.nextCursor };
+}
+
+/** The things a tenant reaches by id under /v1/<resource>s/:id. */
+export type Resource = 'dataset' | 'network' | 'job' | 'model' | 'webhook';
+
+const NOT_FOUND: Record<Resource, ErrorCode> = {
+  dataset: 'BP_ERR_DATASET_NOT_FOUND',
+  network: 'BP_ERR_NETWORK_NOT_FOUND',
+  job: 'BP_ERR_JOB_NOT_FOUND',
+  model: 'BP_ERR_MODEL_NOT_FOUND',
+  webhook: 'BP_ERR_WEBHOOK_NOT_FOUND',
+};
+
+/** The 404 of an id the tenant has no such thing under (another tenant's looks the same). */
+export function notFound(resource: Resource, id: string): ApiError {
+  return new ApiError(NOT_FOUND[resource], `${resource} ${id} does not exist`);
 }
 
 /**
@@ -33,15 +49,12 @@ export function assertSoftDeleted(
       { reason: 'in_use' },
     );
   }
-  throw new ApiError(
-    resource === 'dataset' ? 'BP_ERR_DATASET_NOT_FOUND' : 'BP_ERR_NETWORK_NOT_FOUND',
-    `${resource} ${id} does not exist`,
-  );
+  throw notFound(resource, id);
 }
 
 /** The tenant's job, or BP_ERR_JOB_NOT_FOUND. */
 export async function getJobOrNotFound(db: DbOrTx, tenantId: string, id: string) {
   const job = await getJob(db, tenantId, id);
-  if (!job) throw new ApiError('BP_ERR_JOB_NOT_FOUND', `job ${id} does not exist`);
+  if (!job) throw notFound('job', id);
   return job;
 }

@@ -1,6 +1,5 @@
 /** /v1/webhooks: endpoints told when jobs end (Standard Webhooks), and their delivery logs. */
 import {
-  ApiError,
   CreatedWebhook,
   CreateWebhook,
   ErrorBody,
@@ -23,14 +22,11 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { toWebhook, toWebhookDelivery } from '../webhooks/present.ts';
 import { checkEndpointUrl } from '../webhooks/url.ts';
-import { presentPage } from './resources.ts';
-import { deleteByIdSchema, NoQuery } from './strict.ts';
+import { deleteSchema, readSchema } from './operations.ts';
+import { notFound, presentPage } from './resources.ts';
+import { NoQuery } from './strict.ts';
 
 const tags = ['webhooks'];
-
-function notFound(id: string): ApiError {
-  return new ApiError('BP_ERR_WEBHOOK_NOT_FOUND', `webhook ${id} does not exist`);
-}
 
 export async function webhookRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -102,18 +98,15 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
   r.get(
     '/webhooks/:id',
     {
-      schema: {
-        tags,
-        operationId: 'getWebhook',
-        summary: 'Read a webhook endpoint (without its secret)',
-        params: IdParams,
-        querystring: NoQuery,
-        response: { 200: Webhook, 404: ErrorBody },
-      },
+      schema: readSchema(
+        { tags, operationId: 'getWebhook', summary: 'Read a webhook endpoint (without its secret)' },
+        IdParams,
+        Webhook,
+      ),
     },
     async (request) => {
       const row = await getWebhookEndpoint(db, request.tenantId, request.params.id);
-      if (!row) throw notFound(request.params.id);
+      if (!row) throw notFound('webhook', request.params.id);
       return toWebhook(row);
     },
   );
@@ -121,19 +114,20 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
   r.delete(
     '/webhooks/:id',
     {
-      schema: deleteByIdSchema(
+      schema: deleteSchema(
         {
           tags,
           operationId: 'deleteWebhook',
           summary: 'Delete a webhook endpoint and its delivery log',
           description: 'Pending deliveries to it are dropped. Deleting it again is a 404.',
         },
+        IdParams,
         {},
       ),
     },
     async (request, reply) => {
       if (!(await deleteWebhookEndpoint(db, request.tenantId, request.params.id))) {
-        throw notFound(request.params.id);
+        throw notFound('webhook', request.params.id);
       }
       return reply.code(204).send(null);
     },
@@ -155,7 +149,7 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const page = await listWebhookDeliveries(db, request.tenantId, request.params.id, request.query);
-      if (!page) throw notFound(request.params.id);
+      if (!page) throw notFound('webhook', request.params.id);
       return presentPage(page, toWebhookDelivery);
     },
   );
