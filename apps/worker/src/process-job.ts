@@ -4,7 +4,14 @@
  * ended with. Postgres decides who owns the job (compare-and-set on status and attempt), so a
  * duplicate or late delivery changes nothing.
  */
-import { Layer, Normalization, parsePlannedTraining, Task, TrainingJobPayload } from '@backprop/contracts';
+import {
+  Init,
+  Layer,
+  Normalization,
+  parsePlannedTraining,
+  Task,
+  TrainingJobPayload,
+} from '@backprop/contracts';
 import {
   bytesToFloat64,
   claimJobWithinTenantCap,
@@ -180,7 +187,7 @@ async function runTraining(
     network: {
       inputSize: network.inputSize,
       layers: Layer.array().parse(network.layers),
-      init: network.init,
+      init: Init.parse(network.init),
     },
     // Parsed, not cast: a plan this version cannot train fails here, before a thread starts.
     training: parsePlannedTraining(row.training),

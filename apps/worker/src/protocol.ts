@@ -2,7 +2,7 @@
  * Messages between the worker's main thread and a training thread. The thread computes; the main
  * thread talks to Postgres and Redis. Float data crosses as transferable typed arrays.
  */
-import type { JobErrorCode, Layer, Normalization, PlannedTraining, Task } from '@backprop/contracts';
+import type { Init, JobErrorCode, Layer, Normalization, PlannedTraining, Task } from '@backprop/contracts';
 
 /** Index in `control`: 1 = checkpoint as soon as possible, then stop (graceful shutdown). */
 export const CONTROL_CHECKPOINT = 0;
@@ -31,7 +31,7 @@ export interface TrainRequest {
   samples: number;
   features: number;
   task: Task;
-  network: { inputSize: number; layers: Layer[]; init: string };
+  network: { inputSize: number; layers: Layer[]; init: Init };
   training: PlannedTraining;
   resume: ResumeState | null;
   progressEveryMs: number;

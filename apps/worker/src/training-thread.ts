@@ -83,7 +83,7 @@ function buildNetwork(req: TrainRequest): Network {
   }
   return Network.create({
     ...network,
-    init: network.init as 'random' | 'xavier' | 'he',
+    init: network.init,
     seed: training.seed,
     dtype,
   });
@@ -92,7 +92,7 @@ function buildNetwork(req: TrainRequest): Network {
 /** Regression: the mean squared error of the network's outputs on X against Y: (1, m). */
 function meanSquaredError(net: Network, X: Matrix, Y: Matrix): number {
   // A Matrix in gives a Matrix out: AL is (1, m).
-  const AL = net.forward(X) as Matrix;
+  const AL = net.forward(X);
   let sum = 0;
   for (let i = 0; i < AL.cols; i++) sum += (AL.data[i]! - Y.data[i]!) ** 2;
   return sum / AL.cols;

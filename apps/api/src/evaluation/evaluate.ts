@@ -57,7 +57,7 @@ const jsonThreshold = (t: number) => (Number.isFinite(t) ? t : null);
 export function evaluateModel(input: EvaluationInput): EvaluationMetrics {
   const net = deserialize(input.network);
   // A Matrix in gives a Matrix out: AL is (n[L], m).
-  const AL = net.forward(inputMatrix(input)) as Matrix;
+  const AL = net.forward(inputMatrix(input));
   const bad = AL.data.findIndex((v) => !Number.isFinite(v));
   if (bad !== -1) {
     throw new ApiError(
