@@ -16,7 +16,7 @@ import { receiveDataset, toDataset } from '../datasets/store.ts';
 import { readUpload, registerUploadParsers, uploadValidatorCompiler } from '../datasets/upload.ts';
 import { deleteSchema, readSchema } from './operations.ts';
 import { storageQuotaExceeded } from './quota.ts';
-import { assertSoftDeleted, notFound, presentPage } from './resources.ts';
+import { assertSoftDeleted, found, presentPage } from './resources.ts';
 
 const tags = ['datasets'];
 
@@ -130,11 +130,8 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
         Dataset,
       ),
     },
-    async (request) => {
-      const row = await getDataset(app.deps.db, request.tenantId, request.params.id);
-      if (!row) throw notFound('dataset', request.params.id);
-      return toDataset(row);
-    },
+    async ({ tenantId, params: { id } }) =>
+      toDataset(found('dataset', id, await getDataset(app.deps.db, tenantId, id))),
   );
 
   r.delete(

@@ -8,7 +8,7 @@ import { checkPredictSamples, predictWithinLimits } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
 import { deleteSchema, readSchema } from './operations.ts';
 import { aliasedError } from './registry.ts';
-import { notFound } from './resources.ts';
+import { found, notFound } from './resources.ts';
 import { NoQuery } from './strict.ts';
 
 const tags = ['models'];
@@ -31,11 +31,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
         Model,
       ),
     },
-    async (request) => {
-      const row = await getModel(db, request.tenantId, request.params.id);
-      if (!row) throw notFound('model', request.params.id);
-      return toModel(row);
-    },
+    async ({ tenantId, params: { id } }) => toModel(found('model', id, await getModel(db, tenantId, id))),
   );
 
   r.get(

@@ -17,7 +17,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiEnv } from '../env.ts';
 import { StoredLayers } from '../stored.ts';
 import { deleteSchema, readSchema } from './operations.ts';
-import { assertSoftDeleted, notFound, presentPage } from './resources.ts';
+import { assertSoftDeleted, found, presentPage } from './resources.ts';
 import { NoQuery } from './strict.ts';
 
 const tags = ['networks'];
@@ -137,11 +137,8 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
         Network,
       ),
     },
-    async (request) => {
-      const row = await getNetwork(app.deps.db, request.tenantId, request.params.id);
-      if (!row) throw notFound('network', request.params.id);
-      return toNetwork(row);
-    },
+    async ({ tenantId, params: { id } }) =>
+      toNetwork(found('network', id, await getNetwork(app.deps.db, tenantId, id))),
   );
 
   r.delete(

@@ -32,6 +32,12 @@ export function notFound(resource: Resource, id: string): ApiError {
   return new ApiError(NOT_FOUND[resource], `${resource} ${id} does not exist`);
 }
 
+/** The row a lookup by id found, or the resource's 404. */
+export function found<Row>(resource: Resource, id: string, row: Row | null): Row {
+  if (row === null) throw notFound(resource, id);
+  return row;
+}
+
 /**
  * Throws unless the dataset or network was deleted (or kept with deletedAt): 409 while a queued or
  * running job uses it, otherwise 404.
@@ -54,7 +60,5 @@ export function assertSoftDeleted(
 
 /** The tenant's job, or BP_ERR_JOB_NOT_FOUND. */
 export async function getJobOrNotFound(db: DbOrTx, tenantId: string, id: string) {
-  const job = await getJob(db, tenantId, id);
-  if (!job) throw notFound('job', id);
-  return job;
+  return found('job', id, await getJob(db, tenantId, id));
 }

@@ -23,7 +23,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { toWebhook, toWebhookDelivery } from '../webhooks/present.ts';
 import { checkEndpointUrl } from '../webhooks/url.ts';
 import { deleteSchema, readSchema } from './operations.ts';
-import { notFound, presentPage } from './resources.ts';
+import { found, notFound, presentPage } from './resources.ts';
 import { NoQuery } from './strict.ts';
 
 const tags = ['webhooks'];
@@ -104,11 +104,8 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
         Webhook,
       ),
     },
-    async (request) => {
-      const row = await getWebhookEndpoint(db, request.tenantId, request.params.id);
-      if (!row) throw notFound('webhook', request.params.id);
-      return toWebhook(row);
-    },
+    async ({ tenantId, params: { id } }) =>
+      toWebhook(found('webhook', id, await getWebhookEndpoint(db, tenantId, id))),
   );
 
   r.delete(
