@@ -39,7 +39,7 @@
  *
  * --smoke (`npm run bench:smoke -w @backprop/nn`; test/bench-smoke.test.ts runs it in CI): every
  * workload and every kernel configuration (wasm, blocked, reference) in both dtypes once, with tiny
- * repeat counts, W4 on SMOKE_W4_M samples instead of 10000. It asserts nothing about times; it
+ * repeat counts, on SMOKE_SAMPLES samples where the full bench takes more. It asserts nothing about times; it
  * checks the RESULTS and exits non-zero when one is off: the costs J_0..J_N of SMOKE_ITERATIONS
  * training iterations from the same data and initial weights, against the reference kernels in
  * float64 (see TOLERANCES), against numpy's for the same data and weights (relative 1e-9; skipped
@@ -110,8 +110,12 @@ const WORKLOADS: readonly Workload[] = [
 
 /** Training iterations whose costs --smoke compares (J_0 before the first update, J_N after the last). */
 const SMOKE_ITERATIONS = 2;
-/** W4's samples in --smoke: the reference kernels need seconds per iteration at m = 10000. */
-const SMOKE_W4_M = 500;
+/**
+ * Samples per workload in --smoke, where the full bench takes more: the reference kernels need
+ * ~1.3 s per W1 iteration at m = 209 and ~10 s per W4 iteration at m = 10000, and they run every
+ * iteration the other configurations run, so they were most of CI's smoke time.
+ */
+const SMOKE_SAMPLES: Readonly<Record<string, number>> = { W1: 64, W2: 64, W4: 200 };
 
 /**
  * This machine's WebAssembly SIMD multiply-add peak on one thread, GFLOP/s (12 independent
@@ -152,9 +156,10 @@ function tolerance(dtype: DType, kernelName: string): number | undefined {
   return TOLERANCES[dtype][kernelName];
 }
 
-/** The workload as --smoke runs it (W4 on fewer samples), or unchanged. */
+/** The workload as --smoke runs it (on SMOKE_SAMPLES samples), or unchanged. */
 function sized(w: Workload, smoke: boolean): Workload {
-  return smoke && w.name === 'W4' ? { ...w, m: SMOKE_W4_M } : w;
+  const m = SMOKE_SAMPLES[w.name];
+  return smoke && m !== undefined ? { ...w, m } : w;
 }
 
 /** FLOPs of one iteration: 2 × multiply-adds of forward W·A, backward dW, and dA for layers ≥ 2. */
@@ -628,7 +633,7 @@ async function main(): Promise<void> {
   );
   if (smoke) {
     console.log(
-      `smoke mode: results checked, times not; repeats 1, W4 on m = ${SMOKE_W4_M} samples (10000 in the full bench)`,
+      `smoke mode: results checked, times not; repeats 1, samples ${WORKLOADS.map((w) => `${w.name} m = ${sized(w, true).m}`).join(', ')} (${WORKLOADS.map((w) => w.m).join(', ')} in the full bench)`,
     );
   }
   console.log(

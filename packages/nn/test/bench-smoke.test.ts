@@ -43,6 +43,6 @@ describe('npm run bench:smoke', () => {
     if (!numpyPresent) expect(stdout).toContain('notice: numpy not checked');
     // TensorFlow.js is an optional dev dependency: checked on W3 when it loads, a notice when not.
     expect(stdout).toMatch(/^(W3 planar +tfjs-wasm f32 +\d.* ok|notice: tfjs W3 column skipped: .+)$/m);
-    expect(stdout).toContain('W4 on m = 500 samples');
+    expect(stdout).toContain('samples W1 m = 64, W2 m = 64, W3 m = 400, W4 m = 200');
   }, 300_000);
 });
