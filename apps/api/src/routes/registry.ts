@@ -93,18 +93,12 @@ export async function registryRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: Model, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
       },
     },
-    async (request) => {
-      const { id } = request.params;
-      const { tags: newTags } = request.body;
-      if (newTags !== undefined && new Set(newTags).size > env.LIMIT_MODEL_TAGS) {
-        throw limitExceeded(
-          'LIMIT_MODEL_TAGS',
-          new Set(newTags).size,
-          env.LIMIT_MODEL_TAGS,
-          'the number of tags',
-        );
+    async ({ tenantId, params: { id }, body }) => {
+      const tagCount = new Set(body.tags).size;
+      if (tagCount > env.LIMIT_MODEL_TAGS) {
+        throw limitExceeded('LIMIT_MODEL_TAGS', tagCount, env.LIMIT_MODEL_TAGS, 'the number of tags');
       }
-      const result = await updateModelRegistration(db, request.tenantId, id, request.body);
+      const result = await updateModelRegistration(db, tenantId, id, body);
       if ('refused' in result) {
         if (result.refused === 'not-found') throw notFound('model', id);
         throw aliasedError('its name cannot change', result.aliases, id);

@@ -14,7 +14,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { toJob } from '../jobs/present.ts';
 import { readSchema } from './operations.ts';
-import { getJobOrNotFound, notFound } from './resources.ts';
+import { found, getJobOrNotFound } from './resources.ts';
 import { NoBody, NoQuery } from './strict.ts';
 
 /** The plan resolves costEvery once (PlannedTraining). */
@@ -54,12 +54,10 @@ export async function reproduceRoutes(app: FastifyInstance): Promise<void> {
         Receipt,
       ),
     },
-    async (request) => {
-      const { id } = request.params;
-      const origin = await getModelOrigin(db, request.tenantId, id);
-      if (!origin) throw notFound('model', id);
-      const job = await getJobReceiptSource(db, request.tenantId, origin.jobId);
-      if (!job) throw notFound('model', id);
+    async ({ tenantId, params: { id } }) => {
+      // A model's job is deleted only after the model: a missing one means the model went meanwhile.
+      const origin = found('model', id, await getModelOrigin(db, tenantId, id));
+      const job = found('model', id, await getJobReceiptSource(db, tenantId, origin.jobId));
       const plan = z.record(z.string(), z.unknown()).parse(job.training);
       const { run: _run, ...options } = plan;
       return {
@@ -84,7 +82,7 @@ export async function reproduceRoutes(app: FastifyInstance): Promise<void> {
           samples: job.dataset.samples,
           features: job.dataset.features,
           contentHash:
-            job.dataset.contentHash ?? (await ensureDatasetContentHash(db, request.tenantId, job.dataset.id)),
+            job.dataset.contentHash ?? (await ensureDatasetContentHash(db, tenantId, job.dataset.id)),
         },
         network: {
           id: job.network.id,
