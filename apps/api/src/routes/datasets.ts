@@ -149,9 +149,8 @@ export async function datasetRoutes(app: FastifyInstance): Promise<void> {
         { 409: ErrorBody },
       ),
     },
-    async (request, reply) => {
-      const { id } = request.params;
-      assertSoftDeleted('dataset', id, await deleteDataset(app.deps.db, request.tenantId, id));
+    async ({ tenantId, params: { id } }, reply) => {
+      assertSoftDeleted('dataset', id, await deleteDataset(app.deps.db, tenantId, id));
       return reply.code(204).send(null);
     },
   );

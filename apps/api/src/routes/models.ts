@@ -48,11 +48,8 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
         Parameters,
       ),
     },
-    async (request) => {
-      const loaded = await cache.get(request.tenantId, request.params.id);
-      if (!loaded) throw notFound('model', request.params.id);
-      return loaded.network.parameters();
-    },
+    async ({ tenantId, params: { id } }) =>
+      found('model', id, await cache.get(tenantId, id)).network.parameters(),
   );
 
   r.post(
@@ -70,12 +67,10 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: PredictResponse, 400: ErrorBody, 404: ErrorBody, 422: ErrorBody },
       },
     },
-    async (request) => {
-      const { samples } = request.body;
+    async ({ tenantId, params: { id }, body: { samples } }) => {
       checkPredictSamples(samples.length, env);
-      const loaded = await cache.get(request.tenantId, request.params.id);
-      if (!loaded) throw notFound('model', request.params.id);
-      return { modelId: request.params.id, predictions: predictWithinLimits(loaded, samples, env) };
+      const loaded = found('model', id, await cache.get(tenantId, id));
+      return { modelId: id, predictions: predictWithinLimits(loaded, samples, env) };
     },
   );
 
@@ -94,9 +89,8 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
         { 409: ErrorBody },
       ),
     },
-    async (request, reply) => {
-      const { id } = request.params;
-      const result = await deleteModelUnlessAliased(db, request.tenantId, id);
+    async ({ tenantId, params: { id } }, reply) => {
+      const result = await deleteModelUnlessAliased(db, tenantId, id);
       if ('refused' in result) {
         if (result.refused === 'aliased')
           throw aliasedError('the model cannot be deleted', result.aliases, id);

@@ -156,9 +156,8 @@ export async function networkRoutes(app: FastifyInstance): Promise<void> {
         { 409: ErrorBody },
       ),
     },
-    async (request, reply) => {
-      const { id } = request.params;
-      assertSoftDeleted('network', id, await deleteNetwork(app.deps.db, request.tenantId, id));
+    async ({ tenantId, params: { id } }, reply) => {
+      assertSoftDeleted('network', id, await deleteNetwork(app.deps.db, tenantId, id));
       return reply.code(204).send(null);
     },
   );
