@@ -5,12 +5,12 @@
  * the machine's shared ones. `close()` ends every process the space started.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createApiKey, createDb, createTenant, type Db, migrate } from '@backprop/db';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createApi } from '../apps/api/src/api.ts';
 import { loadApiEnv } from '../apps/api/src/env.ts';
-import { ROOT, type ServiceProcess, startService } from './processes.ts';
+import { uploadPlanar } from './api-fixtures.ts';
+import { type ServiceProcess, startService } from './processes.ts';
 import { freePort, PrivatePostgres, PrivateRedis, type PrivateRedisOptions, waitUntil } from './services.ts';
 
 /** An API process listening on a free loopback port. */
@@ -233,14 +233,7 @@ export async function createFixtures(
   api: InProcessApi,
   hidden = 16,
 ): Promise<{ datasetId: string; networkId: string }> {
-  const csv = readFileSync(`${ROOT}data/planar_flower.csv`, 'utf8');
-  const dataset = await api.inject({
-    method: 'POST',
-    url: '/v1/datasets?name=planar',
-    headers: { 'content-type': 'text/csv' },
-    payload: csv,
-  });
-  if (dataset.statusCode !== 201) throw new Error(`dataset upload: ${dataset.statusCode} ${dataset.body}`);
+  const datasetId = await uploadPlanar(api);
   const network = await api.inject({
     method: 'POST',
     url: '/v1/networks',
@@ -253,7 +246,7 @@ export async function createFixtures(
     },
   });
   if (network.statusCode !== 201) throw new Error(`network: ${network.statusCode} ${network.body}`);
-  return { datasetId: dataset.json().id, networkId: network.json().id };
+  return { datasetId, networkId: network.json().id };
 }
 
 export interface SubmitResult {

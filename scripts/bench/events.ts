@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import { appendJobEvents } from '@backprop/contracts';
 import { createApiContext } from '../../harness/api-context.ts';
+import { queueSmallestJob } from '../../harness/api-fixtures.ts';
 import { openSse, type SseStream } from '../../harness/sse.ts';
 
 export async function benchEvents(subscribers: number, events: number): Promise<Record<string, number>> {
@@ -21,16 +22,7 @@ export async function benchEvents(subscribers: number, events: number): Promise<
     await ctx.app.listen({ host: '127.0.0.1', port: 0 });
     const address = ctx.app.server.address();
     if (address === null || typeof address === 'string') throw new Error('no port');
-    const created = async (url: string, payload: object) =>
-      (await ctx.app.inject({ method: 'POST', url, payload })).json().id as string;
-    const jobId = await created('/v1/jobs', {
-      datasetId: await created('/v1/datasets', { features: [[0], [1]], labels: [0, 1] }),
-      networkId: await created('/v1/networks', {
-        inputSize: 1,
-        layers: [{ units: 1, activation: 'sigmoid' }],
-      }),
-      training: { learningRate: 0.1, iterations: 10 },
-    });
+    const jobId = await queueSmallestJob(ctx.app);
     const redis = ctx.app.deps.redis;
     const clients = async () => Number(/connected_clients:(\d+)/.exec(await redis.info('clients'))?.[1]);
     global.gc?.();

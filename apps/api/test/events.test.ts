@@ -22,9 +22,10 @@ import { claimJob, recordProgress } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
+import { queueSmallestJob, smallestJobInputs } from '../../../harness/api-fixtures.ts';
 import { openSse, type SseMessage } from '../../../harness/sse.ts';
 import { createApi } from '../src/api.ts';
-import { createdId, smallestJobInputs } from './support.ts';
+import { createdId } from './support.ts';
 
 const TOKEN_TTL_MS = 1500;
 const MAX_STREAMS = 3;
@@ -125,7 +126,7 @@ beforeAll(async () => {
   );
   base = await listen(ctx.app);
   secondBase = await listen(second);
-  ({ datasetId, networkId } = await smallestJobInputs(ctx));
+  ({ datasetId, networkId } = await smallestJobInputs(ctx.app));
 });
 
 afterAll(async () => {
@@ -405,19 +406,7 @@ describe('LIMIT_TENANT_EVENT_STREAMS', () => {
     // A tenant of its own, so that no other test's stream holds one of its places.
     const tenant = await ctx.createTenantKey('events-limit');
     const auth = () => ({ authorization: `Bearer ${tenant.apiKey}` });
-    const created = async (url: string, payload: object) => {
-      const res = await ctx.app.inject({ method: 'POST', url, headers: auth(), payload });
-      expect(res.statusCode, res.body).toBeLessThan(300);
-      return res.json().id as string;
-    };
-    const jobId = await created('/v1/jobs', {
-      datasetId: await created('/v1/datasets', { features: [[0], [1]], labels: [0, 1] }),
-      networkId: await created('/v1/networks', {
-        inputSize: 1,
-        layers: [{ units: 1, activation: 'sigmoid' }],
-      }),
-      training: { learningRate: 0.1, iterations: 10 },
-    });
+    const jobId = await queueSmallestJob(ctx.app, auth());
     const open = [];
     for (let i = 0; i < MAX_STREAMS; i++) {
       const s = await openSse(`${i % 2 ? secondBase : base}/v1/jobs/${jobId}/events`, auth());

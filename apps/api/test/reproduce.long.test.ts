@@ -5,7 +5,8 @@
  */
 import { ensureDatasetContentHash } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv } from '../../../harness/api-context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
+import { uploadPlanar } from '../../../harness/api-fixtures.ts';
 import type { WorkerProcess } from '../../../harness/processes.ts';
 import { createdId, expectError, UNKNOWN_ID } from './support.ts';
 import { startTestWorker, type TrainedModel, trainModel, waitForModel } from './trained.ts';
@@ -34,13 +35,7 @@ async function parameterBits(modelId: string): Promise<Record<string, string>> {
 beforeAll(async () => {
   ctx = await createApiContext();
   worker = startTestWorker(ctx);
-  const res = await ctx.app.inject({
-    method: 'POST',
-    url: '/v1/datasets?name=planar',
-    headers: { 'content-type': 'text/csv' },
-    payload: await planarCsv(),
-  });
-  expect(res.statusCode).toBe(201);
+  const planar = await uploadPlanar(ctx.app);
   const network = await createdId(ctx, '/v1/networks', {
     inputSize: 2,
     layers: [
@@ -48,7 +43,7 @@ beforeAll(async () => {
       { units: 1, activation: 'sigmoid' },
     ],
   });
-  original = await trainModel(ctx, res.json().id, network, {
+  original = await trainModel(ctx, planar, network, {
     learningRate: 0.01,
     epochs: 20,
     batchSize: 32,
@@ -137,13 +132,8 @@ describe('GET /v1/models/:id/receipt', () => {
     expect((await get(`/v1/models/${original.modelId}/receipt`)).dataset.contentHash).toBe(
       receipt.dataset.contentHash,
     );
-    const again = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/datasets?name=planar-again',
-      headers: { 'content-type': 'text/csv' },
-      payload: await planarCsv(),
-    });
-    expect(await ensureDatasetContentHash(ctx.database.db, ctx.tenantId, again.json().id)).toBe(
+    const again = await uploadPlanar(ctx.app);
+    expect(await ensureDatasetContentHash(ctx.database.db, ctx.tenantId, again)).toBe(
       receipt.dataset.contentHash,
     );
     const other = await createdId(ctx, '/v1/datasets', { features: [[1], [2]], labels: [0, 1] });

@@ -48,16 +48,14 @@ export async function createdId(
   return res.json().id;
 }
 
-/** A dataset of 4 one-feature samples and a network of one sigmoid unit: the smallest job's inputs. */
-export async function smallestJobInputs(ctx: ApiContext): Promise<{ datasetId: string; networkId: string }> {
-  return {
-    datasetId: await createdId(ctx, '/v1/datasets', { features: [[0], [1], [2], [3]], labels: [0, 1, 0, 1] }),
-    networkId: await createdId(ctx, '/v1/networks', {
-      inputSize: 1,
-      layers: [{ units: 1, activation: 'sigmoid' }],
-    }),
-  };
-}
+/** 2 features → 3 tanh → 1 sigmoid (13 parameters): the small binary network tests queue jobs on. */
+export const SMALL_NETWORK = {
+  inputSize: 2,
+  layers: [
+    { units: 3, activation: 'tanh' },
+    { units: 1, activation: 'sigmoid' },
+  ],
+};
 
 export const ERROR_KEYS = ['statusCode', 'code', 'error', 'message', 'details'];
 
@@ -94,6 +92,11 @@ export function expectError(res: LightMyRequestResponse, statusCode: number, cod
   expect(res.statusCode, `${context} ${res.body.slice(0, 300)}`).toBe(statusCode);
   expect(body.code, context).toBe(code);
   return body;
+}
+
+/** The error body is exactly `expected` (no details, or these), with its status and code. */
+export function expectExactError(res: LightMyRequestResponse, expected: ErrorBodyShape) {
+  expect(expectError(res, expected.statusCode, expected.code)).toEqual(expected);
 }
 
 /**

@@ -10,8 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { cancelJob, failJob } from '@backprop/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
+import { smallestJobInputs } from '../../../harness/api-fixtures.ts';
 import { claimByHand, completeByHand } from './by-hand.ts';
-import { createdId, expectError, smallestJobInputs } from './support.ts';
+import { createdId, expectError } from './support.ts';
 
 /** A public address literal: registration needs no DNS, and nothing here ever calls it. */
 const PUBLIC_URL = 'http://93.184.216.34/hooks/backprop';
@@ -211,7 +212,7 @@ describe('the outbox: deliveries written with the terminal transition', () => {
   let datasetId: string;
   let networkId: string;
   beforeAll(async () => {
-    ({ datasetId, networkId } = await smallestJobInputs(ctx));
+    ({ datasetId, networkId } = await smallestJobInputs(ctx.app));
   });
 
   const newJob = () =>

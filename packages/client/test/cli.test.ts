@@ -5,9 +5,10 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Dataset, ErrorBody, Job, JobPage, Network } from '@backprop/contracts';
+import { Dataset, ErrorBody, JobPage, Network } from '@backprop/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext, planarCsv } from '../../../harness/api-context.ts';
+import { queueJobOn } from '../../../harness/api-fixtures.ts';
 import { PLANAR_NETWORK_ARGS, runCli } from './cli-process.ts';
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
@@ -62,21 +63,7 @@ describe('the backprop CLI against the real API', () => {
     const dataset = Dataset.parse(JSON.parse(upload.stdout));
     expect(dataset.samples).toBeGreaterThan(0);
 
-    const created = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/networks',
-      payload: { inputSize: 2, layers: [{ units: 1, activation: 'sigmoid' }] },
-    });
-    const job = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/jobs',
-      payload: {
-        datasetId: dataset.id,
-        networkId: created.json().id,
-        training: { learningRate: 0.5, iterations: 10 },
-      },
-    });
-    const jobId = Job.parse(job.json()).id;
+    const jobId = await queueJobOn(ctx.app, dataset.id, 2);
 
     const list = await run('--json', 'jobs', 'list');
     expect(list.code).toBe(0);

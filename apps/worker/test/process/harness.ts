@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fromRows, type LayerSpec, type Matrix, Network, type TrainOptions, train } from '@backprop/nn';
 import type { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv } from '../../../../harness/api-context.ts';
+import { type ApiContext, createApiContext } from '../../../../harness/api-context.ts';
+import { uploadPlanar } from '../../../../harness/api-fixtures.ts';
 import { eventually, type LogLine, startWorker, type WorkerProcess } from '../../../../harness/processes.ts';
 
 /** The knobs of RELIABILITY.md section 3: short locks so that recoveries take seconds. */
@@ -79,14 +80,7 @@ export async function createStack(
   const ctx = await createApiContext({ RATE_LIMIT_MAX: '1000000', ...apiOverrides });
   const queue = ctx.app.deps.queue;
   const workers: WorkerProcess[] = [];
-  const res = await ctx.app.inject({
-    method: 'POST',
-    url: '/v1/datasets?name=planar',
-    headers: { 'content-type': 'text/csv' },
-    payload: await planarCsv(),
-  });
-  expect(res.statusCode).toBe(201);
-  const planarId = res.json().id as string;
+  const planarId = await uploadPlanar(ctx.app);
 
   const get = async <T>(url: string) => {
     const r = await ctx.app.inject({ method: 'GET', url });
