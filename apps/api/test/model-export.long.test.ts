@@ -11,7 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { readModelExport } from '@backprop/nn';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiContext, createApiContext, planarCsv } from '../../../harness/api-context.ts';
+import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
+import { uploadPlanar } from '../../../harness/api-fixtures.ts';
 import type { WorkerProcess } from '../../../harness/processes.ts';
 import { createdId, expectError, UNKNOWN_ID } from './support.ts';
 import { startTestWorker, type TrainedModel, trainModel } from './trained.ts';
@@ -64,6 +65,22 @@ async function exported(id: string, format: string) {
   return ctx.app.inject({ method: 'GET', url: `/v1/models/${id}/export?format=${format}` });
 }
 
+const DOWNLOADS = {
+  json: { type: 'application/json; charset=utf-8', extension: 'json' },
+  js: { type: 'text/javascript; charset=utf-8', extension: 'mjs' },
+  onnx: { type: 'application/octet-stream', extension: 'onnx' },
+};
+
+/** The model exported in this format: a 200 download of the format's type and file name. */
+async function downloaded(modelId: string, format: keyof typeof DOWNLOADS) {
+  const res = await exported(modelId, format);
+  expect(res.statusCode, res.body).toBe(200);
+  const { type, extension } = DOWNLOADS[format];
+  expect(res.headers['content-type']).toBe(type);
+  expect(res.headers['content-disposition']).toBe(`attachment; filename="model-${modelId}.${extension}"`);
+  return res;
+}
+
 async function servicePredictions(id: string, samples: number[][]): Promise<Prediction[]> {
   const res = await ctx.app.inject({
     method: 'POST',
@@ -86,14 +103,7 @@ beforeAll(async () => {
   ctx = await createApiContext();
   worker = startTestWorker(ctx);
   folder = await mkdtemp(join(tmpdir(), 'bp-export-'));
-  const planarRes = await ctx.app.inject({
-    method: 'POST',
-    url: '/v1/datasets?name=planar',
-    headers: { 'content-type': 'text/csv' },
-    payload: await planarCsv(),
-  });
-  expect(planarRes.statusCode).toBe(201);
-  const planar = planarRes.json().id;
+  const planar = await uploadPlanar(ctx.app);
   const three = await createdId(ctx, '/v1/datasets', threeClassData());
   const reg = await createdId(ctx, '/v1/datasets', { ...regressionData(), task: 'regression' });
   const planarNet = await createdId(ctx, '/v1/networks', {
@@ -148,10 +158,7 @@ describe('format=json', () => {
     '%s: read by @backprop/nn with the weights bit for bit, and self-describing',
     async (kind) => {
       const { modelId } = models[kind]!;
-      const res = await exported(modelId, 'json');
-      expect(res.statusCode, res.body).toBe(200);
-      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(res.headers['content-disposition']).toBe(`attachment; filename="model-${modelId}.json"`);
+      const res = await downloaded(modelId, 'json');
       const loaded = readModelExport(res.body);
       const params = (
         await ctx.app.inject({ method: 'GET', url: `/v1/models/${modelId}/parameters` })
@@ -183,10 +190,7 @@ describe('format=json', () => {
 describe('format=js', () => {
   it.each(CASES)('%s: the downloaded module predicts as the service does (1e-12)', async (kind, samples) => {
     const { modelId } = models[kind]!;
-    const res = await exported(modelId, 'js');
-    expect(res.statusCode, res.body).toBe(200);
-    expect(res.headers['content-type']).toBe('text/javascript; charset=utf-8');
-    expect(res.headers['content-disposition']).toBe(`attachment; filename="model-${modelId}.mjs"`);
+    const res = await downloaded(modelId, 'js');
     expect(res.body).not.toMatch(/^\s*import\b|\bimport\(|\brequire\(/m);
     const file = join(folder, `model-${kind}.mjs`);
     await writeFile(file, res.body);
@@ -213,10 +217,7 @@ describe('format=js', () => {
 describe('format=onnx', () => {
   it.each(CASES)('%s: onnxruntime-node gives the service outputs (1e-6)', async (kind, samples) => {
     const { modelId } = models[kind]!;
-    const res = await exported(modelId, 'onnx');
-    expect(res.statusCode, res.body).toBe(200);
-    expect(res.headers['content-type']).toBe('application/octet-stream');
-    expect(res.headers['content-disposition']).toBe(`attachment; filename="model-${modelId}.onnx"`);
+    const res = await downloaded(modelId, 'onnx');
     const session = await ort.InferenceSession.create(new Uint8Array(res.rawPayload));
     expect(session.inputNames).toEqual(['samples']);
     expect(session.outputNames).toEqual(['output']);
