@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { createApi } from '../src/api.ts';
 import { claimByHand, completeByHand } from './by-hand.ts';
-import { expectError, fingerprint } from './support.ts';
+import { expectError, fingerprint, SMALL_NETWORK } from './support.ts';
 
 /** 12 samples × 2 small integer features, stored as bytes, and 12 float64 labels. */
 const SMALL_DATASET_BYTES = 12 * 2 * 1 + 12 * 8;
@@ -63,11 +63,7 @@ const dataset = (api: Api) =>
     features: Array.from({ length: 12 }, (_, i) => [i % 3, (i * 7) % 5]),
     labels: Array.from({ length: 12 }, (_, i) => i % 2),
   });
-const LAYERS = [
-  { units: 3, activation: 'tanh' },
-  { units: 1, activation: 'sigmoid' },
-];
-const network = (api: Api) => created(api, '/v1/networks', { inputSize: 2, layers: LAYERS });
+const network = (api: Api) => created(api, '/v1/networks', SMALL_NETWORK);
 const job = (api: Api, datasetId: string, networkId: string) =>
   api('POST', '/v1/jobs', {
     datasetId,
@@ -80,18 +76,33 @@ const startJob = async (api: Api, datasetId: string, networkId: string) => {
   return res.json().id as string;
 };
 
-/** POST /v1/jobs with an Idempotency-Key, as a client that may retry it. */
-const postJobWithKey = (key: string, datasetId: string, networkId: string) =>
-  ctx.app.inject({
-    method: 'POST',
-    url: '/v1/jobs',
-    headers: { 'idempotency-key': key },
-    payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 5 } },
-  });
+/**
+ * A job POSTed with this Idempotency-Key, cancelled, then deleted (or its dataset), and the same
+ * POST retried as a client may: the first job's id and the retry's.
+ */
+async function retriedAfterDelete(key: string, deleted: 'job' | 'dataset') {
+  const [datasetId, networkId] = [await dataset(own), await network(own)];
+  const post = () =>
+    ctx.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      headers: { 'idempotency-key': key },
+      payload: { datasetId, networkId, training: { learningRate: 0.1, iterations: 5 } },
+    });
+  const first = await post();
+  expect(first.statusCode).toBe(202);
+  const jobId: string = first.json().id;
+  await own('POST', `/v1/jobs/${jobId}/cancel`);
+  const url = deleted === 'job' ? `/v1/jobs/${jobId}` : `/v1/datasets/${datasetId}`;
+  expect((await own('DELETE', url)).statusCode).toBe(204);
+  const retry = await post();
+  expect(retry.statusCode, retry.body).toBe(202);
+  return { jobId, retried: retry.json().id };
+}
 
 /** What a worker does: claim the job, then succeed with a model (13 parameters: 2-3-1). */
 const succeed = (jobId: string) =>
-  completeByHand(ctx.database.db, jobId, { inputSize: 2, layers: LAYERS, parameters: 0.1 });
+  completeByHand(ctx.database.db, jobId, { ...SMALL_NETWORK, parameters: 0.1 });
 
 async function usage(api: Api = own) {
   const res = await api('GET', '/v1/usage');
@@ -148,15 +159,8 @@ describe('DELETE /v1/jobs/:id', () => {
   });
 
   it("frees the job's Idempotency-Key: the same key then creates a new job", async () => {
-    const [datasetId, networkId] = [await dataset(own), await network(own)];
-    const postWithKey = () => postJobWithKey('delete-frees-key', datasetId, networkId);
-    const first = await postWithKey();
-    expect(first.statusCode).toBe(202);
-    await own('POST', `/v1/jobs/${first.json().id}/cancel`);
-    expect((await own('DELETE', `/v1/jobs/${first.json().id}`)).statusCode).toBe(204);
-    const again = await postWithKey();
-    expect(again.statusCode).toBe(202);
-    expect(again.json().id).not.toBe(first.json().id);
+    const { jobId, retried } = await retriedAfterDelete('delete-frees-key', 'job');
+    expect(retried).not.toBe(jobId);
   });
 });
 
@@ -274,15 +278,8 @@ describe('DELETE /v1/datasets/:id', () => {
   });
 
   it('a retried POST with the Idempotency-Key of a job created before the delete still returns that job', async () => {
-    const [datasetId, networkId] = [await dataset(own), await network(own)];
-    const post = () => postJobWithKey('before-the-delete', datasetId, networkId);
-    const first = await post();
-    expect(first.statusCode).toBe(202);
-    await own('POST', `/v1/jobs/${first.json().id}/cancel`);
-    expect((await own('DELETE', `/v1/datasets/${datasetId}`)).statusCode).toBe(204);
-    const retry = await post();
-    expect(retry.statusCode, retry.body).toBe(202);
-    expect(retry.json().id).toBe(first.json().id);
+    const { jobId, retried } = await retriedAfterDelete('before-the-delete', 'dataset');
+    expect(retried).toBe(jobId);
   });
 
   it('a queued job uses it: 409 BP_ERR_DATASET_IN_USE, the bytes stay', async () => {

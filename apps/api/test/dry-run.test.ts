@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
-import { createdId, expectError, fingerprint, UNKNOWN_ID } from './support.ts';
+import { createdId, expectError, fingerprint, SMALL_NETWORK, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
 let balanced: string;
@@ -37,13 +37,7 @@ beforeAll(async () => {
     features: features.map(([a, b]) => [a! * 0.001, b! * 10]),
     labels: features.map((_, i) => i % 2),
   });
-  small = await createdId(ctx, '/v1/networks', {
-    inputSize: 2,
-    layers: [
-      { units: 3, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-  });
+  small = await createdId(ctx, '/v1/networks', SMALL_NETWORK);
   wide = await createdId(ctx, '/v1/networks', {
     inputSize: 2,
     layers: [

@@ -13,7 +13,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext, XOR_DATASET } from '../../../harness/api-context.ts';
 import { completeClaimed } from './by-hand.ts';
-import { expectError } from './support.ts';
+import { expectError, SMALL_NETWORK } from './support.ts';
 
 const SEED = 20261126;
 const RUNS = 50;
@@ -30,13 +30,9 @@ type Tenant = 0 | 1;
 type Kind = 'dataset' | 'network' | 'job' | 'model';
 type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-const LAYERS = [
-  { units: 3, activation: 'tanh' },
-  { units: 1, activation: 'sigmoid' },
-];
 const PARAMETERS = 2 * 3 + 3 + 3 + 1;
 /** A model's stored bytes: nn's binary network format (header, layer table, float64 values). */
-const MODEL_BYTES = storedModelBytes(LAYERS.length, PARAMETERS);
+const MODEL_BYTES = storedModelBytes(SMALL_NETWORK.layers.length, PARAMETERS);
 const NOT_FOUND: Record<Kind, string> = {
   dataset: 'BP_ERR_DATASET_NOT_FOUND',
   network: 'BP_ERR_NETWORK_NOT_FOUND',
@@ -99,13 +95,9 @@ interface Real {
   keys: [string, string];
 }
 
-const call = (
-  real: Real,
-  tenant: Tenant,
-  method: 'GET' | 'POST' | 'DELETE',
-  url: string,
-  payload?: unknown,
-) =>
+type Method = 'GET' | 'POST' | 'DELETE';
+
+const call = (real: Real, tenant: Tenant, method: Method, url: string, payload?: unknown) =>
   ctx.anonymous({
     method,
     url,
@@ -115,6 +107,17 @@ const call = (
 
 const path: Record<Kind, string> = { dataset: 'datasets', network: 'networks', job: 'jobs', model: 'models' };
 
+/** A request on one row: what the outcomes count it as, the row's kind, and how it is sent. */
+interface RowRequest {
+  /** get, delete, cancel, predict */
+  action: string;
+  kind: Kind;
+  method: Method;
+  /** the path after the row's own: '' or e.g. /cancel */
+  suffix: string;
+  payload?: unknown;
+}
+
 /**
  * A 404 for someone else's row must be indistinguishable from the 404 for a row that never
  * existed: same status and code, and the same message once the id itself is blanked out.
@@ -123,11 +126,8 @@ async function expectSameAsMissing(
   real: Real,
   tenant: Tenant,
   res: LightMyRequestResponse,
-  kind: Kind,
+  { kind, method, suffix, payload }: RowRequest,
   id: string,
-  method: 'GET' | 'POST' | 'DELETE',
-  suffix: string,
-  payload?: unknown,
 ) {
   const body = expectError(res, 404, NOT_FOUND[kind], `${method} ${kind} ${id}${suffix}`);
   const fresh = randomUUID();
@@ -151,26 +151,20 @@ function relation(m: World, tenant: Tenant, id: string): string {
 type Cmd = fc.AsyncCommand<World, Real>;
 const always = () => true;
 
-class CreateDataset implements Cmd {
-  constructor(readonly tenant: Tenant) {}
-  check = always;
-  async run(m: World, r: Real) {
-    const res = await call(r, this.tenant, 'POST', '/v1/datasets', XOR_DATASET);
-    expect(res.statusCode, res.body).toBe(201);
-    m.add('dataset', res.json().id, this.tenant);
-  }
-  toString = () => `CreateDataset(${this.tenant})`;
-}
+const CREATED = { dataset: XOR_DATASET, network: SMALL_NETWORK };
 
-class CreateNetwork implements Cmd {
-  constructor(readonly tenant: Tenant) {}
+class Create implements Cmd {
+  constructor(
+    readonly tenant: Tenant,
+    readonly kind: keyof typeof CREATED,
+  ) {}
   check = always;
   async run(m: World, r: Real) {
-    const res = await call(r, this.tenant, 'POST', '/v1/networks', { inputSize: 2, layers: LAYERS });
+    const res = await call(r, this.tenant, 'POST', `/v1/${path[this.kind]}`, CREATED[this.kind]);
     expect(res.statusCode, res.body).toBe(201);
-    m.add('network', res.json().id, this.tenant);
+    m.add(this.kind, res.json().id, this.tenant);
   }
-  toString = () => `CreateNetwork(${this.tenant})`;
+  toString = () => `Create(${this.tenant}, ${this.kind})`;
 }
 
 class CreateJob implements Cmd {
@@ -230,11 +224,7 @@ class WorkOnJob implements Cmd {
     assert.isNotNull(claimed);
     m.status.set(jobId, 'running');
     if (!this.finish) return;
-    const modelId = await completeClaimed(ctx.database.db, claimed, {
-      inputSize: 2,
-      layers: LAYERS,
-      parameters: 0.1,
-    });
+    const modelId = await completeClaimed(ctx.database.db, claimed, { ...SMALL_NETWORK, parameters: 0.1 });
     m.status.set(jobId, 'succeeded');
     m.add('model', modelId, m.owner.get(jobId)!);
     m.jobModel.set(jobId, modelId);
@@ -249,31 +239,54 @@ const READS: Record<Kind, string[]> = {
   model: ['', '/parameters'],
 };
 
-class Get implements Cmd {
+/**
+ * A tenant's request on one picked row (its own, another tenant's, a deleted or a missing one):
+ * on a row it does not own the answer must be the one for a missing row; on its own row,
+ * `expectOwned` checks the answer against the model.
+ */
+abstract class OnPickedRow implements Cmd {
+  abstract readonly request: RowRequest;
   constructor(
     readonly tenant: Tenant,
-    readonly kind: Kind,
     readonly pick: number,
-    readonly variant: number,
   ) {}
   check = always;
   async run(m: World, r: Real) {
-    const id = m.pick(this.kind, this.pick, this.tenant);
-    const suffix = READS[this.kind][this.variant % READS[this.kind].length]!;
-    saw(`get:${relation(m, this.tenant, id)}`);
-    const res = await call(r, this.tenant, 'GET', `/v1/${path[this.kind]}/${id}${suffix}`);
-    if (!m.owns(this.tenant, id))
-      return expectSameAsMissing(r, this.tenant, res, this.kind, id, 'GET', suffix);
+    const { action, kind, method, suffix, payload } = this.request;
+    const id = m.pick(kind, this.pick, this.tenant);
+    saw(`${action}:${relation(m, this.tenant, id)}`);
+    const res = await call(r, this.tenant, method, `/v1/${path[kind]}/${id}${suffix}`, payload);
+    if (!m.owns(this.tenant, id)) return expectSameAsMissing(r, this.tenant, res, this.request, id);
+    this.expectOwned(m, id, res);
+  }
+  abstract expectOwned(m: World, id: string, res: LightMyRequestResponse): void;
+  toString = () => `${this.constructor.name}(${this.tenant}, ${this.pick})`;
+}
+
+class Get extends OnPickedRow {
+  readonly request: RowRequest;
+  constructor(
+    tenant: Tenant,
+    readonly kind: Kind,
+    pick: number,
+    readonly variant: number,
+  ) {
+    super(tenant, pick);
+    const suffix = READS[kind][variant % READS[kind].length]!;
+    this.request = { action: 'get', kind, method: 'GET', suffix };
+  }
+  expectOwned(m: World, id: string, res: LightMyRequestResponse) {
+    const whole = this.request.suffix === '';
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();
-    if (suffix === '') expect(body.id).toBe(id);
+    if (whole) expect(body.id).toBe(id);
     if (this.kind === 'dataset') expect(body.deletedAt !== null).toBe(m.emptied.has(id));
-    if (this.kind === 'job' && suffix === '') {
+    if (this.kind === 'job' && whole) {
       expect(body.status).toBe(m.status.get(id));
       expect(body.modelId).toBe(m.jobModel.get(id) ?? null);
     }
   }
-  toString = () => `Get(${this.tenant}, ${this.kind}, ${this.pick}, ${this.variant})`;
+  override toString = () => `Get(${this.tenant}, ${this.kind}, ${this.pick}, ${this.variant})`;
 }
 
 class List implements Cmd {
@@ -297,18 +310,9 @@ class List implements Cmd {
   toString = () => `List(${this.tenant}, ${this.kind})`;
 }
 
-class DeleteDataset implements Cmd {
-  constructor(
-    readonly tenant: Tenant,
-    readonly pick: number,
-  ) {}
-  check = always;
-  async run(m: World, r: Real) {
-    const id = m.pick('dataset', this.pick, this.tenant);
-    saw(`delete:${relation(m, this.tenant, id)}`);
-    const res = await call(r, this.tenant, 'DELETE', `/v1/datasets/${id}`);
-    if (!m.owns(this.tenant, id))
-      return expectSameAsMissing(r, this.tenant, res, 'dataset', id, 'DELETE', '');
+class DeleteDataset extends OnPickedRow {
+  readonly request: RowRequest = { action: 'delete', kind: 'dataset', method: 'DELETE', suffix: '' };
+  expectOwned(m: World, id: string, res: LightMyRequestResponse) {
     const jobs = [...m.jobDataset].filter(([, d]) => d === id).map(([j]) => m.status.get(j)!);
     if (jobs.length === 0) {
       expect(res.statusCode, res.body).toBe(204);
@@ -324,21 +328,11 @@ class DeleteDataset implements Cmd {
     saw(m.emptied.has(id) ? 'delete:emptied-again' : 'delete:emptied');
     m.emptied.add(id);
   }
-  toString = () => `DeleteDataset(${this.tenant}, ${this.pick})`;
 }
 
-class Cancel implements Cmd {
-  constructor(
-    readonly tenant: Tenant,
-    readonly pick: number,
-  ) {}
-  check = always;
-  async run(m: World, r: Real) {
-    const id = m.pick('job', this.pick, this.tenant);
-    saw(`cancel:${relation(m, this.tenant, id)}`);
-    const res = await call(r, this.tenant, 'POST', `/v1/jobs/${id}/cancel`);
-    if (!m.owns(this.tenant, id))
-      return expectSameAsMissing(r, this.tenant, res, 'job', id, 'POST', '/cancel');
+class Cancel extends OnPickedRow {
+  readonly request: RowRequest = { action: 'cancel', kind: 'job', method: 'POST', suffix: '/cancel' };
+  expectOwned(m: World, id: string, res: LightMyRequestResponse) {
     const status = m.status.get(id)!;
     if (status === 'queued' || status === 'running') {
       expect(res.statusCode, res.body).toBe(200);
@@ -348,28 +342,21 @@ class Cancel implements Cmd {
       expect(expectError(res, 409, 'BP_ERR_JOB_FINISHED').details).toEqual({ status });
     }
   }
-  toString = () => `Cancel(${this.tenant}, ${this.pick})`;
 }
 
-class Predict implements Cmd {
-  constructor(
-    readonly tenant: Tenant,
-    readonly pick: number,
-  ) {}
-  check = always;
-  async run(m: World, r: Real) {
-    const id = m.pick('model', this.pick, this.tenant);
-    const payload = { samples: [[0.5, -0.5]] };
-    saw(`predict:${relation(m, this.tenant, id)}`);
-    const res = await call(r, this.tenant, 'POST', `/v1/models/${id}/predictions`, payload);
-    if (!m.owns(this.tenant, id)) {
-      return expectSameAsMissing(r, this.tenant, res, 'model', id, 'POST', '/predictions', payload);
-    }
+class Predict extends OnPickedRow {
+  readonly request: RowRequest = {
+    action: 'predict',
+    kind: 'model',
+    method: 'POST',
+    suffix: '/predictions',
+    payload: { samples: [[0.5, -0.5]] },
+  };
+  expectOwned(_m: World, id: string, res: LightMyRequestResponse) {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().modelId).toBe(id);
     expect(res.json().predictions).toHaveLength(1);
   }
-  toString = () => `Predict(${this.tenant}, ${this.pick})`;
 }
 
 class Usage implements Cmd {
@@ -408,9 +395,9 @@ const tenant = fc.constantFrom<Tenant>(0, 1);
 const pick = fc.nat({ max: 1000 });
 const commands = fc.commands<World, Real, false>(
   [
-    tenant.map((t) => new CreateDataset(t)),
-    tenant.map((t) => new CreateDataset(t)), // twice as likely: datasets are what DELETE needs
-    tenant.map((t) => new CreateNetwork(t)),
+    tenant.map((t) => new Create(t, 'dataset')),
+    tenant.map((t) => new Create(t, 'dataset')), // twice as likely: datasets are what DELETE needs
+    tenant.map((t) => new Create(t, 'network')),
     fc.tuple(tenant, pick, pick).map(([t, d, n]) => new CreateJob(t, d, n)),
     fc.tuple(pick, fc.boolean()).map(([j, finish]) => new WorkOnJob(j, finish)),
     fc
@@ -446,8 +433,8 @@ describe('tenant isolation, model-based', () => {
         const real: Real = { keys: [a.apiKey, b.apiKey] };
         // Each tenant starts with a dataset, a network and a queued job, so that picks find rows.
         for (const t of [0, 1] as const) {
-          await new CreateDataset(t).run(world, real);
-          await new CreateNetwork(t).run(world, real);
+          await new Create(t, 'dataset').run(world, real);
+          await new Create(t, 'network').run(world, real);
           await new CreateJob(t, 0, 0).run(world, real);
         }
         await fc.asyncModelRun(() => ({ model: world, real }), cmds);

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { claimByHand } from './by-hand.ts';
-import { createdId, expectError, postJson, UNKNOWN_ID } from './support.ts';
+import { createdId, expectError, postJson, SMALL_NETWORK, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
 let connection: Redis;
@@ -59,29 +59,13 @@ beforeAll(async () => {
     features: rows(10),
     labels: Array.from({ length: 10 }, (_, i) => i * 0.37),
   });
-  sigmoidNetId = await createdId(ctx, '/v1/networks', {
-    inputSize: 2,
-    layers: [
-      { units: 3, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-  });
-  softmax3NetId = await createdId(ctx, '/v1/networks', {
-    inputSize: 2,
-    layers: [{ units: 3, activation: 'softmax' }],
-  });
-  softmax2NetId = await createdId(ctx, '/v1/networks', {
-    inputSize: 2,
-    layers: [{ units: 2, activation: 'softmax' }],
-  });
-  linearNetId = await createdId(ctx, '/v1/networks', {
-    inputSize: 2,
-    layers: [{ units: 1, activation: 'linear' }],
-  });
-  wideNetId = await createdId(ctx, '/v1/networks', {
-    inputSize: 3,
-    layers: [{ units: 1, activation: 'sigmoid' }],
-  });
+  sigmoidNetId = await createdId(ctx, '/v1/networks', SMALL_NETWORK);
+  const oneLayer = (inputSize: number, units: number, activation: string) =>
+    createdId(ctx, '/v1/networks', { inputSize, layers: [{ units, activation }] });
+  softmax3NetId = await oneLayer(2, 3, 'softmax');
+  softmax2NetId = await oneLayer(2, 2, 'softmax');
+  linearNetId = await oneLayer(2, 1, 'linear');
+  wideNetId = await oneLayer(3, 1, 'sigmoid');
 });
 afterAll(async () => {
   await queue?.close();

@@ -7,7 +7,7 @@ import { PlannedTraining } from '@backprop/contracts';
 import { OPTIMIZER_DEFAULTS } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
-import { createdId, expectError, postJson } from './support.ts';
+import { createdId, expectError, postJson, SMALL_NETWORK } from './support.ts';
 
 let ctx: ApiContext;
 let datasetId: string;
@@ -29,13 +29,7 @@ beforeAll(async () => {
     features: Array.from({ length: 10 }, (_, i) => [i, (i * 7) % 5]),
     labels: [0, 1, 0, 1, 0, 1, 0, 1, 0, 1],
   });
-  networkId = await createdId(ctx, '/v1/networks', {
-    inputSize: 2,
-    layers: [
-      { units: 3, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-  });
+  networkId = await createdId(ctx, '/v1/networks', SMALL_NETWORK);
 });
 
 afterAll(async () => {

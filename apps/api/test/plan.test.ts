@@ -5,7 +5,7 @@
  * 0.25, batch 7 and 1 epoch the API planned and limited 2 updates while nn made 1.)
  */
 import { PlannedTraining, type Training } from '@backprop/contracts';
-import { Network, train } from '@backprop/nn';
+import { Network, type NetworkSpec, train } from '@backprop/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { createdId, expectError, postJson } from './support.ts';
@@ -29,16 +29,18 @@ async function dataset(m: number) {
   return made;
 }
 
+/** The network the jobs train, stored through the API and built here for nn alike. */
+const SMALL: NetworkSpec = {
+  inputSize: 2,
+  layers: [
+    { units: 2, activation: 'tanh' },
+    { units: 1, activation: 'sigmoid' },
+  ],
+};
+
 /** What nn's train does with the training options the job stored (as the worker passes them). */
 function nnRun(X: number[][], Y: number[][], t: Training & { seed: number; costEvery: number }) {
-  const net = Network.create({
-    inputSize: 2,
-    layers: [
-      { units: 2, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-    seed: 1,
-  });
+  const net = Network.create({ ...SMALL, seed: 1 });
   return train(net, X, Y, {
     learningRate: t.learningRate,
     ...(t.iterations !== undefined ? { iterations: t.iterations } : { epochs: t.epochs! }),
@@ -51,14 +53,7 @@ function nnRun(X: number[][], Y: number[][], t: Training & { seed: number; costE
 
 beforeAll(async () => {
   ctx = await createApiContext({ LIMIT_TRAINING_WORK: '100000', LIMIT_TENANT_ACTIVE_JOBS: '1000' });
-  networkId = await createdId(ctx, '/v1/networks', {
-    name: 'small',
-    inputSize: 2,
-    layers: [
-      { units: 2, activation: 'tanh' },
-      { units: 1, activation: 'sigmoid' },
-    ],
-  });
+  networkId = await createdId(ctx, '/v1/networks', { name: 'small', ...SMALL });
 });
 
 afterAll(async () => {
