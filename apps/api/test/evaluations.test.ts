@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { evaluationThreadsStarted } from '../src/evaluation/run.ts';
 import { storeModel } from './by-hand.ts';
+import { binaryModel, softmaxModel } from './hand-models.ts';
 import { createdId, expectError, postJson, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
@@ -38,21 +39,6 @@ async function evaluate(modelId: string, datasetId: string, headers: Record<stri
   return post(`/v1/models/${modelId}/evaluations`, { datasetId }, headers);
 }
 
-// A binary model with class names: 2 → 3 tanh → 1 sigmoid, standard normalisation.
-const binaryLayers = [
-  { units: 3, activation: 'tanh' },
-  { units: 1, activation: 'sigmoid' },
-];
-const binaryParameters: Nested = {
-  W1: [
-    [0.5, -0.3],
-    [0.8, 0.2],
-    [-0.6, 0.9],
-  ],
-  b1: [[0.1], [-0.2], [0.05]],
-  W2: [[1.5, -2, 0.7]],
-  b2: [[0.3]],
-};
 const trainFeatures = [
   [0, -2],
   [2, -1.5],
@@ -61,13 +47,12 @@ const trainFeatures = [
   [-1, -1.8],
   [0.5, -2.2],
 ];
-/** The binary model above, trained (by hand) on trainFeatures with class names cat and dog. */
+/** The hand-weighted binary model (hand-models.ts) "trained" on trainFeatures, classes cat and dog. */
 const storeCatDogModel = (normalization: Prisma.InputJsonObject) =>
   storeModel(ctx, {
     features: trainFeatures,
     labels: ['cat', 'dog', 'cat', 'dog', 'dog', 'cat'],
-    layers: binaryLayers,
-    parameters: binaryParameters,
+    ...binaryModel,
     task: 'binary',
     classes: ['cat', 'dog'],
     normalization,
@@ -75,7 +60,7 @@ const storeCatDogModel = (normalization: Prisma.InputJsonObject) =>
 let binary: { datasetId: string; modelId: string };
 
 beforeAll(async () => {
-  binary = await storeCatDogModel({ kind: 'standard', mean: [1, -2], std: [2, 0.5] });
+  binary = await storeCatDogModel(binaryModel.normalization);
 });
 
 describe('POST /v1/models/:id/evaluations', () => {
@@ -141,15 +126,6 @@ describe('POST /v1/models/:id/evaluations', () => {
   });
 
   it('multi-class on a test set holding two of the three classes: labels map to the model’s classes', async () => {
-    const layers = [{ units: 3, activation: 'softmax' }];
-    const parameters: Nested = {
-      W1: [
-        [1, 0],
-        [0, 1],
-        [-1, -1],
-      ],
-      b1: [[0], [0.2], [0.1]],
-    };
     const { modelId } = await storeModel(ctx, {
       features: [
         [1, 0],
@@ -160,8 +136,7 @@ describe('POST /v1/models/:id/evaluations', () => {
         [-2, -1],
       ],
       labels: ['a', 'b', 'c', 'a', 'b', 'c'],
-      layers,
-      parameters,
+      ...softmaxModel,
       task: 'multiclass',
       classes: ['a', 'b', 'c'],
       normalization: { kind: 'none' },
