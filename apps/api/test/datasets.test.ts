@@ -3,6 +3,7 @@ import { getDatasetWithValues } from '@backprop/db';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext, planarCsv } from '../../../harness/api-context.ts';
+import { queueJobOn } from '../../../harness/api-fixtures.ts';
 import { expectError, UNKNOWN_ID } from './support.ts';
 
 let ctx: ApiContext;
@@ -220,29 +221,23 @@ describe('POST /v1/datasets (CSV)', () => {
     expect(body.details).toEqual({ line: 3, column: 'b' });
   });
 
-  it('rejects an empty cell naming the line and the column', async () => {
-    const res = await rejected(ctx, () => postCsv('label,a,b\n1,2,3\n0,,5\n1,1,1\n'));
-    const body = expectError(res, 400, 'BP_ERR_VALIDATION');
-    expect(body.message).toBe('line 3, column "a": "" is not a finite number');
-  });
-
-  it('rejects non-finite numbers in cells (Infinity, 1e309, NaN)', async () => {
-    for (const cell of ['Infinity', '1e309', 'NaN', '-Infinity']) {
-      const res = await rejected(ctx, () => postCsv(`label,a\n1,2\n0,${cell}\n`));
+  it.each(['', 'Infinity', '1e309', 'NaN', '-Infinity'])(
+    'rejects the cell "%s" (empty or not a finite number), naming the line and the column',
+    async (cell) => {
+      const res = await rejected(ctx, () => postCsv(`label,a,b\n1,2,3\n0,${cell},5\n1,1,1\n`));
       expect(expectError(res, 400, 'BP_ERR_VALIDATION').message).toBe(
         `line 3, column "a": "${cell}" is not a finite number`,
       );
-    }
-  });
+    },
+  );
 
-  it('rejects an empty label naming the line', async () => {
-    const res = await rejected(ctx, () => postCsv('label,a\n1,2\n,3\n'));
-    expect(expectError(res, 400, 'BP_ERR_VALIDATION').message).toBe('line 3: the label is empty');
-  });
-
-  it('rejects an unclosed quote naming the line', async () => {
-    const res = await rejected(ctx, () => postCsv('label,a\n1,2\n0,"3\n'));
-    expect(expectError(res, 400, 'BP_ERR_VALIDATION').message).toBe('line 3: a quoted value is not closed');
+  it.each([
+    ['an empty label, naming the line', 'label,a\n1,2\n,3\n', 'line 3: the label is empty'],
+    ['an unclosed quote, naming the line', 'label,a\n1,2\n0,"3\n', 'line 3: a quoted value is not closed'],
+    ['a header without data rows', 'label,a,b\n', 'the CSV has a header but no data rows'],
+  ])('rejects %s with 400', async (_, csv, message) => {
+    const res = await rejected(ctx, () => postCsv(csv));
+    expect(expectError(res, 400, 'BP_ERR_VALIDATION').message).toBe(message);
   });
 
   it('rejects a CSV without the label column, naming the column and the columns it has', async () => {
@@ -264,26 +259,25 @@ describe('POST /v1/datasets (CSV)', () => {
     expect(expectError(empty, 400, 'BP_ERR_VALIDATION').message).toBe('header column 2 has no name');
   });
 
-  it('rejects a header without data rows', async () => {
-    const res = await rejected(ctx, () => postCsv('label,a,b\n'));
-    expect(expectError(res, 400, 'BP_ERR_VALIDATION').message).toBe('the CSV has a header but no data rows');
-  });
-
-  it('rejects an empty body', async () => {
-    const res = await rejected(ctx, () => postCsv(''));
-    expect(expectError(res, 400, 'BP_ERR_VALIDATION').message).toContain('the CSV is empty');
-  });
-
-  it('rejects bytes that are not UTF-8', async () => {
-    const res = await rejected(ctx, () =>
-      postCsv(Buffer.from([0x6c, 0x61, 0x62, 0x65, 0x6c, 0x2c, 0xff, 0x0a])),
-    );
-    expect(expectError(res, 400, 'BP_ERR_VALIDATION').message).toContain('not valid UTF-8');
-  });
-
-  it('rejects labels of a single class with 422', async () => {
-    const res = await rejected(ctx, () => postCsv('label,a\nred,1\nred,2\n'));
-    expect(expectError(res, 422, 'BP_ERR_BAD_DATA').message).toContain('at least 2 classes');
+  it.each([
+    { what: 'an empty body', csv: '', status: 400, code: 'BP_ERR_VALIDATION', naming: 'the CSV is empty' },
+    {
+      what: 'bytes that are not UTF-8',
+      csv: Buffer.from([0x6c, 0x61, 0x62, 0x65, 0x6c, 0x2c, 0xff, 0x0a]),
+      status: 400,
+      code: 'BP_ERR_VALIDATION',
+      naming: 'not valid UTF-8',
+    },
+    {
+      what: 'labels of a single class',
+      csv: 'label,a\nred,1\nred,2\n',
+      status: 422,
+      code: 'BP_ERR_BAD_DATA',
+      naming: 'at least 2 classes',
+    },
+  ])('rejects $what with $status', async ({ csv, status, code, naming }) => {
+    const res = await rejected(ctx, () => postCsv(csv));
+    expect(expectError(res, status, code).message).toContain(naming);
   });
 });
 
@@ -503,13 +497,27 @@ describe('POST /v1/datasets: limits', () => {
     });
   });
 
-  it('LIMIT_UPLOAD_BYTES: a declared content length above it is 413 naming the limit', async () => {
-    const text = `label,a\n0,${'1'.repeat(120)}\n1,${'2'.repeat(120)}\n`;
-    expect(Buffer.byteLength(text)).toBeGreaterThan(200);
-    const res = await rejected(tight, () => postCsv(text, '', tight));
-    const body = expectError(res, 413, 'BP_ERR_PAYLOAD_TOO_LARGE');
-    expect(body.details).toMatchObject({ limit: 'LIMIT_UPLOAD_BYTES', max: 200 });
-    expect(body.message).toContain('LIMIT_UPLOAD_BYTES');
+  it.each([
+    {
+      what: 'a CSV of a declared content length',
+      body: `label,a\n0,${'1'.repeat(120)}\n1,${'2'.repeat(120)}\n`,
+      send: (body: string) => postCsv(body, '', tight),
+    },
+    {
+      what: 'a JSON upload',
+      body: JSON.stringify({
+        features: Array.from({ length: 4 }, () => [123456789.123, 123456789.123, 123456789.123]),
+        labels: [0, 1, 0, 1],
+        name: 'x'.repeat(60),
+      }),
+      send: (body: string) => postJson(body, '', tight),
+    },
+  ])('LIMIT_UPLOAD_BYTES: $what above it is 413 naming the limit', async ({ body, send }) => {
+    expect(Buffer.byteLength(body)).toBeGreaterThan(200);
+    const res = await rejected(tight, () => send(body));
+    const error = expectError(res, 413, 'BP_ERR_PAYLOAD_TOO_LARGE');
+    expect(error.details).toMatchObject({ limit: 'LIMIT_UPLOAD_BYTES', max: 200 });
+    expect(error.message).toContain('LIMIT_UPLOAD_BYTES');
   });
 
   it('LIMIT_UPLOAD_BYTES: a streamed CSV without a length is cut off at the limit with 413', async () => {
@@ -527,16 +535,6 @@ describe('POST /v1/datasets: limits', () => {
     expect(body.details).toMatchObject({ limit: 'LIMIT_UPLOAD_BYTES', max: 200 });
     // counted while streaming, not from a declared length
     expect(body.message).toContain('bytes so far');
-  });
-
-  it('LIMIT_UPLOAD_BYTES: a JSON upload above it is 413 naming LIMIT_UPLOAD_BYTES', async () => {
-    const features = Array.from({ length: 4 }, () => [123456789.123, 123456789.123, 123456789.123]);
-    const payload = JSON.stringify({ features, labels: [0, 1, 0, 1], name: 'x'.repeat(60) });
-    expect(Buffer.byteLength(payload)).toBeGreaterThan(200);
-    const res = await rejected(tight, () => postJson(payload, '', tight));
-    const body = expectError(res, 413, 'BP_ERR_PAYLOAD_TOO_LARGE');
-    expect(body.details).toMatchObject({ limit: 'LIMIT_UPLOAD_BYTES', max: 200 });
-    expect(body.message).toContain('LIMIT_UPLOAD_BYTES');
   });
 
   it('LIMIT_DATASET_COLUMNS: too many feature columns (CSV header, JSON rows)', async () => {
@@ -658,24 +656,8 @@ describe('GET and DELETE /v1/datasets/:id', () => {
   });
 
   async function datasetWithJob() {
-    const dataset = (await postCsv('label,a,b\n0,1,2\n1,2,3\n0,3,1\n1,0,0\n')).json();
-    const network = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/networks',
-      payload: { inputSize: 2, layers: [{ units: 1, activation: 'sigmoid' }] },
-    });
-    expect(network.statusCode).toBe(201);
-    const job = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/jobs',
-      payload: {
-        datasetId: dataset.id,
-        networkId: network.json().id,
-        training: { learningRate: 0.1, iterations: 10 },
-      },
-    });
-    expect(job.statusCode, job.body).toBe(202);
-    return { datasetId: dataset.id as string, jobId: job.json().id as string };
+    const datasetId: string = (await postCsv('label,a,b\n0,1,2\n1,2,3\n0,3,1\n1,0,0\n')).json().id;
+    return { datasetId, jobId: await queueJobOn(ctx.app, datasetId, 2) };
   }
 
   it('DELETE: 409 BP_ERR_DATASET_IN_USE while a queued job uses it; the dataset stays', async () => {

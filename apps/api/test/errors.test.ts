@@ -16,22 +16,25 @@ interface RawResponse {
   body: string;
 }
 
+/** An HTTP answer as it came over the socket: the status line, the headers, the body. */
+function parseAnswer(received: string): RawResponse {
+  const [head = '', ...rest] = received.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(
+    lines.map((line) => {
+      const colon = line.indexOf(':');
+      return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
+    }),
+  );
+  return { status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') };
+}
+
 /** Sends `request` bytes on a fresh socket and reads the answer until the server closes or ends it. */
 function raw(port: number, request: string | Buffer, { settleMs = 0 } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let received = '';
-    const finish = () => {
-      const [head = '', ...rest] = received.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(
-        lines.map((line) => {
-          const colon = line.indexOf(':');
-          return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
-        }),
-      );
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
-    };
+    const finish = () => resolve(parseAnswer(received));
     socket.on('connect', () => {
       if (settleMs === 0) socket.write(request);
       else setTimeout(() => socket.write(request), settleMs);
@@ -103,27 +106,9 @@ describe('refusals made before any route runs are in the catalog shape', () => {
   });
 
   it('408: a request that does not arrive within REQUEST_TIMEOUT_MS', async () => {
-    const socket = net.connect(port, '127.0.0.1');
-    const received = await new Promise<string>((resolve) => {
-      let text = '';
-      socket.on('connect', () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'));
-      socket.on('data', (d) => {
-        text += d.toString('latin1');
-      });
-      socket.on('error', () => undefined);
-      socket.on('close', () => resolve(text));
-    });
-    const [head = '', body = ''] = received.split('\r\n\r\n');
-    expectCatalogError(
-      {
-        status: Number(head.split(' ')[1]),
-        headers: { 'content-type': /content-type: *(\S+)/i.exec(head)?.[1] ?? '' },
-        body,
-      },
-      408,
-      'BP_ERR_REQUEST_TIMEOUT',
-      'slow headers',
-    );
+    // The headers never end: the server's timeout answers.
+    const res = await raw(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    expectCatalogError(res, 408, 'BP_ERR_REQUEST_TIMEOUT', 'slow headers');
   });
 
   it('404 of an unknown route, and of a method no route takes', async () => {
@@ -180,17 +165,7 @@ describe('503 while the server closes', () => {
       socket.write('\r\n');
       const received = await answer;
       await closing;
-      const [head = '', body = ''] = received.split('\r\n\r\n');
-      expectCatalogError(
-        {
-          status: Number(head.split(' ')[1]),
-          headers: { 'content-type': /content-type: *(\S+)/i.exec(head)?.[1] ?? '' },
-          body,
-        },
-        503,
-        'BP_ERR_UNAVAILABLE',
-        'closing',
-      );
+      expectCatalogError(parseAnswer(received), 503, 'BP_ERR_UNAVAILABLE', 'closing');
     } finally {
       await ctx.close().catch(() => undefined);
     }

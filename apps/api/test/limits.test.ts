@@ -97,157 +97,79 @@ describe('each limit is refused, naming it, with nothing stored or queued', () =
       networkId,
       training: { learningRate: 0.1, ...training },
     });
-    const cases: [string, () => Promise<LightMyRequestResponse>, number, string, string][] = [
+    const post = (url: string, payload: unknown, type?: string) => () =>
+      send(tenant, 'POST', url, payload, type);
+    /** relu hidden layers of these widths and a sigmoid output: only the sizes matter here */
+    const reluNetwork = (inputSize: number, hidden: number[]) => ({
+      inputSize,
+      layers: [
+        ...hidden.map((units) => ({ units, activation: 'relu' })),
+        { units: 1, activation: 'sigmoid' },
+      ],
+    });
+    const TOO_LARGE = { status: 413, code: 'BP_ERR_PAYLOAD_TOO_LARGE' };
+    const EXCEEDED = { status: 422, code: 'BP_ERR_LIMIT_EXCEEDED' };
+    const predictions = `/v1/models/${modelId}/predictions`;
+    const cases: [string, () => Promise<LightMyRequestResponse>, typeof EXCEEDED, string][] = [
       [
         'JSON body',
-        () =>
-          send(tenant, 'POST', '/v1/networks', { name: 'x'.repeat(70_000), inputSize: 1, layers: LAYERS }),
-        413,
-        'BP_ERR_PAYLOAD_TOO_LARGE',
+        post('/v1/networks', { name: 'x'.repeat(70_000), inputSize: 1, layers: LAYERS }),
+        TOO_LARGE,
         'LIMIT_BODY_BYTES',
       ],
-      [
-        'CSV upload',
-        () => send(tenant, 'POST', '/v1/datasets', bigCsv, 'text/csv'),
-        413,
-        'BP_ERR_PAYLOAD_TOO_LARGE',
-        'LIMIT_UPLOAD_BYTES',
-      ],
+      ['CSV upload', post('/v1/datasets', bigCsv, 'text/csv'), TOO_LARGE, 'LIMIT_UPLOAD_BYTES'],
       [
         'JSON upload',
-        () => send(tenant, 'POST', '/v1/datasets', { features: rows(40_000), labels: [] }),
-        413,
-        'BP_ERR_PAYLOAD_TOO_LARGE',
+        post('/v1/datasets', { features: rows(40_000), labels: [] }),
+        TOO_LARGE,
         'LIMIT_UPLOAD_BYTES',
       ],
       [
         'rows',
-        () =>
-          send(tenant, 'POST', '/v1/datasets', { features: rows(101, 1), labels: rows(101).map(() => 1) }),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
+        post('/v1/datasets', { features: rows(101, 1), labels: rows(101).map(() => 1) }),
+        EXCEEDED,
         'LIMIT_DATASET_ROWS',
       ],
       [
         'CSV rows',
-        () => send(tenant, 'POST', '/v1/datasets', `label,a\n${'1,2\n'.repeat(101)}`, 'text/csv'),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
+        post('/v1/datasets', `label,a\n${'1,2\n'.repeat(101)}`, 'text/csv'),
+        EXCEEDED,
         'LIMIT_DATASET_ROWS',
       ],
       [
         'columns',
-        () => send(tenant, 'POST', '/v1/datasets', { features: rows(2, 9), labels: [0, 1] }),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
+        post('/v1/datasets', { features: rows(2, 9), labels: [0, 1] }),
+        EXCEEDED,
         'LIMIT_DATASET_COLUMNS',
       ],
       [
         'values',
-        () =>
-          send(tenant, 'POST', '/v1/datasets', {
-            features: rows(60, 8),
-            labels: rows(60).map((_, i) => i % 2),
-          }),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
+        post('/v1/datasets', { features: rows(60, 8), labels: rows(60).map((_, i) => i % 2) }),
+        EXCEEDED,
         'LIMIT_DATASET_VALUES',
       ],
       [
         'classes',
-        () =>
-          send(tenant, 'POST', '/v1/datasets', {
-            features: rows(6, 1),
-            labels: ['a', 'b', 'c', 'd', 'e', 'f'],
-          }),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
+        post('/v1/datasets', { features: rows(6, 1), labels: ['a', 'b', 'c', 'd', 'e', 'f'] }),
+        EXCEEDED,
         'LIMIT_CLASSES',
       ],
-      [
-        'layers',
-        () =>
-          send(tenant, 'POST', '/v1/networks', {
-            inputSize: 2,
-            layers: [...Array(4).fill({ units: 2, activation: 'relu' }), { units: 1, activation: 'sigmoid' }],
-          }),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
-        'LIMIT_LAYERS',
-      ],
-      [
-        'units',
-        () =>
-          send(tenant, 'POST', '/v1/networks', {
-            inputSize: 2,
-            layers: [
-              { units: 65, activation: 'relu' },
-              { units: 1, activation: 'sigmoid' },
-            ],
-          }),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
-        'LIMIT_UNITS_PER_LAYER',
-      ],
-      [
-        'parameters',
-        () =>
-          send(tenant, 'POST', '/v1/networks', {
-            inputSize: 8,
-            layers: [
-              { units: 60, activation: 'relu' },
-              { units: 60, activation: 'relu' },
-              { units: 1, activation: 'sigmoid' },
-            ],
-          }),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
-        'LIMIT_PARAMETERS',
-      ],
+      ['layers', post('/v1/networks', reluNetwork(2, [2, 2, 2, 2])), EXCEEDED, 'LIMIT_LAYERS'],
+      ['units', post('/v1/networks', reluNetwork(2, [65])), EXCEEDED, 'LIMIT_UNITS_PER_LAYER'],
+      ['parameters', post('/v1/networks', reluNetwork(8, [60, 60])), EXCEEDED, 'LIMIT_PARAMETERS'],
       [
         'inputSize',
-        () => send(tenant, 'POST', '/v1/networks', { inputSize: 9, layers: LAYERS }),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
+        post('/v1/networks', { inputSize: 9, layers: LAYERS }),
+        EXCEEDED,
         'LIMIT_DATASET_COLUMNS',
       ],
-      [
-        'iterations',
-        () => send(tenant, 'POST', '/v1/jobs', job({ iterations: 1001 })),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
-        'LIMIT_ITERATIONS',
-      ],
-      [
-        'epochs',
-        () => send(tenant, 'POST', '/v1/jobs', job({ epochs: 1001, batchSize: 10 })),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
-        'LIMIT_ITERATIONS',
-      ],
-      [
-        'training work',
-        () => send(tenant, 'POST', '/v1/jobs', job({ iterations: 1000 })),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
-        'LIMIT_TRAINING_WORK',
-      ],
-      [
-        'predict batch',
-        () => send(tenant, 'POST', `/v1/models/${modelId}/predictions`, { samples: rows(6) }),
-        422,
-        'BP_ERR_LIMIT_EXCEEDED',
-        'LIMIT_PREDICT_SAMPLES',
-      ],
-      [
-        'predict body',
-        () => send(tenant, 'POST', `/v1/models/${modelId}/predictions`, { samples: rows(40_000) }),
-        413,
-        'BP_ERR_PAYLOAD_TOO_LARGE',
-        'LIMIT_BODY_BYTES',
-      ],
+      ['iterations', post('/v1/jobs', job({ iterations: 1001 })), EXCEEDED, 'LIMIT_ITERATIONS'],
+      ['epochs', post('/v1/jobs', job({ epochs: 1001, batchSize: 10 })), EXCEEDED, 'LIMIT_ITERATIONS'],
+      ['training work', post('/v1/jobs', job({ iterations: 1000 })), EXCEEDED, 'LIMIT_TRAINING_WORK'],
+      ['predict batch', post(predictions, { samples: rows(6) }), EXCEEDED, 'LIMIT_PREDICT_SAMPLES'],
+      ['predict body', post(predictions, { samples: rows(40_000) }), TOO_LARGE, 'LIMIT_BODY_BYTES'],
     ];
-    for (const [what, request, status, code, limit] of cases) {
+    for (const [what, request, { status, code }, limit] of cases) {
       const before = await fingerprint(ctx.database.db, ctx.app);
       const res = await request();
       const body = expectLimit(res, status, code, limit);

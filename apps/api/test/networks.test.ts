@@ -65,36 +65,12 @@ describe('POST /v1/networks', () => {
   });
 
   it('defaults: Xavier for tanh or sigmoid hidden layers, He for leaky_relu, a generated name', async () => {
-    const cases: [{ units: number; activation: string; slope?: number }[], string][] = [
-      [
-        [
-          { units: 5, activation: 'tanh' },
-          { units: 1, activation: 'sigmoid' },
-        ],
-        'xavier',
-      ],
-      [
-        [
-          { units: 5, activation: 'sigmoid' },
-          { units: 3, activation: 'softmax' },
-        ],
-        'xavier',
-      ],
-      [
-        [
-          { units: 5, activation: 'relu' },
-          { units: 5, activation: 'tanh' },
-          { units: 1, activation: 'linear' },
-        ],
-        'xavier',
-      ],
-      [
-        [
-          { units: 5, activation: 'leaky_relu' },
-          { units: 1, activation: 'linear' },
-        ],
-        'he',
-      ],
+    const layer = (units: number, activation: string) => ({ units, activation });
+    const cases: [{ units: number; activation: string }[], string][] = [
+      [[layer(5, 'tanh'), layer(1, 'sigmoid')], 'xavier'],
+      [[layer(5, 'sigmoid'), layer(3, 'softmax')], 'xavier'],
+      [[layer(5, 'relu'), layer(5, 'tanh'), layer(1, 'linear')], 'xavier'],
+      [[layer(5, 'leaky_relu'), layer(1, 'linear')], 'he'],
     ];
     for (const [layers, init] of cases) {
       const res = await postNetwork({ inputSize: 3, layers });
@@ -284,6 +260,8 @@ describe('POST /v1/networks', () => {
 });
 
 describe('POST /v1/networks: limits', () => {
+  const sigmoid = { units: 1, activation: 'sigmoid' };
+
   it('accepts a network right at the limits', async () => {
     // 3 layers, 8 inputs, at most 10 units: 8·5+5 + 5·5+5 + 1·5+1 = 81 parameters
     const res = await postNetwork(
@@ -303,46 +281,42 @@ describe('POST /v1/networks: limits', () => {
     expect(wide.statusCode, wide.body).toBe(201);
   });
 
-  it('LIMIT_LAYERS', async () => {
-    const layers = [
-      ...Array.from({ length: 3 }, () => ({ units: 2, activation: 'relu' })),
-      { units: 1, activation: 'sigmoid' },
-    ];
-    const res = await rejected(tight, { inputSize: 2, layers });
-    const body = expectError(res, 422, 'BP_ERR_LIMIT_EXCEEDED');
-    expect(body.details).toEqual({ limit: 'LIMIT_LAYERS', actual: 4, max: 3 });
-    expect(body.message).toContain('LIMIT_LAYERS');
-  });
-
-  it('LIMIT_UNITS_PER_LAYER, naming the layer', async () => {
-    const res = await rejected(tight, {
-      inputSize: 1,
-      layers: [
-        { units: 2, activation: 'relu' },
-        { units: 11, activation: 'softmax' },
-      ],
-    });
-    const body = expectError(res, 422, 'BP_ERR_LIMIT_EXCEEDED');
-    expect(body.details).toEqual({ limit: 'LIMIT_UNITS_PER_LAYER', actual: 11, max: 10 });
-    expect(body.message).toContain('layers.1.units');
-  });
-
-  it('LIMIT_PARAMETERS', async () => {
-    // 8·10+10 + 10·1+1 = 101 > 100
-    const res = await rejected(tight, {
-      inputSize: 8,
-      layers: [
-        { units: 10, activation: 'relu' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-    });
-    const body = expectError(res, 422, 'BP_ERR_LIMIT_EXCEEDED');
-    expect(body.details).toEqual({ limit: 'LIMIT_PARAMETERS', actual: 101, max: 100 });
-    expect(body.message).toContain('LIMIT_PARAMETERS');
+  it.each([
+    {
+      limit: 'LIMIT_LAYERS',
+      network: { inputSize: 2, layers: [...Array(3).fill({ units: 2, activation: 'relu' }), sigmoid] },
+      actual: 4,
+      max: 3,
+      named: 'LIMIT_LAYERS',
+    },
+    {
+      limit: 'LIMIT_UNITS_PER_LAYER',
+      network: {
+        inputSize: 1,
+        layers: [
+          { units: 2, activation: 'relu' },
+          { units: 11, activation: 'softmax' },
+        ],
+      },
+      actual: 11,
+      max: 10,
+      named: 'layers.1.units',
+    },
+    {
+      limit: 'LIMIT_PARAMETERS', // 8·10+10 + 10·1+1 = 101 > 100
+      network: { inputSize: 8, layers: [{ units: 10, activation: 'relu' }, sigmoid] },
+      actual: 101,
+      max: 100,
+      named: 'LIMIT_PARAMETERS',
+    },
+  ])('$limit: 422 naming $named', async ({ limit, network, actual, max, named }) => {
+    const body = expectError(await rejected(tight, network), 422, 'BP_ERR_LIMIT_EXCEEDED');
+    expect(body.details).toEqual({ limit, actual, max });
+    expect(body.message).toContain(named);
   });
 
   it('an inputSize above LIMIT_DATASET_COLUMNS', async () => {
-    const res = await rejected(tight, { inputSize: 9, layers: [{ units: 1, activation: 'sigmoid' }] });
+    const res = await rejected(tight, { inputSize: 9, layers: [sigmoid] });
     expect(expectError(res, 422, 'BP_ERR_LIMIT_EXCEEDED').details).toMatchObject({
       limit: 'LIMIT_DATASET_COLUMNS',
     });
@@ -364,28 +338,16 @@ describe('POST /v1/networks: limits', () => {
     expect(fits.statusCode, fits.body).toBe(201);
   });
 
-  it('huge sizes are refused by a limit, not by an overflow', async () => {
-    const res = await rejected(ctx, {
-      inputSize: 20_000,
-      layers: [
-        { units: 20_000, activation: 'relu' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-    });
-    expect(expectError(res, 422, 'BP_ERR_LIMIT_EXCEEDED').details).toMatchObject({
-      limit: 'LIMIT_PARAMETERS',
-    });
-    const units = await rejected(ctx, {
-      inputSize: 2,
-      layers: [
-        { units: 2 ** 40, activation: 'relu' },
-        { units: 1, activation: 'sigmoid' },
-      ],
-    });
-    expect(expectError(units, 422, 'BP_ERR_LIMIT_EXCEEDED').details).toMatchObject({
-      limit: 'LIMIT_UNITS_PER_LAYER',
-    });
-  });
+  it.each([
+    { inputSize: 20_000, units: 20_000, limit: 'LIMIT_PARAMETERS' },
+    { inputSize: 2, units: 2 ** 40, limit: 'LIMIT_UNITS_PER_LAYER' },
+  ])(
+    'huge sizes ($units units) are refused by $limit, not by an overflow',
+    async ({ inputSize, units, limit }) => {
+      const res = await rejected(ctx, { inputSize, layers: [{ units, activation: 'relu' }, sigmoid] });
+      expect(expectError(res, 422, 'BP_ERR_LIMIT_EXCEEDED').details).toMatchObject({ limit });
+    },
+  );
 });
 
 describe('GET /v1/networks', () => {

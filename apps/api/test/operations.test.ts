@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiContext, createApiContext } from '../../../harness/api-context.ts';
 import { createApi } from '../src/api.ts';
-import { expectError } from './support.ts';
+import { expectError, expectExactError } from './support.ts';
 
 let ctx: ApiContext;
 beforeAll(async () => {
@@ -204,8 +204,7 @@ describe('GET /docs', () => {
 describe('unknown routes', () => {
   it('are 404 in the error shape, naming the method and path', async () => {
     const res = await ctx.app.inject({ method: 'GET', url: '/v1/nothing-here?x=1' });
-    const body = expectError(res, 404, 'BP_ERR_NOT_FOUND');
-    expect(body).toEqual({
+    expectExactError(res, {
       statusCode: 404,
       code: 'BP_ERR_NOT_FOUND',
       error: 'Not Found',

@@ -122,11 +122,7 @@ describe('large finite numbers', () => {
 
   it('a constant column has std 0 and its value as the mean, exactly (no rounding noise)', async () => {
     const res = await postJson(ctx, '/v1/datasets', {
-      features: [
-        [1e300, 0.1],
-        [1e300, 0.1],
-        [1e300, 0.1],
-      ],
+      features: Array.from({ length: 3 }, () => [1e300, 0.1]),
       labels: [0, 1, 1],
     });
     expect(res.statusCode, res.body).toBe(201);
