@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import { dashboardRoutes } from './dashboard.ts';
 import type { ApiEnv } from './env.ts';
 import { loggerOptions } from './logging.ts';
+import { ModelCache } from './models/cache.ts';
 import { openApiTransform, openApiTransformObject } from './openapi.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { clientErrorHandler, errorsPlugin } from './plugins/errors.ts';
@@ -66,6 +67,13 @@ export interface AppDeps {
 declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
+    /**
+     * The decoded models that predictions (by id or through an alias) and parameter reads use: one
+     * cache, so a model is decoded once for both and a deleted one is evicted from what both read.
+     * Evaluations and exports, one-off reads, keep small caches of their own so as not to push
+     * these out.
+     */
+    modelCache: ModelCache;
   }
 }
 
@@ -105,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   app.decorate('deps', deps);
+  app.decorate('modelCache', new ModelCache(deps.db, 64));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -3,7 +3,6 @@ import { ErrorBody, IdParams, Model, Parameters, PredictRequest, PredictResponse
 import { deleteModelUnlessAliased, getModel } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { ModelCache } from '../models/cache.ts';
 import { checkPredictSamples, predictWithinLimits } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
 import { deleteSchema, readSchema } from './operations.ts';
@@ -16,7 +15,6 @@ const tags = ['models'];
 export async function modelRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { env, db } = app.deps;
-  const cache = new ModelCache(db, 64);
 
   r.get(
     '/models/:id',
@@ -49,7 +47,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       ),
     },
     async ({ tenantId, params: { id } }) =>
-      found('model', id, await cache.get(tenantId, id)).network.parameters(),
+      found('model', id, await app.modelCache.get(tenantId, id)).network.parameters(),
   );
 
   r.post(
@@ -69,7 +67,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
     },
     async ({ tenantId, params: { id }, body: { samples } }) => {
       checkPredictSamples(samples.length, env);
-      const loaded = found('model', id, await cache.get(tenantId, id));
+      const loaded = found('model', id, await app.modelCache.get(tenantId, id));
       return { modelId: id, predictions: predictWithinLimits(loaded, samples, env) };
     },
   );
@@ -96,7 +94,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
           throw aliasedError('the model cannot be deleted', result.aliases, id);
         throw notFound('model', id);
       }
-      cache.evict(id);
+      app.modelCache.evict(id);
       return reply.code(204).send(null);
     },
   );

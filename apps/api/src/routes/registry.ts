@@ -35,7 +35,6 @@ import {
 } from '@backprop/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { ModelCache } from '../models/cache.ts';
 import { checkPredictSamples, predictWithinLimits } from '../models/predict.ts';
 import { toModel } from '../models/present.ts';
 import { deleteSchema, readSchema } from './operations.ts';
@@ -59,7 +58,6 @@ function aliasNotFound(name: string, alias: string): ApiError {
 export async function registryRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { env, db } = app.deps;
-  const cache = new ModelCache(db, 64);
 
   r.get(
     '/models',
@@ -190,7 +188,7 @@ export async function registryRoutes(app: FastifyInstance): Promise<void> {
       const { samples } = request.body;
       checkPredictSamples(samples.length, env);
       const modelId = await resolveAlias(db, request.tenantId, name, alias);
-      const loaded = modelId === null ? null : await cache.get(request.tenantId, modelId);
+      const loaded = modelId === null ? null : await app.modelCache.get(request.tenantId, modelId);
       if (modelId === null || !loaded) throw aliasNotFound(name, alias);
       return { modelId, predictions: predictWithinLimits(loaded, samples, env) };
     },
