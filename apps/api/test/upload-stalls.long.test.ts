@@ -172,17 +172,21 @@ function bigPredictions(megabytes: number): Buffer {
 const figures: Record<string, unknown> = {};
 
 describe('other clients are served while a big body is sent', () => {
-  let control: Latencies;
+  /** /healthz latency with no upload, measured right before each upload (the machine's load moves). */
+  const control = async (figure: string) => {
+    const { latencies } = await sampleWhile(() => new Promise((r) => setTimeout(r, 2000)));
+    figures[`${figure}Control`] = latencies;
+    expect(latencies.count).toBeGreaterThan(10);
+    return latencies;
+  };
 
-  it('control: /healthz latency with no upload', async () => {
-    const { latencies } = await sampleWhile(() => new Promise((r) => setTimeout(r, 3000)));
-    control = latencies;
-    figures['control'] = control;
-    expect(control.count).toBeGreaterThan(10);
-  });
-
-  /** Generous: the worst /healthz answer stays under a second plus ten times the control's p99. */
-  const bound = () => 1000 + 10 * control.p99;
+  /**
+   * Generous: the worst /healthz answer stays under a second plus ten times the control's p99
+   * plus the control's own worst (a loaded machine's scheduling hiccups show there too). Before
+   * issue 7's fixes the worst answers were 1.1-2 s (JSON) and 2.6-4.7 s (predictions) against a
+   * quiet control of p99 3-6 ms and max 10-22 ms.
+   */
+  const bound = (c: Latencies) => 1000 + 10 * c.p99 + c.max;
 
   it.each([
     {
@@ -211,10 +215,11 @@ describe('other clients are served while a big body is sent', () => {
     },
   ])('$name', async ({ figure, url, type, body, answers }) => {
     const bytes = body();
+    const quiet = await control(figure);
     const { result, latencies } = await sampleWhile(() => post(url, type, bytes));
     figures[figure] = { upload: { status: result.status, ms: Math.round(result.ms) }, healthz: latencies };
     expect(answers, result.text).toContain(result.status);
-    expect(latencies.max, JSON.stringify(figures)).toBeLessThan(bound());
+    expect(latencies.max, JSON.stringify(figures)).toBeLessThan(bound(quiet));
   });
 
   afterAll(() => {
