@@ -122,9 +122,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')));
     } catch (err) {
-      done(err as Error, undefined);
+      done(err instanceof Error ? err : new Error(String(err)), undefined);
     }
   });
   // Dataset uploads (CSV streams, gzip, big JSON) have their own parsers: datasets/upload.ts.

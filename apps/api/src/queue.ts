@@ -2,6 +2,10 @@
 import { TRAINING_QUEUE, trainingJobOptions } from '@backprop/contracts';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { z } from 'zod';
+
+/** CONFIG GET's reply: name, value, name, value, … */
+const ConfigReply = z.array(z.string());
 
 /**
  * A queue whose connection fails fast while Redis is down (no offline command buffer), so the
@@ -48,9 +52,9 @@ export function isQueueRefusal(error: unknown): boolean {
  */
 export function watchEvictionPolicy(redis: Redis, onEvicting: (policy: string) => void): void {
   const check = () => {
-    (redis.config('GET', 'maxmemory-policy') as Promise<string[]>).then(
+    redis.config('GET', 'maxmemory-policy').then(
       (reply) => {
-        const policy = reply[1];
+        const policy = ConfigReply.safeParse(reply).data?.[1];
         if (policy && policy !== 'noeviction') onEvicting(policy);
       },
       () => undefined,

@@ -21,7 +21,10 @@ export function parseJsonBody(text: string): unknown {
   try {
     value = JSON.parse(source);
   } catch (err) {
-    throw new ApiError('BP_ERR_VALIDATION', `the body is not valid JSON: ${(err as Error).message}`);
+    throw new ApiError(
+      'BP_ERR_VALIDATION',
+      `the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   if (SUSPECT_KEY.test(source)) {
     const path = poisonedKey(value);

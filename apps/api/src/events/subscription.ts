@@ -60,8 +60,6 @@ export interface SubscriptionInput {
   closed(): boolean;
 }
 
-type Entry = [id: string, fields: string[]];
-
 function parseEntry(fields: string[]): JobEvent | null {
   const at = fields.indexOf('event');
   const text = at >= 0 ? fields[at + 1] : undefined;
@@ -146,9 +144,9 @@ export async function runSubscription(input: SubscriptionInput): Promise<void> {
 
   // ---- where to start ----
   const [firstEntries, [complete, finished], info] = await Promise.all([
-    redis.xrange(keys.stream, '-', '+', 'COUNT', 1) as Promise<Entry[]>,
+    redis.xrange(keys.stream, '-', '+', 'COUNT', 1),
     redis.hmget(keys.meta, 'complete', 'finished'),
-    redis.xrevrange(keys.stream, '+', '-', 'COUNT', 1) as Promise<Entry[]>,
+    redis.xrevrange(keys.stream, '+', '-', 'COUNT', 1),
   ]);
   const first = firstEntries[0]?.[0];
   const newest = info[0]?.[0] ?? '0-0';
@@ -171,15 +169,7 @@ export async function runSubscription(input: SubscriptionInput): Promise<void> {
   // ---- live ----
   let silentTerminal = 0;
   while (!ended && !input.closed()) {
-    const reply = (await redis.xread(
-      'COUNT',
-      500,
-      'BLOCK',
-      input.heartbeatMs,
-      'STREAMS',
-      keys.stream,
-      cursor,
-    )) as [string, Entry[]][] | null;
+    const reply = await redis.xread('COUNT', 500, 'BLOCK', input.heartbeatMs, 'STREAMS', keys.stream, cursor);
     if (input.closed()) return;
     const entries = reply?.[0]?.[1] ?? [];
     if (entries.length === 0) {
@@ -220,7 +210,7 @@ export async function runSubscription(input: SubscriptionInput): Promise<void> {
  */
 async function costsUpTo(redis: Redis, stream: string, id: string, complete: boolean): Promise<number> {
   const page = 200;
-  const before = (await redis.xrevrange(stream, id, '-', 'COUNT', page)) as Entry[];
+  const before = await redis.xrevrange(stream, id, '-', 'COUNT', page);
   for (const [, fields] of before) {
     const event = parseEntry(fields);
     if (event?.type === 'cost') return event.index + 1;

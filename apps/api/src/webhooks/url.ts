@@ -42,7 +42,8 @@ export async function checkEndpointUrl(
   try {
     addresses = await resolveHost(host);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'lookup failed';
+    const code =
+      err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'lookup failed';
     throw badUrl(`its host ${host} does not resolve (${code})`);
   }
   try {
