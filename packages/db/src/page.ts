@@ -39,7 +39,7 @@ function decodeCursor(cursor: string): Cursor {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(parsed) && parsed.length === 2) {
-      const [at, id] = parsed as unknown[];
+      const [at, id]: unknown[] = parsed;
       const createdAt = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
       if (typeof id === 'string' && isUuid(id) && !Number.isNaN(createdAt.getTime()))
         return { createdAt, id };
