@@ -318,12 +318,17 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
 
   /**
    * The product in linear memory (see StridedProduct for the operands). Returns false (nothing
-   * written) for a product of `small` multiply-adds or fewer, where plain loops cost less, and for
-   * one that needs more memory than MAX_BYTES.
+   * written) for a product of `small` multiply-adds or fewer, where plain loops cost less, for
+   * operands of mixed dtypes, and for one that needs more memory than MAX_BYTES.
    */
   const stridedProduct: StridedProduct<boolean> = (r, c, k, A, lda, aT, B, ldb, bT, out) => {
     if (r * c * k <= small) return false;
     const is64 = out instanceof Float64Array;
+    // Mixed dtypes would convert on every copy into linear memory: the blocked kernels take them.
+    const operandsMatchOut = is64
+      ? A instanceof Float64Array && B instanceof Float64Array
+      : A instanceof Float32Array && B instanceof Float32Array;
+    if (!operandsMatchOut) return false;
     const { mr, nr, es } = is64 ? TILE.float64 : TILE.float32;
     const block = is64 ? wasm.block_f64 : wasm.block_f32;
     // Equal K blocks (784 → 4×196, not 3×256 + 16).
@@ -386,8 +391,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): WasmKernels 
 
   /** Products of one dtype too large for the plain loops run here; the rest in the blocked kernels. */
   const product: GeneralProduct = (A, aT, B, bT, out) => {
-    if (sameDtype([A.data, B.data, out.data]) && stridedCall(stridedProduct, A, aT, B, bT, out)) return;
-    blockedProduct(A, aT, B, bT, out);
+    if (!stridedCall(stridedProduct, A, aT, B, bT, out)) blockedProduct(A, aT, B, bT, out);
   };
 
   /** Element-wise work runs in chunks of this many elements (bounded memory, cache-sized). */
