@@ -39,12 +39,12 @@
  *
  * --smoke (`npm run bench:smoke -w @backprop/nn`; test/bench-smoke.test.ts runs it in CI): every
  * workload and every kernel configuration (wasm, blocked, reference) in both dtypes once, with tiny
- * repeat counts, on SMOKE_SAMPLES samples where the full bench takes more. It asserts nothing about times; it
- * checks the RESULTS and exits non-zero when one is off: the costs J_0..J_N of SMOKE_ITERATIONS
- * training iterations from the same data and initial weights, against the reference kernels in
- * float64 (see TOLERANCES), against numpy's for the same data and weights (relative 1e-9; skipped
- * with a printed note when python3 or numpy is missing), and every printed figure must be finite
- * and positive.
+ * repeat counts, on SMOKE_SAMPLES samples where the full bench takes more. It asserts nothing
+ * about times; it checks the RESULTS and exits non-zero when one is off: the costs J_0..J_N of
+ * SMOKE_ITERATIONS training iterations from the same data and initial weights, against the
+ * reference kernels in float64 (see TOLERANCES), against numpy's for the same data and weights
+ * (relative 1e-9; skipped with a printed note when python3 or numpy is missing), and every
+ * printed figure must be finite and positive.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
